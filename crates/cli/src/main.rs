@@ -1,0 +1,5 @@
+//! The `promptkit` command-line tool.
+fn main() {
+    eprintln!("promptkit: no commands yet");
+    std::process::exit(2);
+}

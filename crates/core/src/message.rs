@@ -1,0 +1,172 @@
+use serde::{Deserialize, Serialize};
+
+use crate::MediaContent;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// System instructions.
+    System,
+    /// The end user.
+    User,
+    /// The model.
+    Assistant,
+    /// A tool result.
+    Tool,
+}
+
+/// One part of a message's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ContentPart {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image, audio clip, video or document.
+    Media {
+        /// The media (inline, stored, or by URL).
+        media: MediaContent,
+    },
+}
+
+impl ContentPart {
+    /// A text part.
+    pub fn text(text: impl Into<String>) -> Self {
+        ContentPart::Text { text: text.into() }
+    }
+
+    /// A media part.
+    pub fn media(media: MediaContent) -> Self {
+        ContentPart::Media { media }
+    }
+
+    /// The media of a media part.
+    pub fn as_media(&self) -> Option<&MediaContent> {
+        match self {
+            ContentPart::Media { media } => Some(media),
+            ContentPart::Text { .. } => None,
+        }
+    }
+
+    /// Mutable media of a media part.
+    pub fn as_media_mut(&mut self) -> Option<&mut MediaContent> {
+        match self {
+            ContentPart::Media { media } => Some(media),
+            ContentPart::Text { .. } => None,
+        }
+    }
+}
+
+/// A tool call requested by the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// Provider-assigned id, echoed back in the tool result message.
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// Arguments as the raw JSON text the model produced (may be invalid JSON).
+    pub arguments: String,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Message {
+    /// Author.
+    pub role: Role,
+    /// Content parts, in order.
+    #[serde(default)]
+    pub parts: Vec<ContentPart>,
+    /// Tool calls requested by an assistant message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For [`Role::Tool`] messages: the call this answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// For [`Role::Tool`] messages: the tool's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Message {
+    /// A message with the given role and parts.
+    pub fn new(role: Role, parts: Vec<ContentPart>) -> Self {
+        Message {
+            role,
+            parts,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
+        }
+    }
+
+    /// A system message.
+    pub fn system(text: impl Into<String>) -> Self {
+        Self::new(Role::System, vec![ContentPart::text(text)])
+    }
+
+    /// A user text message.
+    pub fn user(text: impl Into<String>) -> Self {
+        Self::new(Role::User, vec![ContentPart::text(text)])
+    }
+
+    /// A user message with several parts.
+    pub fn user_with_parts(parts: Vec<ContentPart>) -> Self {
+        Self::new(Role::User, parts)
+    }
+
+    /// An assistant text message.
+    pub fn assistant(text: impl Into<String>) -> Self {
+        Self::new(Role::Assistant, vec![ContentPart::text(text)])
+    }
+
+    /// An assistant message that calls tools.
+    pub fn assistant_tool_calls(text: Option<String>, calls: Vec<ToolCall>) -> Self {
+        let mut m = Self::new(
+            Role::Assistant,
+            text.map(ContentPart::text).into_iter().collect(),
+        );
+        m.tool_calls = calls;
+        m
+    }
+
+    /// A tool result message.
+    pub fn tool_result(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        parts: Vec<ContentPart>,
+    ) -> Self {
+        let mut m = Self::new(Role::Tool, parts);
+        m.tool_call_id = Some(call_id.into());
+        m.name = Some(name.into());
+        m
+    }
+
+    /// All text parts joined with newlines.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            if let ContentPart::Text { text } = p {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(text);
+            }
+        }
+        out
+    }
+
+    /// The media parts.
+    pub fn media(&self) -> impl Iterator<Item = &MediaContent> {
+        self.parts.iter().filter_map(ContentPart::as_media)
+    }
+
+    /// Bytes of media held inline in this message.
+    pub fn inline_media_bytes(&self) -> usize {
+        self.media().map(MediaContent::inline_len).sum()
+    }
+}

@@ -1,0 +1,24 @@
+//! Media storage for PromptKit-rs: the [`MediaStore`] trait and its backends.
+//!
+//! Large media (images, audio, video, documents) is moved out of conversation
+//! history into a store and replaced by a small [`StorageReference`].
+//!
+//! ```
+//! use promptkit_media_store::{MediaMetadata, RetentionPolicy};
+//! let meta = MediaMetadata::new()
+//!     .with_session("s1")
+//!     .with_conversation("c1")
+//!     .with_policy(RetentionPolicy::Retain);
+//! assert_eq!(meta.conversation_id.as_deref(), Some("c1"));
+//! ```
+#![warn(missing_docs, unreachable_pub)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod error;
+mod metadata;
+mod store;
+
+pub use error::{Error, Result};
+pub use metadata::{MediaMetadata, Organization, RetentionPolicy, StorageStats, TypeStats};
+pub use promptkit_core::{MediaContent, StorageReference};
+pub use store::{MediaStore, MediaStoreExt};

@@ -1,0 +1,2 @@
+//! PromptPack loading, validation and rendering.
+#![warn(missing_docs, unreachable_pub)]

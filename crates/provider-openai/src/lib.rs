@@ -1,0 +1,2 @@
+//! OpenAI (and OpenAI-compatible) chat completions and image generation.
+#![warn(missing_docs, unreachable_pub)]

@@ -1,0 +1,2 @@
+//! The conversation API: `ConversationManager` and `Conversation`.
+#![warn(missing_docs, unreachable_pub)]

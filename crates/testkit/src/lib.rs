@@ -1,0 +1,152 @@
+//! Test support: real local servers started from the Python venv that
+//! `cargo xtask test-all` prepares (`PROMPTKIT_PYVENV`).
+//!
+//! When `PROMPTKIT_PYVENV` is unset, tests that need a server are skipped with a
+//! message, unless `PROMPTKIT_REQUIRE_SERVERS=1` (set by xtask and CI), in which
+//! case a missing venv fails the test.
+#![warn(missing_docs)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Python venv prepared by xtask, or `None` (test should skip).
+///
+/// Panics when servers are required (`PROMPTKIT_REQUIRE_SERVERS=1`) but no venv is set.
+pub fn venv() -> Option<PathBuf> {
+    match std::env::var_os("PROMPTKIT_PYVENV") {
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.join("bin/python").exists(),
+                "PROMPTKIT_PYVENV={} has no bin/python; run `cargo xtask pyenv`",
+                p.display()
+            );
+            Some(p)
+        }
+        _ => {
+            if std::env::var("PROMPTKIT_REQUIRE_SERVERS").as_deref() == Ok("1") {
+                panic!("PROMPTKIT_REQUIRE_SERVERS=1 but PROMPTKIT_PYVENV is not set");
+            }
+            None
+        }
+    }
+}
+
+/// Returns the venv or skips the calling test (returns from it) with a message.
+#[macro_export]
+macro_rules! require_venv {
+    () => {
+        match $crate::venv() {
+            Some(v) => v,
+            None => {
+                eprintln!(
+                    "skipped: needs local test servers; run via `cargo xtask test-all` or set PROMPTKIT_PYVENV"
+                );
+                return;
+            }
+        }
+    };
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// A server child process, killed (with its process group) on drop.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `program` (a name in the venv's `bin/`, or a path) with `args` in its own
+    /// process group and waits until 127.0.0.1:`port` accepts connections.
+    pub fn spawn(venv: &std::path::Path, program: &str, args: &[&str], port: u16) -> ServerProcess {
+        use std::os::unix::process::CommandExt;
+        let exe = venv.join("bin").join(program);
+        let exe = if exe.exists() {
+            exe
+        } else {
+            PathBuf::from(program)
+        };
+        let log = std::env::temp_dir().join(format!("promptkit-{program}-{port}.log"));
+        let out = std::fs::File::create(&log).expect("create server log");
+        let err = out.try_clone().expect("clone log handle");
+        let mut path = venv.join("bin").into_os_string();
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        let child = Command::new(&exe)
+            .args(args)
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
+        let mut server = ServerProcess { child, port };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("{program} exited with {status} before listening on {port}:\n{log}");
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("{program} did not listen on {port} within 60 s:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server now (SIGKILL to its process group) and waits for it.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs a Python snippet with the venv's interpreter; returns stdout, panics with
+/// stderr on failure.
+pub fn python(venv: &std::path::Path, script: &str, args: &[&str]) -> String {
+    let out = Command::new(venv.join("bin/python"))
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,137 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `test-all`: Python venv for test servers, fmt check, clippy `-D warnings`,
+//!   all tests and doctests, and a smoke run of every example.
+//! - `pyenv`: only create/refresh the Python venv (prints its path).
+//! - `bench`: run the benchmarks.
+//! - `fuzz`: run the fuzz targets for a bounded time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type R = Result<(), String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    let result = match cmd {
+        "test-all" => test_all(),
+        "pyenv" => pyenv().map(|p| println!("{}", p.display())),
+        "bench" => bench(rest),
+        "fuzz" => fuzz(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <test-all|pyenv|bench|fuzz>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {cmd}: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> R {
+    eprintln!("+ {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} exited with {status}"))
+    }
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Creates (or reuses) `target/pyvenv` with `xtask/requirements.txt` installed.
+fn pyenv() -> Result<PathBuf, String> {
+    let root = root();
+    let venv = root.join("target/pyvenv");
+    let req = root.join("xtask/requirements.txt");
+    let stamp = venv.join(".requirements");
+    let wanted = std::fs::read_to_string(&req).map_err(|e| format!("{}: {e}", req.display()))?;
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(venv);
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    run(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&req))?;
+    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
+    Ok(venv)
+}
+
+fn test_all() -> R {
+    let venv = pyenv()?;
+    // SAFETY-free: single-threaded at this point; children inherit these.
+    let envs = [
+        ("PROMPTKIT_PYVENV", venv.display().to_string()),
+        ("PROMPTKIT_REQUIRE_SERVERS", "1".to_string()),
+        ("RUST_BACKTRACE", "1".to_string()),
+    ];
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo()
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .envs(envs.clone()))?;
+    run(cargo()
+        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
+        .envs(envs.clone()))?;
+    smoke_examples(&envs)?;
+    eprintln!("xtask test-all: all checks passed");
+    Ok(())
+}
+
+/// Runs every example once in its non-interactive smoke mode.
+fn smoke_examples(envs: &[(&str, String)]) -> R {
+    let dir = std::env::temp_dir().join(format!("promptkit-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.display().to_string();
+    let result = run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "image-generator",
+            "--",
+            "--media-dir",
+            &dir_s,
+        ])
+        .env_remove("OPENAI_API_KEY")
+        .envs(envs.iter().cloned()));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn bench(args: &[String]) -> R {
+    run(cargo().args(["bench", "--workspace"]).args(args))
+}
+
+fn fuzz(args: &[String]) -> R {
+    let secs = args.first().cloned().unwrap_or_else(|| "30".into());
+    run(cargo()
+        .args(["test", "--workspace", "--all-features", "fuzz_"])
+        .env("PROMPTKIT_FUZZ_SECS", secs))
+}
