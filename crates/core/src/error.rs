@@ -58,6 +58,14 @@ pub enum Error {
         /// The decoder's message.
         message: String,
     },
+    /// Missing or invalid configuration (no API key, a malformed base URL, ...).
+    #[error("configuration error ({setting}): {message}")]
+    Config {
+        /// The setting at fault (e.g. `OPENAI_API_KEY`, `base_url`).
+        setting: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// The provider does not support this operation.
     #[error("{operation} is not supported by {provider}")]
     Unsupported {
