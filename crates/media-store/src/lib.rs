@@ -14,11 +14,15 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod metadata;
+mod mime;
 mod store;
 
 pub use error::{Error, Result};
 pub use metadata::{MediaMetadata, Organization, RetentionPolicy, StorageStats, TypeStats};
+pub use mime::{check_declared_mime, extension_for_mime, validate_media};
 pub use promptkit_core::{MediaContent, StorageReference};
 pub use store::{MediaStore, MediaStoreExt};
