@@ -595,3 +595,80 @@ pub async fn url_is_returned(store: &dyn MediaStore) {
         .await
         .unwrap_or_else(|e| panic!("url: delete failed: {e}"));
 }
+
+/// Stores and deletes of the same bytes race: `tasks` tasks each run `rounds`
+/// rounds of store, store, delete-one (so references are created and dropped
+/// while others are alive, and the last reference of a round may be deleted
+/// while another task is storing). At the end every kept reference still
+/// resolves to the bytes; after deleting them all, the statistics are back
+/// where they started.
+pub async fn store_delete_race(store: Arc<dyn MediaStore>, tasks: usize, rounds: usize) {
+    let before = stats(store.as_ref(), "race").await;
+    let data = random_bytes(b"GIF89a", 8 * 1024);
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (store, data) = (Arc::clone(&store), data.clone());
+            tokio::spawn(async move {
+                let meta = fresh_metadata("race");
+                let mut kept = Vec::new();
+                for _ in 0..rounds {
+                    let a = store.store_bytes("image/gif", data.clone(), &meta).await?;
+                    let b = store.store_bytes("image/gif", data.clone(), &meta).await?;
+                    store.delete(&a).await?;
+                    // `b` may now be the only reference while others delete theirs.
+                    let got = store.retrieve_bytes(&b).await?;
+                    if got != data {
+                        return Err(Error::Corrupt {
+                            reference: b.to_string(),
+                            message: "wrong bytes during the race".into(),
+                        });
+                    }
+                    kept.push(b);
+                    if kept.len() > 1 {
+                        let old = kept.remove(0);
+                        store.delete(&old).await?;
+                    }
+                }
+                Ok::<_, Error>(kept)
+            })
+        })
+        .collect();
+    let mut kept = Vec::new();
+    for h in futures::future::join_all(handles).await {
+        match h {
+            Ok(Ok(k)) => kept.extend(k),
+            Ok(Err(e)) => panic!("race: an operation failed: {e}"),
+            Err(e) => panic!("race: a task panicked: {e}"),
+        }
+    }
+    for r in &kept {
+        assert_bytes(
+            &get(store.as_ref(), r, "race: kept reference").await,
+            &data,
+            "race",
+        );
+    }
+    let mid = stats(store.as_ref(), "race").await;
+    assert_eq!(
+        mid.objects - before.objects,
+        1,
+        "race: the shared bytes must be one object"
+    );
+    assert_eq!(
+        mid.references - before.references,
+        kept.len() as u64,
+        "race: references"
+    );
+    for r in &kept {
+        store
+            .delete(r)
+            .await
+            .unwrap_or_else(|e| panic!("race: delete({r}) failed: {e}"));
+    }
+    let end = stats(store.as_ref(), "race").await;
+    assert_eq!(end.objects, before.objects, "race: objects at the end");
+    assert_eq!(
+        end.references, before.references,
+        "race: references at the end"
+    );
+}

@@ -17,12 +17,22 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+#[cfg(feature = "local")]
+pub mod local;
 mod metadata;
 mod mime;
+#[cfg(feature = "object-store")]
+pub mod object;
 mod store;
 
 pub use error::{Error, Result};
+#[cfg(feature = "local")]
+pub use local::{FileStore, FileStoreBuilder, FileStoreConfig};
 pub use metadata::{MediaMetadata, Organization, RetentionPolicy, StorageStats, TypeStats};
 pub use mime::{check_declared_mime, extension_for_mime, validate_media};
+#[cfg(feature = "object-store")]
+pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore};
+#[cfg(feature = "s3")]
+pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};
 pub use store::{MediaStore, MediaStoreExt};

@@ -1,0 +1,307 @@
+//! [`ObjectStoreMediaStore`]: the media store over any `object_store` backend
+//! (S3, GCS, Azure, local filesystem, in memory).
+//!
+//! # Consistency across processes
+//!
+//! Several processes may share one bucket. Every reference is its own small
+//! marker object (`index/<hash>/refs/<ref-id>`), so the reference count of some
+//! bytes is a listing and no object is ever read-modified-written. The bytes
+//! and their sidecar are created with `PutMode::Create`; the key they live at
+//! is claimed once, also with `PutMode::Create`, in `index/<hash>/location`.
+//!
+//! The race between a store of some bytes and the delete of their last other
+//! reference is closed by ordering:
+//!
+//! - **store** writes its marker *first*, then makes sure the bytes exist
+//!   (a `head`, or a create that is only trusted after a `head` confirms it),
+//!   and writes them again if they are missing;
+//! - **delete** removes its marker, lists the markers, and when none remain it
+//!   copies the bytes to `index/<hash>/trash/<id>`, deletes sidecar and bytes,
+//!   then lists the markers *again*: if a store added one meanwhile, that store
+//!   may have seen the bytes before they were deleted, so the delete puts them
+//!   back from its trash copy before removing the copy.
+//!
+//! A store whose check ran after the delete rewrote the bytes itself; a store
+//! whose check ran before it is seen by the second listing. Either way a
+//! reference handed out always resolves. A delete interrupted between the two
+//! listings (crash, backend down) leaves the trash copy, and `retrieve` falls
+//! back to it, so no live reference loses its bytes.
+//!
+//! Failures never hand out a reference: if the bytes cannot be written the
+//! marker is removed again (best effort; a marker left behind by a backend
+//! outage only keeps the bytes alive longer, it never loses data).
+
+mod config;
+mod delete;
+mod errors;
+mod layout;
+mod read;
+mod record;
+#[cfg(feature = "s3")]
+mod s3;
+mod stats;
+mod write;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+pub use config::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig};
+#[cfg(feature = "s3")]
+pub use s3::{S3MediaStore, S3MediaStoreBuilder};
+
+use crate::{
+    Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
+};
+use layout::Layout;
+
+/// Where `url()` gets its URLs from.
+#[derive(Clone)]
+enum UrlSource {
+    /// The backend cannot hand out URLs.
+    None,
+    /// Presigned URLs (S3, GCS, Azure).
+    #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+    Signer(Arc<dyn object_store::signer::Signer>),
+    /// `file://` URLs of a local filesystem store.
+    Local(Arc<LocalFileSystem>),
+}
+
+/// A [`MediaStore`] over any [`ObjectStore`]: content addressed with BLAKE3,
+/// deduplicated across conversations and processes, with `.meta` JSON
+/// sidecars and per-reference marker objects (see the
+/// [module docs](crate::object#consistency-across-processes) for the layout and
+/// how concurrent stores and deletes stay consistent).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> promptkit_media_store::Result<()> {
+/// use bytes::Bytes;
+/// use promptkit_media_store::{
+///     MediaMetadata, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore,
+/// };
+///
+/// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+/// let png = Bytes::from_static(b"\x89PNG\r\n\x1a\n...pixels...");
+/// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+///
+/// let r1 = store.store_bytes("image/png", png.clone(), &meta).await?;
+/// let r2 = store.store_bytes("image/png", png.clone(), &meta).await?;
+/// assert_ne!(r1, r2);
+/// assert_eq!(store.retrieve_bytes(&r2).await?, png);
+///
+/// let stats = store.stats().await?;
+/// assert_eq!((stats.objects, stats.references), (1, 2));
+///
+/// store.delete(&r1).await?;
+/// store.delete(&r2).await?;
+/// assert_eq!(store.stats().await?.objects, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ObjectStoreMediaStore {
+    store: Arc<dyn ObjectStore>,
+    backend: String,
+    layout: Layout,
+    config: ObjectStoreConfig,
+    urls: UrlSource,
+}
+
+impl fmt::Debug for ObjectStoreMediaStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The inner store's Display names backend and bucket, never credentials.
+        f.debug_struct("ObjectStoreMediaStore")
+            .field("backend", &self.backend)
+            .field("store", &format_args!("{}", self.store))
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectStoreMediaStore {
+    /// A media store over `store` (GCS, Azure, a wrapped or custom store...).
+    ///
+    /// `url()` is [`Error::NotSupported`] unless a signer is added with
+    /// `with_signer` (features `s3`/`gcs`/`azure`). A key prefix that is not a
+    /// valid object path is [`Error::Config`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use object_store::memory::InMemory;
+    /// use promptkit_media_store::{ObjectStoreConfig, ObjectStoreMediaStore};
+    ///
+    /// let store = ObjectStoreMediaStore::new(
+    ///     Arc::new(InMemory::new()),
+    ///     ObjectStoreConfig::default().with_prefix("media-store"),
+    /// )
+    /// .unwrap();
+    /// assert_eq!(store.config().prefix.as_deref(), Some("media-store"));
+    /// assert!(ObjectStoreMediaStore::new(
+    ///     Arc::new(InMemory::new()),
+    ///     ObjectStoreConfig::default().with_prefix("a/../b"),
+    /// )
+    /// .is_err());
+    /// ```
+    pub fn new(store: Arc<dyn ObjectStore>, config: ObjectStoreConfig) -> Result<Self> {
+        let layout = Layout::new(config.prefix.as_deref())?;
+        Ok(ObjectStoreMediaStore {
+            backend: store.to_string(),
+            store,
+            layout,
+            config,
+            urls: UrlSource::None,
+        })
+    }
+
+    /// A store in memory (object_store's `InMemory`): for tests and demos.
+    pub fn in_memory(config: ObjectStoreConfig) -> Result<Self> {
+        let mut s = Self::new(Arc::new(InMemory::new()), config)?;
+        s.backend = "memory".into();
+        Ok(s)
+    }
+
+    /// A store in a local directory through object_store's `LocalFileSystem`
+    /// (created if missing); `url()` returns `file://` URLs.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use std::time::Duration;
+    /// use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, ObjectStoreConfig,
+    ///     ObjectStoreMediaStore, Organization};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let config = ObjectStoreConfig::default().with_organization(Organization::ByRun);
+    /// let store = ObjectStoreMediaStore::local_filesystem(dir.path(), config)?;
+    /// let r = store
+    ///     .store_bytes("text/plain", "hello".into(), &MediaMetadata::new().with_run("r1"))
+    ///     .await?;
+    /// let url = store.url(&r, Duration::from_secs(60)).await?;
+    /// assert!(url.starts_with("file://") && url.ends_with(".txt"));
+    /// assert!(url.contains("/media/r1/"));
+    /// # Ok(()) }
+    /// ```
+    pub fn local_filesystem(
+        root: impl AsRef<std::path::Path>,
+        config: ObjectStoreConfig,
+    ) -> Result<Self> {
+        let root = root.as_ref();
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        let fs = LocalFileSystem::new_with_prefix(root)
+            .map_err(|e| Error::Config(format!("local store at {}: {e}", root.display())))?
+            .with_automatic_cleanup(true);
+        let fs = Arc::new(fs);
+        let mut s = Self::new(Arc::clone(&fs) as Arc<dyn ObjectStore>, config)?;
+        s.backend = "local-fs".into();
+        s.urls = UrlSource::Local(fs);
+        Ok(s)
+    }
+
+    /// Uses `signer` (e.g. an `AmazonS3`, `GoogleCloudStorage` or `MicrosoftAzure`)
+    /// for presigned `url()`s.
+    #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+    pub fn with_signer(mut self, signer: Arc<dyn object_store::signer::Signer>) -> Self {
+        self.urls = UrlSource::Signer(signer);
+        self
+    }
+
+    /// Names the backend in errors (`s3`, `gcs`, ...); defaults to the store's
+    /// display name.
+    pub fn with_backend_name(mut self, name: impl Into<String>) -> Self {
+        self.backend = name.into();
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ObjectStoreConfig {
+        &self.config
+    }
+
+    /// The underlying object store.
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    fn err(&self, operation: &str, key: &dyn fmt::Display, e: object_store::Error) -> Error {
+        errors::map_err(&self.backend, operation, key, e)
+    }
+
+    /// Reads a whole object; `None` when it does not exist.
+    async fn get_opt(&self, key: &Path) -> Result<Option<Bytes>> {
+        let res = match self.store.get(key).await {
+            Ok(r) => r.bytes().await,
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(b) => Ok(Some(b)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err("get", key, e)),
+        }
+    }
+
+    /// Whether an object exists.
+    async fn exists(&self, key: &Path) -> Result<bool> {
+        match self.store.head(key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.err("head", key, e)),
+        }
+    }
+
+    /// Deletes an object; a missing one is fine.
+    async fn delete_key(&self, key: &Path) -> Result<()> {
+        match self.store.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.err("delete", key, e)),
+        }
+    }
+
+    /// The key of the bytes of `hash`, from its location record.
+    async fn location(&self, hash: &str) -> Result<Option<Path>> {
+        let key = self.layout.location_key(hash);
+        match self.get_opt(&key).await? {
+            None => Ok(None),
+            Some(b) => {
+                let text = std::str::from_utf8(&b).map_err(|_| Error::Corrupt {
+                    reference: hash.to_owned(),
+                    message: format!("location record {key} is not UTF-8"),
+                })?;
+                self.layout.parse_location(hash, text).map(Some)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl MediaStore for ObjectStoreMediaStore {
+    async fn store(
+        &self,
+        content: &MediaContent,
+        metadata: &MediaMetadata,
+    ) -> Result<StorageReference> {
+        self.store_media(content, metadata).await
+    }
+
+    async fn retrieve(&self, reference: &StorageReference) -> Result<MediaContent> {
+        self.retrieve_media(reference).await
+    }
+
+    async fn delete(&self, reference: &StorageReference) -> Result<()> {
+        self.delete_reference(reference).await
+    }
+
+    async fn url(&self, reference: &StorageReference, expiry: Duration) -> Result<String> {
+        self.media_url(reference, expiry).await
+    }
+
+    async fn stats(&self) -> Result<StorageStats> {
+        self.compute_stats().await
+    }
+}

@@ -1,0 +1,74 @@
+//! The conformance suite against object_store's `InMemory` and `LocalFileSystem`,
+//! in every organization mode.
+#![cfg(feature = "object-store")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use promptkit_media_store::conformance::{self, Expectations};
+use promptkit_media_store::{
+    Error, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore, Organization,
+};
+
+const ORGS: [Organization; 4] = [
+    Organization::Flat,
+    Organization::BySession,
+    Organization::ByConversation,
+    Organization::ByRun,
+];
+
+/// Every conformance test but `url_is_returned` (InMemory cannot hand out URLs).
+async fn run_without_urls(store: Arc<dyn MediaStore>, concurrency: usize) {
+    let s = store.as_ref();
+    conformance::round_trip_all_types(s).await;
+    conformance::stats_are_computed(s).await;
+    conformance::dedup_identical_content(s).await;
+    conformance::refcount_delete(s).await;
+    conformance::delete_unknown_is_not_found(s).await;
+    conformance::bad_input_rejected(s).await;
+    conformance::concurrent_identical_stores(store.clone(), concurrency).await;
+    conformance::store_delete_race(store, 8, 6).await;
+}
+
+#[tokio::test]
+async fn in_memory_every_organization() {
+    for org in ORGS {
+        let store =
+            ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default().with_organization(org))
+                .unwrap();
+        run_without_urls(Arc::new(store), 32).await;
+    }
+}
+
+#[tokio::test]
+async fn in_memory_url_is_not_supported() {
+    let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default()).unwrap();
+    let meta = conformance::fresh_metadata("url");
+    let r = store
+        .store_bytes("text/plain", "x".into(), &meta)
+        .await
+        .unwrap();
+    match store.url(&r, Duration::from_secs(60)).await {
+        Err(Error::NotSupported { operation, .. }) => assert_eq!(operation, "url"),
+        other => panic!("expected NotSupported, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_filesystem_every_organization() {
+    for org in ORGS {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStoreMediaStore::local_filesystem(
+            dir.path(),
+            ObjectStoreConfig::default()
+                .with_organization(org)
+                .with_prefix("app"),
+        )
+        .unwrap();
+        conformance::run_all_with(
+            Arc::new(store),
+            Expectations::default().with_concurrency(32),
+        )
+        .await;
+    }
+}
