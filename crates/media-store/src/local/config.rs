@@ -1,0 +1,247 @@
+//! Configuration of the local file store and its builder.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::FileStore;
+use crate::{Error, Organization, Result, RetentionPolicy};
+
+/// Configuration of a [`FileStore`].
+///
+/// ```
+/// use promptkit_media_store::{FileStore, FileStoreConfig, Organization};
+/// let dir = tempfile::tempdir().unwrap();
+/// let config = FileStoreConfig {
+///     organization: Organization::ByConversation,
+///     ..FileStoreConfig::new(dir.path())
+/// };
+/// let store = FileStore::new(config).unwrap();
+/// assert_eq!(store.config().organization, Organization::ByConversation);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStoreConfig {
+    /// Root directory of the store (created on build).
+    pub base_dir: PathBuf,
+    /// Directory layout of media files.
+    pub organization: Organization,
+    /// Store identical bytes once (on by default).
+    pub enable_deduplication: bool,
+    /// Retention policy for media whose metadata has none.
+    pub default_policy: RetentionPolicy,
+    /// Largest accepted media, in bytes (`None`: no limit).
+    pub max_file_size: Option<u64>,
+    /// Fsync files and directories on every write (on by default). Turning it
+    /// off is faster but a power loss may lose recent writes (a crash of the
+    /// process alone never leaves partial files either way).
+    pub fsync: bool,
+}
+
+impl FileStoreConfig {
+    /// The defaults for a base directory: [`Organization::BySession`],
+    /// deduplication on, [`RetentionPolicy::Retain`], no size limit, fsync on.
+    pub fn new(base_dir: impl Into<PathBuf>) -> Self {
+        FileStoreConfig {
+            base_dir: base_dir.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for FileStoreConfig {
+    /// Defaults with an empty `base_dir`, which [`FileStore::new`] rejects.
+    fn default() -> Self {
+        FileStoreConfig {
+            base_dir: PathBuf::new(),
+            organization: Organization::default(),
+            enable_deduplication: true,
+            default_policy: RetentionPolicy::default(),
+            max_file_size: None,
+            fsync: true,
+        }
+    }
+}
+
+/// Builder of a [`FileStore`] (consuming `with_*` methods, fallible `build`).
+///
+/// ```
+/// use promptkit_media_store::{FileStore, Organization};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder()
+///     .with_base_dir(dir.path().join("media-store"))
+///     .with_organization(Organization::Flat)
+///     .with_max_file_size(10 * 1024 * 1024)
+///     .build()
+///     .unwrap();
+/// assert!(dir.path().join("media-store").is_dir());
+/// # drop(store);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct FileStoreBuilder {
+    config: FileStoreConfig,
+    env_error: Option<(String, String)>,
+}
+
+impl FileStoreBuilder {
+    /// A builder with [`FileStoreConfig::default`] settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the root directory.
+    pub fn with_base_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.base_dir = dir.into();
+        self
+    }
+
+    /// Sets the directory layout.
+    pub fn with_organization(mut self, organization: Organization) -> Self {
+        self.config.organization = organization;
+        self
+    }
+
+    /// Switches deduplication on or off.
+    pub fn with_deduplication(mut self, enabled: bool) -> Self {
+        self.config.enable_deduplication = enabled;
+        self
+    }
+
+    /// Sets the default retention policy.
+    pub fn with_default_policy(mut self, policy: RetentionPolicy) -> Self {
+        self.config.default_policy = policy;
+        self
+    }
+
+    /// Sets the largest accepted media, in bytes.
+    pub fn with_max_file_size(mut self, bytes: u64) -> Self {
+        self.config.max_file_size = Some(bytes);
+        self
+    }
+
+    /// Switches fsync on or off (see [`FileStoreConfig::fsync`]).
+    ///
+    /// **Warning:** without fsync, a power loss or kernel crash can lose
+    /// media and reference records written shortly before.
+    pub fn with_fsync(mut self, fsync: bool) -> Self {
+        self.config.fsync = fsync;
+        self
+    }
+
+    /// Reads settings from the environment, overriding earlier ones for every
+    /// variable that is set:
+    ///
+    /// | variable | setting | example |
+    /// |---|---|---|
+    /// | `MEDIA_STORE_DIR` | base directory | `./media` |
+    /// | `MEDIA_ORGANIZATION` | layout | `flat`, `by-session`, `by-conversation`, `by-run` |
+    /// | `MEDIA_DEDUPLICATION` | deduplication | `true` / `false` (also `1`/`0`, `yes`/`no`) |
+    /// | `MEDIA_DEFAULT_POLICY` | default retention | `retain`, `retain-7days`, ... |
+    /// | `MEDIA_MAX_FILE_SIZE` | size limit in bytes | `10485760` |
+    /// | `MEDIA_FSYNC` | fsync | `true` / `false` |
+    ///
+    /// An unparsable value is reported by [`build`](Self::build).
+    pub fn from_env(self) -> Self {
+        self.from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with a custom variable lookup.
+    ///
+    /// ```
+    /// use promptkit_media_store::{FileStoreBuilder, Organization};
+    /// let b = FileStoreBuilder::new().from_lookup(|k| match k {
+    ///     "MEDIA_ORGANIZATION" => Some("by-run".to_string()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(b.config().organization, Organization::ByRun);
+    /// ```
+    pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        if let Some(v) = lookup("MEDIA_STORE_DIR") {
+            self.config.base_dir = PathBuf::from(v);
+        }
+        self.parse_var(&lookup, "MEDIA_ORGANIZATION", |c, v| {
+            c.organization = Organization::from_str(v).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+        self.parse_var(&lookup, "MEDIA_DEDUPLICATION", |c, v| {
+            c.enable_deduplication = parse_bool(v)?;
+            Ok(())
+        });
+        self.parse_var(&lookup, "MEDIA_DEFAULT_POLICY", |c, v| {
+            c.default_policy = RetentionPolicy::from_str(v).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+        self.parse_var(&lookup, "MEDIA_MAX_FILE_SIZE", |c, v| {
+            c.max_file_size = Some(v.trim().parse().map_err(|e| format!("{e}"))?);
+            Ok(())
+        });
+        self.parse_var(&lookup, "MEDIA_FSYNC", |c, v| {
+            c.fsync = parse_bool(v)?;
+            Ok(())
+        });
+        self
+    }
+
+    fn parse_var(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        set: impl FnOnce(&mut FileStoreConfig, &str) -> Result<(), String>,
+    ) {
+        if let Some(v) = lookup(name) {
+            if let Err(e) = set(&mut self.config, &v) {
+                self.env_error.get_or_insert((name.to_owned(), e));
+            }
+        }
+    }
+
+    /// The configuration built so far.
+    pub fn config(&self) -> &FileStoreConfig {
+        &self.config
+    }
+
+    /// Creates the base directory and opens the store.
+    pub fn build(self) -> Result<FileStore> {
+        if let Some((var, e)) = self.env_error {
+            return Err(Error::Config(format!("invalid {var}: {e}")));
+        }
+        FileStore::new(self.config)
+    }
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("`{other}` is not a boolean (true/false)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_and_errors() {
+        let vars = |k: &str| match k {
+            "MEDIA_STORE_DIR" => Some("/tmp/x".to_string()),
+            "MEDIA_DEDUPLICATION" => Some("no".to_string()),
+            "MEDIA_DEFAULT_POLICY" => Some("retain-3days".to_string()),
+            "MEDIA_MAX_FILE_SIZE" => Some("1024".to_string()),
+            _ => None,
+        };
+        let b = FileStoreBuilder::new().with_fsync(false).from_lookup(vars);
+        let c = b.config();
+        assert_eq!(c.base_dir, PathBuf::from("/tmp/x"));
+        assert!(!c.enable_deduplication && !c.fsync);
+        assert_eq!(c.default_policy, RetentionPolicy::RetainDays(3));
+        assert_eq!(c.max_file_size, Some(1024));
+
+        let bad = FileStoreBuilder::new()
+            .from_lookup(|k| (k == "MEDIA_MAX_FILE_SIZE").then(|| "lots".to_string()));
+        let err = bad.build().unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ref m) if m.contains("MEDIA_MAX_FILE_SIZE")),
+            "{err}"
+        );
+    }
+}

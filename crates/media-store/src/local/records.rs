@@ -1,0 +1,255 @@
+//! What the local store writes next to the media: the `.meta` sidecar, the
+//! per-reference records, the per-hash dedup records, and the atomic-write
+//! helpers used for all of them.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::paths::TEMP_PREFIX;
+use crate::{Error, MediaMetadata, Result, RetentionPolicy};
+
+/// Version of the on-disk record formats.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// Who a reference belongs to and how long it is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Owner {
+    /// Owning conversation.
+    pub conversation_id: Option<String>,
+    /// Owning session.
+    pub session_id: Option<String>,
+    /// Owning run.
+    pub run_id: Option<String>,
+    /// End user.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Index of the message in the conversation.
+    pub message_index: Option<u32>,
+    /// Index of the part in the message.
+    pub part_index: Option<u32>,
+    /// Provider that produced the media.
+    pub provider_id: Option<String>,
+    /// Retention policy (the store default when the metadata had none).
+    pub retention_policy: RetentionPolicy,
+    /// When the reference was created (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Owner {
+    pub(crate) fn new(meta: &MediaMetadata, default: RetentionPolicy, now: OffsetDateTime) -> Self {
+        Owner {
+            conversation_id: meta.conversation_id.clone(),
+            session_id: meta.session_id.clone(),
+            run_id: meta.run_id.clone(),
+            user_id: meta.user_id.clone(),
+            message_index: meta.message_index,
+            part_index: meta.part_index,
+            provider_id: meta.provider_id.clone(),
+            retention_policy: meta.policy.unwrap_or(default),
+            created_at: now,
+        }
+    }
+
+    /// Whether the reference's retention period is over at `now`.
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.retention_policy
+            .max_age()
+            .is_some_and(|age| self.created_at + age <= now)
+    }
+}
+
+/// One reference to a media file, as listed in its sidecar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SidecarReference {
+    /// The reference id (the reference's string form is `file:<id>`).
+    pub id: String,
+    /// MIME type declared when this reference was stored.
+    pub mime_type: String,
+    /// Owner and retention of this reference.
+    #[serde(flatten)]
+    pub owner: Owner,
+}
+
+/// The `.meta` JSON sidecar written next to every media file.
+///
+/// The top-level owner fields describe the store call that created the file;
+/// `references` lists every live reference (with deduplication, one per
+/// store call that returned this content) and `ref_count` is its length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MediaSidecar {
+    /// Record format version.
+    pub version: u32,
+    /// File name of the media (in the sidecar's directory).
+    pub file: String,
+    /// MIME type of the media.
+    pub mime_type: String,
+    /// Real size of the media in bytes.
+    pub size_bytes: u64,
+    /// BLAKE3 hash of the bytes (hex).
+    pub blake3: String,
+    /// Whether the file is shared by identical content (dedup on).
+    pub deduplicated: bool,
+    /// Owner of the store call that created the file.
+    #[serde(flatten)]
+    pub owner: Owner,
+    /// Number of live references.
+    pub ref_count: u64,
+    /// The live references.
+    pub references: Vec<SidecarReference>,
+}
+
+impl MediaSidecar {
+    /// Adds a reference and updates `ref_count`.
+    pub(crate) fn push(&mut self, r: SidecarReference) {
+        self.references.push(r);
+        self.ref_count = self.references.len() as u64;
+    }
+
+    /// Removes a reference by id; whether it was listed.
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
+        let before = self.references.len();
+        self.references.retain(|r| r.id != id);
+        self.ref_count = self.references.len() as u64;
+        before != self.references.len()
+    }
+}
+
+/// `.promptkit/refs/<id>.json`: where a reference points.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RefRecord {
+    pub(crate) version: u32,
+    /// Media path relative to the base dir (`media/...`).
+    pub(crate) path: String,
+    pub(crate) blake3: String,
+    pub(crate) mime_type: String,
+    pub(crate) size_bytes: u64,
+}
+
+/// `.promptkit/objects/<blake3>.json`: where deduplicated content lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ObjectRecord {
+    pub(crate) version: u32,
+    /// Media path relative to the base dir (`media/...`).
+    pub(crate) path: String,
+}
+
+/// The sidecar path of a media path.
+pub(crate) fn sidecar_path(media: &Path) -> PathBuf {
+    let mut s = media.as_os_str().to_owned();
+    s.push(super::paths::META_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// A temporary file in `dir`, removed on drop unless persisted.
+#[derive(Debug)]
+pub(crate) struct TempFile {
+    path: Option<PathBuf>,
+}
+
+impl TempFile {
+    /// Writes `data` to a new temp file in `dir` (created if needed), fsynced
+    /// when `fsync` is set.
+    pub(crate) fn write(dir: &Path, data: &[u8], fsync: bool) -> Result<TempFile> {
+        let path = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
+        let mut tries = 0;
+        let mut file = loop {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => break f,
+                // The directory may be missing, or removed by a concurrent GC
+                // between our create_dir_all and the open: create and retry.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => {
+                    tries += 1;
+                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        };
+        let temp = TempFile { path: Some(path) };
+        let p = temp.path();
+        file.write_all(data).map_err(|e| Error::io(p, e))?;
+        if fsync {
+            file.sync_all().map_err(|e| Error::io(p, e))?;
+        }
+        Ok(temp)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.path.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Renames the temp file to `target` (same directory), replacing it.
+    pub(crate) fn persist(mut self, target: &Path, fsync: bool) -> Result<()> {
+        let from = self.path.take().unwrap_or_default();
+        if let Err(e) = fs::rename(&from, target) {
+            let _ = fs::remove_file(&from);
+            return Err(Error::io(target, e));
+        }
+        if fsync {
+            sync_dir(target)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Fsyncs the directory holding `path`, so a rename into it is durable.
+fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Writes `value` as JSON to `path` atomically (temp file + rename).
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, fsync: bool) -> Result<()> {
+    let json =
+        serde_json::to_vec_pretty(value).map_err(|e| Error::io(path, io::Error::other(e)))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    TempFile::write(dir, &json, fsync)?.persist(path, fsync)
+}
+
+/// Reads JSON from `path`; `None` when the file does not exist. A file that
+/// does not parse is an [`Error::Corrupt`].
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Corrupt {
+            reference: path.display().to_string(),
+            message: format!("unreadable record: {e}"),
+        })
+}
+
+/// Removes a file; a missing file is fine.
+pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
