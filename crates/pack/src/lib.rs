@@ -1,2 +1,69 @@
 //! PromptPack loading, validation and rendering.
+//!
+//! A [PromptPack](https://promptpack.org) is a JSON (or YAML) file holding
+//! prompts, their variables, tools, generation parameters, guardrails and
+//! media rules. This crate parses every section of the spec into a typed
+//! [`Pack`], validates it, and renders system prompts.
+//!
+//! # Loading
+//!
+//! [`load_pack`] reads a file leniently: anything the typed model can hold is
+//! accepted and problems become [`Pack::warnings`]. [`Pack::load_with`] with
+//! [`LoadOptions::strict`] validates against the official JSON Schema
+//! (embedded as [`PROMPTPACK_SCHEMA`], never fetched) plus semantic rules, and
+//! returns every problem at once, each with its JSON pointer:
+//!
+//! ```
+//! use promptkit_pack::{Error, Format, LoadOptions, Pack};
+//! use std::path::Path;
+//! let text = r#"{"id":"p","name":"P","version":"1.0.0",
+//!   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+//!   "prompts":{"support":{"id":"support","name":"S","version":"1.0.0",
+//!     "system_template":"Hi {{name}}","tools":["missing"]}}}"#;
+//! let err = Pack::from_str_with(text, Format::Json, Path::new("p.json"), LoadOptions::strict()).unwrap_err();
+//! let Error::Invalid { problems, .. } = err else { panic!() };
+//! let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+//! assert_eq!(pointers, ["/prompts/support/system_template", "/prompts/support/tools/0"]);
+//! ```
+//!
+//! # Rendering
+//!
+//! [`Pack::render_system`] substitutes `{{variable}}` placeholders, expands
+//! `{{fragment:name}}` fragments, applies defaults and checks each variable's
+//! type and validation rules; see its documentation for the exact rules.
+//!
+//! # Runtime data
+//!
+//! [`Prompt::parameters`] gives provider parameters, [`Pack::tool_definitions`]
+//! the prompt's tools, [`Prompt::effective_tool_policy`] the tool-loop limits,
+//! [`validate_response`] runs the prompt's [`Validator`]s on a response, and
+//! [`MediaConfig::check`] enforces the prompt's media rules.
 #![warn(missing_docs, unreachable_pub)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod error;
+mod load;
+mod media;
+mod model;
+mod render;
+mod schema;
+mod semantic;
+mod template;
+mod validator;
+mod vars;
+
+pub use error::{Error, Problem, ProblemKind, Warning, escape_pointer_token};
+pub use load::{Format, LoadOptions, ValidationMode, load_pack};
+pub use media::{
+    DocumentConfig, ExamplePart, GenericMediaTypeConfig, ImageConfig, MediaConfig, MediaReference,
+    MediaRejection, MultimodalExample, TimedMediaConfig,
+};
+pub use model::{
+    AgentDef, AgentsConfig, ArtifactDef, Compilation, CostEstimate, Eval, GenerationParameters,
+    MetricDef, MetricRange, MiddlewareConfig, ModelOverride, Pack, PackMetadata, PipelineConfig,
+    Prompt, SkillSource, TemplateEngine, TestedModel, Threshold, Tool, ToolChoicePolicy,
+    ToolPolicy, Variable, VariableBinding, VariableValidation, WorkflowBudget, WorkflowConfig,
+    WorkflowEngine, WorkflowState,
+};
+pub use schema::PROMPTPACK_SCHEMA;
+pub use validator::{Rule, Validator, Violation, validate_response};

@@ -1,0 +1,242 @@
+//! Reading pack files: JSON or YAML, strict or lenient.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{Error, Problem, ProblemKind, Warning, sort_problems};
+use crate::model::Pack;
+use crate::{schema, semantic};
+
+/// How strictly a pack is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValidationMode {
+    /// The official JSON Schema and the semantic rules must hold; any
+    /// violation is an [`Error::Invalid`].
+    Strict,
+    /// Anything the typed model can hold is accepted; schema and semantic
+    /// violations become warnings (the default).
+    #[default]
+    Lenient,
+}
+
+/// Options for [`Pack::load_with`].
+///
+/// ```
+/// use promptkit_pack::{LoadOptions, ValidationMode};
+/// assert_eq!(LoadOptions::default().mode, ValidationMode::Lenient);
+/// assert_eq!(LoadOptions::strict().mode, ValidationMode::Strict);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// Strict or lenient.
+    pub mode: ValidationMode,
+}
+
+impl LoadOptions {
+    /// Options with the given mode.
+    pub fn new(mode: ValidationMode) -> Self {
+        LoadOptions { mode }
+    }
+    /// Strict validation.
+    pub fn strict() -> Self {
+        Self::new(ValidationMode::Strict)
+    }
+    /// Lenient validation.
+    pub fn lenient() -> Self {
+        Self::new(ValidationMode::Lenient)
+    }
+}
+
+/// Document format of a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// JSON (`.json` and anything not YAML).
+    Json,
+    /// YAML (`.yaml`, `.yml`).
+    Yaml,
+}
+
+impl Format {
+    /// The format implied by a file name's extension (YAML for `.yaml`/`.yml`,
+    /// JSON otherwise).
+    pub fn from_path(path: &Path) -> Format {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("yaml" | "yml") => Format::Yaml,
+            _ => Format::Json,
+        }
+    }
+}
+
+/// Loads a pack file leniently (JSON, or YAML for `.yaml`/`.yml`).
+///
+/// Problems that lenient mode tolerates are available from [`Pack::warnings`].
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("p.yaml");
+/// std::fs::write(&path, "id: demo\nname: Demo\nversion: 1.0.0\n\
+///   template_engine: {version: v1, syntax: '{{variable}}'}\n\
+///   prompts:\n  chat:\n    system_template: Hello {{who}}\n\
+///       \n    variables: [{name: who, type: string, required: true}]\n").unwrap();
+/// let pack = promptkit_pack::load_pack(&path).unwrap();
+/// // the prompt lacks id, name and version: tolerated, but reported
+/// assert!(pack.warnings().iter().any(|w| w.pointer == "/prompts/chat"));
+/// ```
+pub fn load_pack(path: impl AsRef<Path>) -> Result<Pack, Error> {
+    Pack::load_with(path, LoadOptions::default()).map(|(pack, _)| pack)
+}
+
+impl Pack {
+    /// Loads a pack file with the given options; returns the pack and its
+    /// warnings (also kept in [`Pack::warnings`]).
+    ///
+    /// In strict mode every schema or semantic problem is returned at once in
+    /// [`Error::Invalid`]; warnings then only contain advisories (features this
+    /// runtime does not implement).
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        options: LoadOptions,
+    ) -> Result<(Pack, Vec<Warning>), Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut pack = Self::from_str_with(&text, Format::from_path(path), path, options)?;
+        pack.source = Some(path.to_owned());
+        let warnings = pack.warnings.clone();
+        Ok((pack, warnings))
+    }
+
+    /// Parses a JSON pack leniently. Errors name the file as `<string>`.
+    pub fn from_json_str(s: &str) -> Result<Pack, Error> {
+        Self::from_str_with(
+            s,
+            Format::Json,
+            Path::new("<string>"),
+            LoadOptions::default(),
+        )
+    }
+
+    /// Parses a YAML pack leniently.
+    pub fn from_yaml_str(s: &str) -> Result<Pack, Error> {
+        Self::from_str_with(
+            s,
+            Format::Yaml,
+            Path::new("<string>"),
+            LoadOptions::default(),
+        )
+    }
+
+    /// Parses a pack from text; `path` is only used to label errors.
+    pub fn from_str_with(
+        text: &str,
+        format: Format,
+        path: &Path,
+        options: LoadOptions,
+    ) -> Result<Pack, Error> {
+        let doc = parse_document(text, format, path)?;
+        Self::from_value_with(doc, path, options)
+    }
+
+    /// Builds a pack from an already parsed document.
+    pub fn from_value_with(doc: Value, path: &Path, options: LoadOptions) -> Result<Pack, Error> {
+        let invalid = |problems: Vec<Problem>| Error::Invalid {
+            path: path.to_owned(),
+            problems,
+        };
+        let schema_problems = schema::schema_problems(&doc);
+        let mut pack: Pack = match serde_path_to_error::deserialize(&doc) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut problems = vec![Problem::new(
+                    ProblemKind::Structure,
+                    path_to_pointer(e.path()),
+                    e.inner().to_string(),
+                )];
+                problems.extend(schema_problems);
+                return Err(invalid(problems));
+            }
+        };
+        for (key, prompt) in &mut pack.prompts {
+            prompt.key.clone_from(key);
+        }
+        let findings = semantic::check(&pack);
+        let warnings = match options.mode {
+            ValidationMode::Strict => {
+                let mut errors = schema_problems;
+                errors.extend(findings.errors);
+                if !errors.is_empty() {
+                    sort_problems(&mut errors);
+                    return Err(invalid(errors));
+                }
+                findings.advisories
+            }
+            ValidationMode::Lenient => {
+                let mut warnings = schema_problems;
+                warnings.extend(findings.errors);
+                warnings.extend(findings.advisories);
+                warnings
+            }
+        };
+        let mut warnings = warnings;
+        sort_problems(&mut warnings);
+        pack.warnings = warnings;
+        pack.source = None;
+        Ok(pack)
+    }
+
+    /// Findings tolerated while loading: in lenient mode every schema and
+    /// semantic problem, in both modes advisories about unsupported features.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// The file the pack was loaded from, if any.
+    pub fn source_path(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+}
+
+/// Parses JSON or YAML into a JSON value, with line and column on failure.
+fn parse_document(text: &str, format: Format, path: &Path) -> Result<Value, Error> {
+    let parse_error = |line: usize, column: usize, message: String| Error::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    };
+    match format {
+        Format::Json => {
+            serde_json::from_str(text).map_err(|e| parse_error(e.line(), e.column(), e.to_string()))
+        }
+        Format::Yaml => serde_yaml::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            parse_error(line, column, e.to_string())
+        }),
+    }
+}
+
+/// Converts serde_path_to_error's path into a JSON pointer.
+fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut tokens: Vec<String> = Vec::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => tokens.push(index.to_string()),
+            Segment::Map { key } => tokens.push(key.clone()),
+            Segment::Enum { variant } => tokens.push(variant.clone()),
+            Segment::Unknown => {}
+        }
+    }
+    crate::error::pointer(tokens)
+}

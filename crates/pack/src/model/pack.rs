@@ -1,0 +1,79 @@
+//! The pack itself.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Warning;
+use crate::model::{
+    AgentsConfig, Compilation, Eval, PackMetadata, Prompt, SkillSource, TemplateEngine, Tool,
+    WorkflowConfig,
+};
+
+/// A loaded PromptPack.
+///
+/// Fields mirror the spec's top-level keys. `template_engine` is required by
+/// the schema but optional here so lenient loading accepts packs without it
+/// (the default `{{variable}}` syntax is then used).
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{
+///   "id": "demo", "name": "Demo", "version": "1.0.0",
+///   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+///   "prompts": {"chat": {"id": "chat", "name": "Chat", "version": "1.0.0",
+///                        "system_template": "You are helpful."}}
+/// }"#).unwrap();
+/// assert_eq!(pack.prompt_names().collect::<Vec<_>>(), ["chat"]);
+/// assert!(pack.warnings().is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pack {
+    /// The `$schema` URL, if given.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Pack identifier.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Pack version (SemVer).
+    pub version: String,
+    /// What the pack is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Template syntax and features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_engine: Option<TemplateEngine>,
+    /// Prompts by task type.
+    pub prompts: BTreeMap<String, Prompt>,
+    /// Reusable template fragments by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fragments: BTreeMap<String, String>,
+    /// Tool definitions by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, Tool>,
+    /// Categorisation and cost metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<PackMetadata>,
+    /// Compiler information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compilation: Option<Compilation>,
+    /// Pack-level evals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evals: Vec<Eval>,
+    /// Workflow state machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<WorkflowConfig>,
+    /// A2A agent definitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<AgentsConfig>,
+    /// Skill sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillSource>,
+    /// Findings tolerated while loading (see [`Pack::warnings`]).
+    #[serde(skip)]
+    pub(crate) warnings: Vec<Warning>,
+    /// The file the pack was loaded from.
+    #[serde(skip)]
+    pub(crate) source: Option<PathBuf>,
+}

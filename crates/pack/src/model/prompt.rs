@@ -1,0 +1,391 @@
+//! One prompt of a pack and the per-prompt sections: variables, tool policy,
+//! pipeline, generation parameters, tested models and model overrides.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::media::MediaConfig;
+use crate::model::Eval;
+use crate::validator::Validator;
+
+/// A prompt: one task type of the pack (`prompts.<key>`).
+///
+/// `id`, `name` and `version` are required by the schema but optional here so
+/// that lenient loading accepts packs that omit them (strict mode reports it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prompt {
+    /// Key of this prompt in the pack's `prompts` map (not part of the JSON).
+    #[serde(skip)]
+    pub(crate) key: String,
+    /// Identifier, usually equal to the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the prompt is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Prompt version (SemVer, optional `v` prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The system prompt template (`{{variable}}`, `{{fragment:name}}`).
+    pub system_template: String,
+    /// Declared template variables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<Variable>,
+    /// Names of pack-level tools this prompt may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// How tools may be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_policy: Option<ToolPolicy>,
+    /// Processing stages and middleware.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineConfig>,
+    /// LLM generation parameters.
+    #[serde(
+        default,
+        rename = "parameters",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub generation: Option<GenerationParameters>,
+    /// Guardrails applied to responses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validators: Vec<Validator>,
+    /// Evals scoped to this prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evals: Vec<Eval>,
+    /// Models this prompt was tested with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tested_models: Vec<TestedModel>,
+    /// Model-specific template and parameter changes, keyed by model name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_overrides: BTreeMap<String, ModelOverride>,
+    /// Multimodal configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaConfig>,
+}
+
+impl Prompt {
+    /// Key of this prompt in the pack's `prompts` map.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The declared variable called `name`.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+
+    /// Generation parameters as the provider layer wants them (empty when the
+    /// prompt declares none). `top_k` has no provider-neutral field and is
+    /// left out; read [`Prompt::generation`] for it.
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+    ///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+    ///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi",
+    ///   "parameters":{"temperature":0.2,"max_tokens":50}}}}"#).unwrap();
+    /// let params = pack.prompt("a").unwrap().parameters();
+    /// assert_eq!(params.temperature, Some(0.2));
+    /// assert_eq!(params.max_tokens, Some(50));
+    /// ```
+    pub fn parameters(&self) -> promptkit_core::Parameters {
+        self.generation
+            .as_ref()
+            .map(GenerationParameters::to_core)
+            .unwrap_or_default()
+    }
+
+    /// Parameters for `model`: the prompt's parameters with the fields of the
+    /// model's override (if any) taking precedence.
+    pub fn parameters_for_model(&self, model: &str) -> promptkit_core::Parameters {
+        let base = self.generation.clone().unwrap_or_default();
+        match self
+            .model_overrides
+            .get(model)
+            .and_then(|o| o.parameters.as_ref())
+        {
+            Some(over) => base.merged_with(over).to_core(),
+            None => base.to_core(),
+        }
+    }
+
+    /// The tool policy, or the spec defaults when the prompt has none.
+    pub fn effective_tool_policy(&self) -> ToolPolicy {
+        self.tool_policy.clone().unwrap_or_default()
+    }
+}
+
+/// A template variable declaration (`prompts.<key>.variables[i]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variable {
+    /// Name used in templates.
+    pub name: String,
+    /// Declared type (`string`, `number`, `integer`, `boolean`, `object`, `array`;
+    /// other names are kept and treated as strings).
+    #[serde(rename = "type", default = "default_var_type")]
+    pub var_type: String,
+    /// Whether a value must be provided.
+    #[serde(default)]
+    pub required: bool,
+    /// Value used when none is provided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// What the variable means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Example value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Value>,
+    /// Rules checked on the value at render time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<VariableValidation>,
+    /// How the runtime populates the variable automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<VariableBinding>,
+}
+
+fn default_var_type() -> String {
+    "string".to_owned()
+}
+
+/// Validation rules of a variable, checked at render time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VariableValidation {
+    /// Regular expression the value must match (Rust `regex` syntax, unanchored
+    /// unless the pattern anchors itself, as in the spec's examples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Minimum length in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u64>,
+    /// Maximum length in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// Minimum numeric value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// Maximum numeric value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+    /// Allowed values.
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<Value>>,
+}
+
+/// Automatic population of a variable from runtime context.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VariableBinding {
+    /// Source kind (`context`, `session`, `env`, `header`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Field within the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Whether the runtime fills it without caller input.
+    #[serde(default)]
+    pub auto_populate: bool,
+    /// Filter expression applied to the bound value (`lowercase`, `trim`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+}
+
+/// `tool_policy.tool_choice`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoicePolicy {
+    /// The model decides (the default).
+    #[default]
+    Auto,
+    /// The model must call a tool.
+    Required,
+    /// Tools are disabled.
+    None,
+}
+
+impl From<ToolChoicePolicy> for promptkit_core::ToolChoice {
+    fn from(c: ToolChoicePolicy) -> Self {
+        match c {
+            ToolChoicePolicy::Auto => promptkit_core::ToolChoice::Auto,
+            ToolChoicePolicy::Required => promptkit_core::ToolChoice::Required,
+            ToolChoicePolicy::None => promptkit_core::ToolChoice::None,
+        }
+    }
+}
+
+/// Governance of tool use (`prompts.<key>.tool_policy`).
+///
+/// ```
+/// let p = promptkit_pack::ToolPolicy::default();
+/// assert_eq!(p.max_rounds(), 5);
+/// assert_eq!(p.max_tool_calls_per_turn(), 10);
+/// assert!(!p.is_blocked("anything"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolPolicy {
+    /// Whether the model may, must or must not call tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoicePolicy>,
+    /// Maximum LLM → tool → LLM cycles per turn (spec default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rounds: Option<u32>,
+    /// Maximum tool calls in one turn (spec default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tool_calls_per_turn: Option<u32>,
+    /// Tools this prompt may not use, even if listed in `tools`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocklist: Vec<String>,
+}
+
+impl ToolPolicy {
+    /// Spec default of `max_rounds`.
+    pub const DEFAULT_MAX_ROUNDS: u32 = 5;
+    /// Spec default of `max_tool_calls_per_turn`.
+    pub const DEFAULT_MAX_TOOL_CALLS_PER_TURN: u32 = 10;
+
+    /// `tool_choice`, defaulting to `auto`.
+    pub fn tool_choice(&self) -> ToolChoicePolicy {
+        self.tool_choice.unwrap_or_default()
+    }
+    /// `max_rounds`, defaulting to 5.
+    pub fn max_rounds(&self) -> u32 {
+        self.max_rounds.unwrap_or(Self::DEFAULT_MAX_ROUNDS)
+    }
+    /// `max_tool_calls_per_turn`, defaulting to 10.
+    pub fn max_tool_calls_per_turn(&self) -> u32 {
+        self.max_tool_calls_per_turn
+            .unwrap_or(Self::DEFAULT_MAX_TOOL_CALLS_PER_TURN)
+    }
+    /// Whether `tool` is on the blocklist.
+    pub fn is_blocked(&self, tool: &str) -> bool {
+        self.blocklist.iter().any(|b| b == tool)
+    }
+}
+
+/// Processing stages and middleware (`prompts.<key>.pipeline`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Ordered stage names (`template`, `provider`, `validator`, ...).
+    #[serde(default)]
+    pub stages: Vec<String>,
+    /// Middleware applied in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middleware: Vec<MiddlewareConfig>,
+}
+
+/// One middleware of a pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiddlewareConfig {
+    /// Middleware type identifier.
+    #[serde(rename = "type")]
+    pub middleware_type: String,
+    /// Type-specific configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Map<String, Value>>,
+}
+
+/// Generation parameters exactly as the spec defines them (`parameters`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerationParameters {
+    /// Sampling temperature, 0–2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Maximum tokens to generate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// Nucleus sampling, 0–1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Top-k sampling; `Some(None)` is an explicit `null` (no limit).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "explicit_null"
+    )]
+    pub top_k: Option<Option<u64>>,
+    /// Frequency penalty, −2–2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Presence penalty, −2–2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+}
+
+fn explicit_null<'de, D>(d: D) -> Result<Option<Option<u64>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+impl GenerationParameters {
+    /// `self` with every field set in `over` replaced.
+    pub fn merged_with(&self, over: &GenerationParameters) -> GenerationParameters {
+        GenerationParameters {
+            temperature: over.temperature.or(self.temperature),
+            max_tokens: over.max_tokens.or(self.max_tokens),
+            top_p: over.top_p.or(self.top_p),
+            top_k: over.top_k.or(self.top_k),
+            frequency_penalty: over.frequency_penalty.or(self.frequency_penalty),
+            presence_penalty: over.presence_penalty.or(self.presence_penalty),
+        }
+    }
+
+    /// The provider-neutral subset.
+    pub fn to_core(&self) -> promptkit_core::Parameters {
+        let mut p = promptkit_core::Parameters::default();
+        p.temperature = self.temperature;
+        p.max_tokens = self.max_tokens;
+        p.top_p = self.top_p;
+        p.frequency_penalty = self.frequency_penalty;
+        p.presence_penalty = self.presence_penalty;
+        p
+    }
+}
+
+/// Test results of one model with this prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestedModel {
+    /// Provider name.
+    pub provider: String,
+    /// Model identifier.
+    pub model: String,
+    /// Test date (`YYYY-MM-DD`).
+    pub date: String,
+    /// Success rate, 0–1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate: Option<f64>,
+    /// Average tokens per response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_tokens: Option<f64>,
+    /// Average cost per execution in USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_cost: Option<f64>,
+    /// Average latency in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_latency_ms: Option<f64>,
+    /// Free-form notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// Model-specific template and parameter changes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelOverride {
+    /// Prepended to the system template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_template_prefix: Option<String>,
+    /// Appended to the system template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_template_suffix: Option<String>,
+    /// Replaces the system template entirely (prefix and suffix still apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_template: Option<String>,
+    /// Parameter overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<GenerationParameters>,
+}
