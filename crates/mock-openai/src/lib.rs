@@ -136,6 +136,12 @@ impl MockOpenAi {
         lock(&self.shared.script).replies.push_back(reply);
     }
 
+    /// Serves `bytes` at `GET /v1/files/NAME` and returns that URL.
+    pub fn serve_file(&self, name: &str, bytes: impl Into<bytes::Bytes>) -> String {
+        lock(&self.shared.files).insert(name.to_string(), bytes.into());
+        format!("{}/v1/files/{name}", self.root_url())
+    }
+
     /// Replies not yet used.
     pub fn remaining(&self) -> usize {
         lock(&self.shared.script).replies.len()

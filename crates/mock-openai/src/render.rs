@@ -82,10 +82,7 @@ fn chunk(r: &ChatReply, delta: Value, finish: Option<&str>) -> Value {
 /// Splits `s` into pieces of at most `n` characters (never inside a character).
 fn pieces(s: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
-    chars
-        .chunks(n.max(1))
-        .map(|c| c.iter().collect())
-        .collect()
+    chars.chunks(n.max(1)).map(|c| c.iter().collect()).collect()
 }
 
 /// The `chat.completion.chunk` objects of a streamed reply, in order (without `[DONE]`).

@@ -285,9 +285,7 @@ impl Script {
     }
 
     pub(crate) fn next(&mut self) -> Option<Reply> {
-        self.replies
-            .pop_front()
-            .or_else(|| self.fallback.clone())
+        self.replies.pop_front().or_else(|| self.fallback.clone())
     }
 }
 

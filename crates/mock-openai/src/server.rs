@@ -232,7 +232,11 @@ fn chat(st: &Arc<Shared>, path: &str, req: &Value, reply: Reply) -> Response {
         completion_tokens: (out_chars / 4) as u64 + 1,
         cached_tokens: 0,
     });
-    let natural = if calls.is_empty() { "stop" } else { "tool_calls" };
+    let natural = if calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     let r = ChatReply {
         id: format!("chatcmpl-mock-{}", st.next_id()),
         created: now(),
@@ -245,7 +249,10 @@ fn chat(st: &Arc<Shared>, path: &str, req: &Value, reply: Reply) -> Response {
         text,
         calls,
         usage,
-        finish_reason: reply.finish_reason.clone().unwrap_or_else(|| natural.into()),
+        finish_reason: reply
+            .finish_reason
+            .clone()
+            .unwrap_or_else(|| natural.into()),
     };
     if req.get("stream").and_then(Value::as_bool) != Some(true) {
         let body = render::chat_completion(&r);
@@ -336,7 +343,11 @@ fn images(st: &Shared, path: &str, req: &Value, reply: Reply) -> Response {
         .and_then(Value::as_str)
         .unwrap_or("dall-e-2");
     let gpt_image = !model.starts_with("dall-e");
-    let n = req.get("n").and_then(Value::as_u64).unwrap_or(1).clamp(1, 10);
+    let n = req
+        .get("n")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .clamp(1, 10);
     let images = explicit.unwrap_or_else(|| {
         (0..n)
             .map(|i| Bytes::from(png_bytes(64, 64, seed_of(prompt).wrapping_add(i))))
@@ -374,11 +385,7 @@ fn images(st: &Shared, path: &str, req: &Value, reply: Reply) -> Response {
         .get("output_format")
         .and_then(Value::as_str)
         .unwrap_or("png");
-    let body = render::images_response(
-        now(),
-        &items,
-        gpt_image.then_some((format, &usage)),
-    );
+    let body = render::images_response(now(), &items, gpt_image.then_some((format, &usage)));
     st.record(path, 200, Some(body.clone()), Vec::new());
     json_response(200, &body, &reply.headers)
 }

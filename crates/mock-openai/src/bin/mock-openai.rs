@@ -23,7 +23,9 @@ async fn main() {
                 }
             },
             "--help" | "-h" => {
-                println!("usage: mock-openai [--port PORT]\n\nAn OpenAI-compatible echo server on 127.0.0.1 for local testing.");
+                println!(
+                    "usage: mock-openai [--port PORT]\n\nAn OpenAI-compatible echo server on 127.0.0.1 for local testing."
+                );
                 return;
             }
             other => {

@@ -1,0 +1,351 @@
+//! Mapping a core [`ChatRequest`] to a Chat Completions request body.
+
+use promptkit_core::{
+    ChatRequest, ContentPart, Error, MediaContent, MediaKind, Message, Role, ToolChoice,
+};
+use serde_json::{Map, Value, json};
+
+/// Whether `model` is an o-series / GPT-5 reasoning model: these take
+/// `max_completion_tokens` (not `max_tokens`) and reject sampling parameters.
+///
+/// ```
+/// use promptkit_provider_openai::is_reasoning_model;
+/// assert!(is_reasoning_model("o3-mini"));
+/// assert!(is_reasoning_model("gpt-5-2025-08-07"));
+/// assert!(!is_reasoning_model("gpt-5-chat-latest"));
+/// assert!(!is_reasoning_model("gpt-4o"));
+/// ```
+pub fn is_reasoning_model(model: &str) -> bool {
+    let m = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    let o_series = ["o1", "o3", "o4"]
+        .iter()
+        .any(|p| m == *p || m.starts_with(&format!("{p}-")));
+    let gpt5 = (m == "gpt-5" || m.starts_with("gpt-5-")) && !m.starts_with("gpt-5-chat");
+    o_series || gpt5
+}
+
+fn field(i: usize, j: Option<usize>) -> Option<String> {
+    Some(match j {
+        Some(j) => format!("/messages/{i}/parts/{j}"),
+        None => format!("/messages/{i}"),
+    })
+}
+
+/// Media that Chat Completions can take in a user message, as a content part.
+fn media_part(m: &MediaContent, at: Option<String>, doc_n: usize) -> Result<Value, Error> {
+    let inline = m.to_data_url();
+    if inline.is_none() && m.url.is_none() && m.storage_reference.is_some() {
+        return Err(Error::invalid_input(
+            at,
+            "media is only a storage reference; rehydrate it (load the bytes from the media \
+             store) before sending it to the provider",
+        ));
+    }
+    match m.kind() {
+        MediaKind::Image => {
+            let url = inline.or_else(|| m.url.clone()).ok_or_else(|| {
+                Error::invalid_input(at.clone(), "image has neither bytes nor a URL")
+            })?;
+            let mut image_url = json!({ "url": url });
+            if let Some(d) = &m.detail {
+                if !matches!(d.as_str(), "auto" | "low" | "high") {
+                    return Err(Error::invalid_input(
+                        at,
+                        format!("image detail {d:?} is not one of auto, low, high"),
+                    ));
+                }
+                image_url["detail"] = json!(d);
+            }
+            Ok(json!({"type": "image_url", "image_url": image_url}))
+        }
+        MediaKind::Audio => {
+            let format = match m.mime_type.to_ascii_lowercase().as_str() {
+                "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => "wav",
+                "audio/mpeg" | "audio/mp3" | "audio/mpeg3" => "mp3",
+                other => {
+                    return Err(Error::invalid_input(
+                        at,
+                        format!(
+                            "audio type {other} is not accepted by Chat Completions (wav or mp3 only)"
+                        ),
+                    ));
+                }
+            };
+            let data = m.to_base64().ok_or_else(|| {
+                Error::invalid_input(at, "audio must be sent inline (input_audio takes no URL)")
+            })?;
+            Ok(json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}))
+        }
+        MediaKind::Document if m.mime_type.eq_ignore_ascii_case("application/pdf") => {
+            let data = inline
+                .ok_or_else(|| Error::invalid_input(at, "PDF documents must be sent inline"))?;
+            Ok(json!({"type": "file", "file": {
+                "filename": format!("document-{doc_n}.pdf"),
+                "file_data": data
+            }}))
+        }
+        _ => Err(Error::invalid_input(
+            at,
+            format!(
+                "{} is not accepted by Chat Completions (images, wav/mp3 audio and PDF only)",
+                m.mime_type
+            ),
+        )),
+    }
+}
+
+/// A user message's `content`: a plain string when it is text only.
+fn user_content(msg: &Message, i: usize) -> Result<Value, Error> {
+    if msg.parts.iter().all(|p| p.as_media().is_none()) {
+        return Ok(json!(msg.text()));
+    }
+    let mut parts = Vec::new();
+    for (j, p) in msg.parts.iter().enumerate() {
+        match p {
+            ContentPart::Text { text } => parts.push(json!({"type": "text", "text": text})),
+            ContentPart::Media { media } => parts.push(media_part(media, field(i, Some(j)), j)?),
+            _ => {
+                return Err(Error::invalid_input(
+                    field(i, Some(j)),
+                    "unsupported content part",
+                ));
+            }
+        }
+    }
+    Ok(Value::Array(parts))
+}
+
+/// Media that must travel in a follow-up user message (tool results and
+/// assistant messages accept text only).
+struct Deferred {
+    label: String,
+    parts: Vec<Value>,
+}
+
+fn defer_media(msg: &Message, i: usize, label: String) -> Result<Option<Deferred>, Error> {
+    let mut parts = Vec::new();
+    for (j, p) in msg.parts.iter().enumerate() {
+        if let Some(m) = p.as_media() {
+            parts.push(media_part(m, field(i, Some(j)), j)?);
+        }
+    }
+    Ok((!parts.is_empty()).then_some(Deferred { label, parts }))
+}
+
+fn flush(out: &mut Vec<Value>, pending: &mut Vec<Deferred>) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut content = Vec::new();
+    for d in pending.drain(..) {
+        content.push(json!({"type": "text", "text": d.label}));
+        content.extend(d.parts);
+    }
+    out.push(json!({"role": "user", "content": content}));
+}
+
+fn media_note(text: String, n: usize) -> String {
+    let note = format!("[{n} media item(s) attached in the next user message]");
+    if text.is_empty() {
+        note
+    } else {
+        format!("{text}\n\n{note}")
+    }
+}
+
+/// The `messages` array.
+///
+/// Tool results and assistant messages can only carry text in Chat
+/// Completions, so their media (e.g. a generated image) is sent in one user
+/// message placed right after the run of tool messages (never between an
+/// assistant's `tool_calls` and its results, which the API forbids), with a
+/// text label saying where it came from.
+pub(crate) fn messages(req: &ChatRequest) -> Result<Vec<Value>, Error> {
+    if req.messages.is_empty() {
+        return Err(Error::invalid_input(
+            Some("/messages".into()),
+            "a chat request needs at least one message",
+        ));
+    }
+    let mut out = Vec::with_capacity(req.messages.len());
+    let mut pending: Vec<Deferred> = Vec::new();
+    for (i, msg) in req.messages.iter().enumerate() {
+        if msg.role != Role::Tool {
+            flush(&mut out, &mut pending);
+        }
+        let n_media = msg.media().count();
+        match msg.role {
+            Role::System => {
+                if n_media > 0 {
+                    return Err(Error::invalid_input(
+                        field(i, None),
+                        "system messages can only contain text",
+                    ));
+                }
+                out.push(json!({"role": "system", "content": msg.text()}));
+            }
+            Role::User => out.push(json!({"role": "user", "content": user_content(msg, i)?})),
+            Role::Assistant => {
+                let text = msg.text();
+                let deferred = defer_media(
+                    msg,
+                    i,
+                    "Media from the assistant's previous message:".into(),
+                )?;
+                let text = if n_media > 0 {
+                    media_note(text, n_media)
+                } else {
+                    text
+                };
+                let mut o = Map::new();
+                o.insert("role".into(), json!("assistant"));
+                if text.is_empty() && !msg.tool_calls.is_empty() {
+                    o.insert("content".into(), Value::Null);
+                } else {
+                    o.insert("content".into(), json!(text));
+                }
+                if !msg.tool_calls.is_empty() {
+                    let calls: Vec<Value> = msg
+                        .tool_calls
+                        .iter()
+                        .map(|c| {
+                            json!({"id": c.id, "type": "function",
+                                   "function": {"name": c.name, "arguments": c.arguments}})
+                        })
+                        .collect();
+                    o.insert("tool_calls".into(), Value::Array(calls));
+                }
+                out.push(Value::Object(o));
+                pending.extend(deferred);
+            }
+            Role::Tool => {
+                let id = msg.tool_call_id.clone().ok_or_else(|| {
+                    Error::invalid_input(field(i, None), "a tool result message needs tool_call_id")
+                })?;
+                let name = msg.name.as_deref().unwrap_or("tool");
+                let label = format!("Media returned by the tool `{name}` (call {id}):");
+                let deferred = defer_media(msg, i, label)?;
+                let text = msg.text();
+                let text = if n_media > 0 {
+                    media_note(text, n_media)
+                } else {
+                    text
+                };
+                out.push(json!({"role": "tool", "tool_call_id": id, "content": text}));
+                pending.extend(deferred);
+            }
+        }
+    }
+    flush(&mut out, &mut pending);
+    Ok(out)
+}
+
+/// The full request body for `model`.
+pub(crate) fn chat_body(
+    req: &ChatRequest,
+    model: &str,
+    stream: bool,
+    parallel_tool_calls: Option<bool>,
+) -> Result<Value, Error> {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), Value::Array(messages(req)?));
+    if !req.tools.is_empty() {
+        let mut tools = Vec::new();
+        for (k, t) in req.tools.iter().enumerate() {
+            if t.name.is_empty() {
+                return Err(Error::invalid_input(
+                    Some(format!("/tools/{k}/name")),
+                    "tool name is empty",
+                ));
+            }
+            let params = match &t.parameters {
+                Value::Null => json!({"type": "object", "properties": {}}),
+                Value::Object(_) => t.parameters.clone(),
+                _ => {
+                    return Err(Error::invalid_input(
+                        Some(format!("/tools/{k}/parameters")),
+                        "tool parameters must be a JSON Schema object",
+                    ));
+                }
+            };
+            let mut f = Map::new();
+            f.insert("name".into(), json!(t.name));
+            if !t.description.is_empty() {
+                f.insert("description".into(), json!(t.description));
+            }
+            f.insert("parameters".into(), params);
+            tools.push(json!({"type": "function", "function": f}));
+        }
+        body.insert("tools".into(), Value::Array(tools));
+        if let Some(choice) = &req.tool_choice {
+            let v = match choice {
+                ToolChoice::Auto => json!("auto"),
+                ToolChoice::None => json!("none"),
+                ToolChoice::Required => json!("required"),
+                ToolChoice::Named(n) => {
+                    if !req.tools.iter().any(|t| &t.name == n) {
+                        return Err(Error::invalid_input(
+                            Some("/tool_choice".into()),
+                            format!("tool_choice names {n:?}, which is not among the tools"),
+                        ));
+                    }
+                    json!({"type": "function", "function": {"name": n}})
+                }
+            };
+            body.insert("tool_choice".into(), v);
+        }
+        if let Some(p) = parallel_tool_calls {
+            body.insert("parallel_tool_calls".into(), json!(p));
+        }
+    }
+    let p = &req.parameters;
+    let reasoning = is_reasoning_model(model);
+    if let Some(max) = p.max_tokens {
+        let key = if reasoning {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        body.insert(key.into(), json!(max));
+    }
+    let sampling = [
+        ("temperature", p.temperature),
+        ("top_p", p.top_p),
+        ("frequency_penalty", p.frequency_penalty),
+        ("presence_penalty", p.presence_penalty),
+    ];
+    for (key, v) in sampling {
+        let Some(v) = v else { continue };
+        if !v.is_finite() {
+            return Err(Error::invalid_input(
+                Some(format!("/parameters/{key}")),
+                format!("{key} must be a finite number"),
+            ));
+        }
+        if reasoning {
+            tracing::debug!(
+                model,
+                key,
+                "not sent: reasoning models reject sampling parameters"
+            );
+        } else {
+            body.insert(key.into(), json!(v));
+        }
+    }
+    if !p.stop.is_empty() {
+        body.insert("stop".into(), json!(p.stop));
+    }
+    if let Some(seed) = p.seed {
+        body.insert("seed".into(), json!(seed));
+    }
+    if stream {
+        body.insert("stream".into(), json!(true));
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    Ok(Value::Object(body))
+}
