@@ -117,11 +117,21 @@ impl ServerProcess {
     }
 
     /// Stops the server now (SIGKILL to its process group) and waits for it.
+    /// Calling it again is a no-op.
     pub fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        // The child leads its own process group (process_group(0) at spawn), so
+        // this reaches its children too (e.g. uvicorn workers) and nothing else.
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            if pid > 1 {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
