@@ -24,6 +24,7 @@ mod mime;
 #[cfg(feature = "object-store")]
 pub mod object;
 mod store;
+mod url;
 
 pub use error::{Error, Result};
 #[cfg(feature = "local")]
@@ -36,3 +37,6 @@ pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMedi
 pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};
 pub use store::{MediaStore, MediaStoreExt};
+pub use crate::url::{
+    MEDIA_STORE_URL, media_store_from_env, media_store_from_lookup, media_store_from_url,
+};

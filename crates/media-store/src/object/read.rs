@@ -89,7 +89,7 @@ impl ObjectStoreMediaStore {
                 let path = fs
                     .path_to_filesystem(&key)
                     .map_err(|e| self.err("resolve path", &key, e))?;
-                url::Url::from_file_path(&path)
+                ::url::Url::from_file_path(&path)
                     .map(|u| u.to_string())
                     .map_err(|()| {
                         Error::Config(format!("{} is not an absolute path", path.display()))

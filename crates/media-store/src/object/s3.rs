@@ -201,8 +201,9 @@ impl S3MediaStoreBuilder {
         self.from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
-    /// [`from_env`](Self::from_env) over any variable lookup (for tests).
-    pub(crate) fn from_lookup(mut self, get: impl Fn(&str) -> Option<String>) -> Self {
+    /// [`from_env`](Self::from_env) with the variables taken from `get` (a map,
+    /// a config file, a test).
+    pub fn from_lookup(mut self, get: impl Fn(&str) -> Option<String>) -> Self {
         let first = |names: &[&str]| names.iter().find_map(|n| get(n));
         fill(&mut self.endpoint, || {
             first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"])

@@ -1,0 +1,402 @@
+//! Fault injection around an in-memory object store: conflicts that wrote
+//! nothing, failing writes, multipart uploads, and the store/delete race at
+//! the exact interleavings the delete protocol guards against.
+#![cfg(feature = "object-store")]
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
+use promptkit_media_store::{
+    Error, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore, Organization,
+};
+use tokio::sync::Notify;
+
+type Pred = Box<dyn Fn(&Path) -> bool + Send + Sync>;
+
+/// A pause point: `reached` is signalled, then the operation waits for `release`.
+#[derive(Clone, Default)]
+struct Pause {
+    reached: Arc<Notify>,
+    release: Arc<Notify>,
+}
+
+impl Pause {
+    async fn wait(&self) {
+        self.reached.notify_one();
+        self.release.notified().await;
+    }
+}
+
+#[derive(Default)]
+struct Faults {
+    /// `PutMode::Create` on a matching key reports `AlreadyExists` without writing (once).
+    phantom_conflict: Option<Pred>,
+    /// Puts on matching keys fail like a dropped connection.
+    fail_put: Option<Pred>,
+    /// Deletes of matching keys pause before and/or after deleting (once).
+    delete_gate: Option<(Pred, Option<Pause>, Option<Pause>)>,
+}
+
+/// InMemory with injectable faults.
+#[derive(Default)]
+struct FaultStore {
+    inner: InMemory,
+    faults: Mutex<Faults>,
+    multipart_uploads: AtomicUsize,
+}
+
+impl fmt::Debug for FaultStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FaultStore")
+    }
+}
+
+impl fmt::Display for FaultStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FaultStore")
+    }
+}
+
+fn generic(msg: &str) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "FaultStore",
+        source: msg.to_owned().into(),
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FaultStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        {
+            let mut f = self.faults.lock().unwrap();
+            if f.fail_put.as_ref().is_some_and(|p| p(location)) {
+                return Err(generic("connection reset (injected)"));
+            }
+            if opts.mode == PutMode::Create
+                && f.phantom_conflict.as_ref().is_some_and(|p| p(location))
+            {
+                f.phantom_conflict = None;
+                return Err(object_store::Error::AlreadyExists {
+                    path: location.to_string(),
+                    source: "409 Conflict that wrote nothing (injected)".into(),
+                });
+            }
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.multipart_uploads.fetch_add(1, Ordering::SeqCst);
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        let inner = self.inner.clone();
+        let gates: Vec<_> = futures::executor::block_on(locations.collect::<Vec<_>>())
+            .into_iter()
+            .map(|loc| {
+                let gate = loc.as_ref().ok().and_then(|l| {
+                    let mut f = self.faults.lock().unwrap();
+                    if f.delete_gate.as_ref().is_some_and(|(p, _, _)| p(l)) {
+                        f.delete_gate.take().map(|(_, b, a)| (b, a))
+                    } else {
+                        None
+                    }
+                });
+                (loc, gate)
+            })
+            .collect();
+        futures::stream::iter(gates)
+            .then(move |(loc, gate)| {
+                let inner = inner.clone();
+                async move {
+                    let loc = loc?;
+                    if let Some(Some(before)) = gate.as_ref().map(|g| &g.0) {
+                        before.wait().await;
+                    }
+                    let res = inner
+                        .delete_stream(futures::stream::iter([Ok(loc)]).boxed())
+                        .next()
+                        .await
+                        .unwrap_or_else(|| Err(generic("no delete result")));
+                    if let Some(Some(after)) = gate.as_ref().map(|g| &g.1) {
+                        after.wait().await;
+                    }
+                    res
+                }
+            })
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+fn is_content(p: &Path) -> bool {
+    p.as_ref().contains("/media/") && !p.as_ref().ends_with(".meta")
+}
+
+fn setup(threshold: usize) -> (Arc<FaultStore>, Arc<ObjectStoreMediaStore>) {
+    let faults = Arc::new(FaultStore::default());
+    let store = ObjectStoreMediaStore::new(
+        faults.clone(),
+        ObjectStoreConfig::default()
+            .with_prefix("t")
+            .with_organization(Organization::BySession)
+            .with_multipart_threshold(threshold),
+    )
+    .unwrap();
+    (faults, Arc::new(store))
+}
+
+async fn keys(faults: &FaultStore) -> Vec<String> {
+    let mut k: Vec<String> = faults
+        .inner
+        .list(None)
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn conflict_that_wrote_nothing_is_not_a_dedup_hit() {
+    let (faults, store) = setup(usize::MAX);
+    faults.faults.lock().unwrap().phantom_conflict = Some(Box::new(is_content));
+    let data = random_bytes(b"\x89PNG\r\n\x1a\n", 2048);
+    let r = store
+        .store_bytes("image/png", data.clone(), &fresh_metadata("409"))
+        .await
+        .unwrap();
+    assert!(
+        faults.faults.lock().unwrap().phantom_conflict.is_none(),
+        "fault not hit"
+    );
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+    assert_eq!(store.stats().await.unwrap().objects, 1);
+}
+
+#[tokio::test]
+async fn failed_content_write_hands_out_no_reference_and_leaves_no_marker() {
+    let (faults, store) = setup(usize::MAX);
+    faults.faults.lock().unwrap().fail_put = Some(Box::new(is_content));
+    let meta = fresh_metadata("fail");
+    match store
+        .store_bytes("image/png", random_bytes(b"\x89PNG\r\n\x1a\n", 512), &meta)
+        .await
+    {
+        Err(Error::Backend {
+            transient,
+            operation,
+            ..
+        }) => {
+            assert!(transient);
+            assert!(operation.starts_with("put t/media/"), "{operation}");
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+    let left = keys(&faults).await;
+    assert!(
+        !left.iter().any(|k| k.contains("/refs/")),
+        "a marker survived the failed store: {left:?}"
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.objects, stats.references), (0, 0));
+}
+
+#[tokio::test]
+async fn large_media_is_uploaded_in_parts() {
+    let (faults, store) = setup(64 * 1024);
+    let meta = fresh_metadata("mp");
+    let small = random_bytes(b"OggS", 1024);
+    store.store_bytes("audio/ogg", small, &meta).await.unwrap();
+    assert_eq!(faults.multipart_uploads.load(Ordering::SeqCst), 0);
+    let big = random_bytes(b"OggS", 6 * 1024 * 1024 + 3);
+    let r = store
+        .store_bytes("audio/ogg", big.clone(), &meta)
+        .await
+        .unwrap();
+    assert_eq!(faults.multipart_uploads.load(Ordering::SeqCst), 1);
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), big);
+    // A dedup hit uploads nothing.
+    store.store_bytes("audio/ogg", big, &meta).await.unwrap();
+    assert_eq!(faults.multipart_uploads.load(Ordering::SeqCst), 1);
+}
+
+/// The last delete has copied the bytes to trash and is about to delete them
+/// when an identical store completes (it sees the bytes). The delete's re-check
+/// must put the bytes back; while they are gone, `retrieve` reads the trash copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_that_saw_the_bytes_before_the_last_delete_keeps_them() {
+    let (faults, store) = setup(usize::MAX);
+    let data = random_bytes(b"GIF89a", 4096);
+    let meta = fresh_metadata("race");
+    let r1 = store
+        .store_bytes("image/gif", data.clone(), &meta)
+        .await
+        .unwrap();
+    let (before, after) = (Pause::default(), Pause::default());
+    faults.faults.lock().unwrap().delete_gate = Some((
+        Box::new(is_content),
+        Some(before.clone()),
+        Some(after.clone()),
+    ));
+    let deleting = tokio::spawn({
+        let store = store.clone();
+        async move { store.delete(&r1).await }
+    });
+
+    before.reached.notified().await;
+    // The bytes are still there: this store is a dedup hit and returns at once.
+    let r2 = store
+        .store_bytes("image/gif", data.clone(), &meta)
+        .await
+        .unwrap();
+    before.release.notify_one();
+
+    after.reached.notified().await;
+    // The bytes are deleted and not yet restored: served from the trash copy.
+    assert_eq!(store.retrieve_bytes(&r2).await.unwrap(), data);
+    after.release.notify_one();
+
+    deleting.await.unwrap().unwrap();
+    assert_eq!(store.retrieve_bytes(&r2).await.unwrap(), data);
+    let left = keys(&faults).await;
+    assert!(
+        left.iter().any(|k| k.ends_with(".gif.meta")),
+        "sidecar not restored: {left:?}"
+    );
+    assert!(
+        !left.iter().any(|k| k.contains("/trash/")),
+        "trash left: {left:?}"
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.objects, stats.references), (1, 1));
+    store.delete(&r2).await.unwrap();
+    assert_eq!(
+        keys(&faults)
+            .await
+            .iter()
+            .filter(|k| k.contains("/media/"))
+            .count(),
+        0
+    );
+}
+
+/// An identical store that runs after the last delete removed the bytes (but
+/// before its re-check) writes them again itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_after_the_bytes_are_deleted_rewrites_them() {
+    let (faults, store) = setup(usize::MAX);
+    let data = random_bytes(b"%PDF-1.5\n", 4096);
+    let meta = fresh_metadata("race2");
+    let r1 = store
+        .store_bytes("application/pdf", data.clone(), &meta)
+        .await
+        .unwrap();
+    let after = Pause::default();
+    faults.faults.lock().unwrap().delete_gate =
+        Some((Box::new(is_content), None, Some(after.clone())));
+    let deleting = tokio::spawn({
+        let store = store.clone();
+        async move { store.delete(&r1).await }
+    });
+    after.reached.notified().await;
+    let r2 = store
+        .store_bytes("application/pdf", data.clone(), &meta)
+        .await
+        .unwrap();
+    after.release.notify_one();
+    deleting.await.unwrap().unwrap();
+    assert_eq!(store.retrieve_bytes(&r2).await.unwrap(), data);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.objects, stats.references), (1, 1));
+}
+
+#[tokio::test]
+async fn sidecar_and_marker_record_the_metadata() {
+    let (faults, store) = setup(usize::MAX);
+    let meta = fresh_metadata("meta").with_position(4, 2);
+    let data = Bytes::from_static(b"RIFF\x10\0\0\0WAVEfmt ");
+    store
+        .store_bytes("audio/wav", data.clone(), &meta)
+        .await
+        .unwrap();
+    let keys = keys(&faults).await;
+    let sidecar = keys
+        .iter()
+        .find(|k| k.ends_with(".wav.meta"))
+        .expect("sidecar");
+    let session = meta.session_id.as_deref().unwrap();
+    let conversation = meta.conversation_id.as_deref().unwrap();
+    assert!(
+        sidecar.starts_with(&format!("t/media/{session}/{conversation}/")),
+        "{sidecar}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &object_store::ObjectStoreExt::get(&faults.inner, &Path::from(sidecar.as_str()))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["blake3"], blake3::hash(&data).to_hex().as_str());
+    assert_eq!(json["mime_type"], "audio/wav");
+    assert_eq!(json["size_bytes"], data.len());
+    assert_eq!(json["conversation_id"], conversation);
+    assert_eq!(json["message_index"], 4);
+    assert_eq!(json["part_index"], 2);
+    assert_eq!(json["provider_id"], "conformance");
+    assert_eq!(json["policy"], "retain");
+    assert!(json["created"].as_str().is_some_and(|c| c.ends_with('Z')));
+    assert_eq!(keys.iter().filter(|k| k.contains("/refs/")).count(), 1);
+}
