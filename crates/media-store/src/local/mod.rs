@@ -73,8 +73,9 @@
 //! ```
 
 mod config;
+mod gc;
 mod index;
-// mod lifecycle;
+mod lifecycle;
 mod ops;
 mod paths;
 mod records;
@@ -87,7 +88,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use config::{FileStoreBuilder, FileStoreConfig};
-// pub use lifecycle::{GcOptions, GcReport, RetentionReport, StoredObject, VerifyReport};
+pub use gc::{GcOptions, GcReport};
+pub use lifecycle::{RetentionReport, StoredObject, VerifyReport};
 pub use records::{MediaSidecar, Owner, SidecarReference};
 
 use self::index::Index;
@@ -275,8 +277,8 @@ impl MediaStore for FileStore {
 
     async fn delete(&self, reference: &StorageReference) -> Result<()> {
         let r = reference.clone();
-        self.mutate(move |inner| inner.delete_locked(&r)).await?;
-        tracing::debug!(%reference, "deleted media reference");
+        let freed = self.mutate(move |inner| inner.delete_locked(&r)).await?;
+        tracing::debug!(%reference, freed_bytes = freed.unwrap_or(0), "deleted media reference");
         Ok(())
     }
 

@@ -319,8 +319,9 @@ impl Inner {
 
     /// Drops one reference with the lock held; removes the media, its sidecar
     /// and its dedup record with the last reference. Refuses (changing
-    /// nothing) when the media path leads out of the store.
-    pub(crate) fn delete_locked(&self, reference: &StorageReference) -> Result<()> {
+    /// nothing) when the media path leads out of the store. Returns the bytes
+    /// freed when the media file went with this reference.
+    pub(crate) fn delete_locked(&self, reference: &StorageReference) -> Result<Option<u64>> {
         let fsync = self.config.fsync;
         let seen = self.generation();
         let (id, rec) = self.ref_record(reference)?;
@@ -339,13 +340,13 @@ impl Inner {
             // No readable sidecar: the reference is gone, the file (if any) is
             // left for `gc` rather than guessed about.
             self.commit(seen, &rel, None)?;
-            return Ok(());
+            return Ok(None);
         };
         sidecar.remove(&id);
         if !sidecar.references.is_empty() {
             write_json(&sidecar_file, &sidecar, fsync)?;
             self.commit(seen, &rel, Some(&sidecar))?;
-            return Ok(());
+            return Ok(None);
         }
         // Last reference: forget the dedup record first (no new store can
         // attach to the file), then the media, then its sidecar.
@@ -359,6 +360,15 @@ impl Inner {
         }
         remove_if_exists(&sidecar_file)?;
         self.commit(seen, &rel, None)?;
+        Ok(media.map(|_| sidecar.size_bytes))
+    }
+
+    /// Bumps the generation after changes the index cannot follow
+    /// incrementally; the next read rebuilds it.
+    pub(crate) fn invalidate(&self) -> Result<()> {
+        let next = self.generation() + 1;
+        write_json(&self.generation_path(), &next, false)?;
+        self.index_guard().generation = None;
         Ok(())
     }
 }

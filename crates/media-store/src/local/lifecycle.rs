@@ -1,0 +1,241 @@
+//! Lifecycle of stored media: listing, retention enforcement, verification.
+//! Garbage collection is in [`gc`](super::gc).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::FileStore;
+use super::index::walk_files;
+use super::paths::{self, MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
+use super::records::{MediaSidecar, read_json};
+use crate::{Result, RetentionPolicy, StorageReference};
+
+/// One stored media file and its sidecar, as returned by [`FileStore::list`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredObject {
+    /// Absolute path of the media file.
+    pub path: PathBuf,
+    /// Its sidecar (hash, MIME type, size, owners, references).
+    pub sidecar: MediaSidecar,
+}
+
+impl StoredObject {
+    /// The live references to this file.
+    pub fn references(&self) -> Vec<StorageReference> {
+        self.sidecar
+            .references
+            .iter()
+            .filter_map(|r| paths::reference_for(&r.id).ok())
+            .collect()
+    }
+}
+
+/// What [`FileStore::enforce_retention`] or
+/// [`FileStore::conversation_deleted`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetentionReport {
+    /// References dropped.
+    pub expired_references: Vec<StorageReference>,
+    /// Media files removed (their last reference was dropped).
+    pub removed_objects: u64,
+    /// Bytes of the removed media files.
+    pub freed_bytes: u64,
+}
+
+/// What [`FileStore::verify`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifyReport {
+    /// Media files re-hashed.
+    pub checked: u64,
+    /// Media files whose bytes no longer match the sidecar's hash or size.
+    pub corrupt: Vec<PathBuf>,
+    /// Sidecars whose media file is missing.
+    pub missing: Vec<PathBuf>,
+    /// Sidecars that cannot be parsed.
+    pub unreadable_sidecars: Vec<PathBuf>,
+}
+
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.corrupt.is_empty() && self.missing.is_empty() && self.unreadable_sidecars.is_empty()
+    }
+}
+
+impl FileStore {
+    /// Every stored media file with its sidecar, sorted by path (from the
+    /// index: no media is read).
+    pub async fn list(&self) -> Result<Vec<StoredObject>> {
+        let base = self.inner.base.clone();
+        let mut v = self
+            .with_index(move |idx| {
+                idx.objects
+                    .iter()
+                    .map(|(rel, s)| StoredObject {
+                        path: base.join(rel),
+                        sidecar: s.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(v)
+    }
+
+    /// Drops every reference whose time-based retention policy has run out at
+    /// `now` (`delete-after-<N>min`, `retain-<N>hours`, `retain-<N>days`,
+    /// counted from the reference's creation). A file shared by deduplication
+    /// goes only with its last reference.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use promptkit_media_store::{FileStore, MediaMetadata, MediaStoreExt, RetentionPolicy};
+    /// use time::{Duration, OffsetDateTime};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = FileStore::builder().with_base_dir(dir.path())
+    ///     .with_default_policy(RetentionPolicy::RetainHours(1)).build().unwrap();
+    /// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
+    /// let r = store.store_bytes("text/plain", "hi".into(), &meta).await.unwrap();
+    /// let now = OffsetDateTime::now_utc();
+    /// assert!(store.enforce_retention(now).await.unwrap().expired_references.is_empty());
+    /// let later = store.enforce_retention(now + Duration::hours(2)).await.unwrap();
+    /// assert_eq!(later.expired_references, vec![r]);
+    /// # }
+    /// ```
+    pub async fn enforce_retention(&self, now: OffsetDateTime) -> Result<RetentionReport> {
+        self.drop_references(move |r| r.owner.is_expired(now)).await
+    }
+
+    /// Drops the references of a deleted conversation whose policy is
+    /// [`RetentionPolicy::DeleteWithConversation`]; its other references stay.
+    pub async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
+        let conv = conversation_id.to_owned();
+        self.drop_references(move |r| {
+            r.owner.retention_policy == RetentionPolicy::DeleteWithConversation
+                && r.owner.conversation_id.as_deref() == Some(conv.as_str())
+        })
+        .await
+    }
+
+    async fn drop_references(
+        &self,
+        pick: impl Fn(&super::SidecarReference) -> bool + Send + Sync + 'static,
+    ) -> Result<RetentionReport> {
+        self.mutate(move |inner| {
+            let generation = inner.generation();
+            let mut idx = inner.index_guard();
+            if idx.generation != Some(generation) {
+                *idx = super::index::Index::rebuild(&inner.base, generation)?;
+            }
+            let picked: Vec<String> = idx
+                .objects
+                .values()
+                .flat_map(|s| {
+                    s.references
+                        .iter()
+                        .filter(|r| pick(r))
+                        .map(|r| r.id.clone())
+                })
+                .collect();
+            drop(idx);
+            let mut report = RetentionReport::default();
+            for id in picked {
+                let reference = paths::reference_for(&id)?;
+                match inner.delete_locked(&reference) {
+                    Ok(freed) => {
+                        if let Some(bytes) = freed {
+                            report.removed_objects += 1;
+                            report.freed_bytes += bytes;
+                        }
+                        report.expired_references.push(reference);
+                    }
+                    // Listed in a sidecar but without a record: left for gc.
+                    Err(crate::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Runs [`enforce_retention`](Self::enforce_retention) every `every` in
+    /// a background task (first run after one period) until the handle is
+    /// aborted; failures are logged with `tracing` and retried next period.
+    pub fn spawn_retention_task(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.enforce_retention(OffsetDateTime::now_utc()).await {
+                    Ok(r) if !r.expired_references.is_empty() => tracing::info!(
+                        references = r.expired_references.len(),
+                        objects = r.removed_objects,
+                        freed_bytes = r.freed_bytes,
+                        "retention removed expired media"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention enforcement failed"),
+                }
+            }
+        })
+    }
+
+    /// Re-hashes every media file against its sidecar and reports corruption,
+    /// missing files and unreadable sidecars. Reads every media file; changes
+    /// nothing.
+    pub async fn verify(&self) -> Result<VerifyReport> {
+        self.blocking(|inner| {
+            let mut report = VerifyReport::default();
+            for file in walk_files(&inner.base.join(MEDIA_DIR))? {
+                let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                if name.starts_with(TEMP_PREFIX) {
+                    continue;
+                }
+                let Some(media_name) = name.strip_suffix(META_SUFFIX) else {
+                    continue;
+                };
+                let media = file.with_file_name(media_name);
+                let sidecar = match read_json::<MediaSidecar>(&file) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => continue,
+                    Err(_) => {
+                        report.unreadable_sidecars.push(file);
+                        continue;
+                    }
+                };
+                let data = match std::fs::read(&media) {
+                    Ok(d) => d,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        report.missing.push(media);
+                        continue;
+                    }
+                    Err(e) => return Err(crate::Error::io(&media, e)),
+                };
+                report.checked += 1;
+                let hash = blake3::hash(&data).to_hex();
+                if hash.as_str() != sidecar.blake3 || data.len() as u64 != sidecar.size_bytes {
+                    report.corrupt.push(media);
+                }
+            }
+            for v in [
+                &mut report.corrupt,
+                &mut report.missing,
+                &mut report.unreadable_sidecars,
+            ] {
+                v.sort();
+            }
+            Ok(report)
+        })
+        .await
+    }
+}

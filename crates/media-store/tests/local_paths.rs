@@ -1,0 +1,269 @@
+//! Path traversal attempts against the local store: hostile ids, hand-crafted
+//! references and records, symlinks leading out of the base directory.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use promptkit_media_store::conformance::random_bytes;
+use promptkit_media_store::{
+    Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, StorageReference,
+};
+
+fn open(dir: &Path, org: Organization) -> FileStore {
+    FileStore::builder()
+        .with_base_dir(dir)
+        .with_organization(org)
+        .with_fsync(false)
+        .build()
+        .unwrap()
+}
+
+/// Every file under `dir`, recursively (symlinks not followed).
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn hostile_ids_are_rejected_and_nothing_is_written() {
+    let hostile = [
+        "..",
+        "../escape",
+        "../../../../tmp/x",
+        "/etc",
+        "/abs/path",
+        "a/b",
+        "a\\b",
+        "nul\0byte",
+        ".",
+        ".hidden",
+        "",
+        "C:",
+        "new\nline",
+    ];
+    let outside = tempfile::tempdir().unwrap();
+    for org in [
+        Organization::BySession,
+        Organization::ByConversation,
+        Organization::ByRun,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), org);
+        for id in hostile {
+            let metas = [
+                (
+                    "session_id",
+                    MediaMetadata::new()
+                        .with_session(id)
+                        .with_conversation("c")
+                        .with_run("r"),
+                ),
+                (
+                    "conversation_id",
+                    MediaMetadata::new()
+                        .with_session("s")
+                        .with_conversation(id)
+                        .with_run("r"),
+                ),
+                (
+                    "run_id",
+                    MediaMetadata::new()
+                        .with_session("s")
+                        .with_conversation("c")
+                        .with_run(id),
+                ),
+            ];
+            for (field, m) in metas {
+                match store
+                    .store_bytes("text/plain", Bytes::from_static(b"x"), &m)
+                    .await
+                {
+                    Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field, "{id:?}"),
+                    other => {
+                        panic!("{org}: id {id:?} in {field}: expected InvalidInput, got {other:?}")
+                    }
+                }
+            }
+        }
+        assert!(
+            all_files(&dir.path().join("media")).is_empty(),
+            "{org}: media written"
+        );
+        assert!(all_files(&dir.path().join(".promptkit/refs")).is_empty());
+    }
+    assert!(all_files(outside.path()).is_empty());
+}
+
+#[tokio::test]
+async fn garbage_references_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    for s in [
+        "file:../../etc/passwd",
+        "file:/etc/passwd",
+        "file:0123456789ABCDEF0123456789ABCDEF",
+        "file:",
+        "s3:bucket/key",
+        "0123456789abcdef0123456789abcdef",
+    ] {
+        let r: StorageReference = s.parse().unwrap();
+        for result in [
+            store.retrieve(&r).await.map(drop),
+            store.delete(&r).await,
+            store
+                .url(&r, std::time::Duration::from_secs(1))
+                .await
+                .map(drop),
+        ] {
+            assert!(
+                matches!(result, Err(Error::InvalidInput { .. })),
+                "{s}: {result:?}"
+            );
+        }
+    }
+    let unknown: StorageReference = "file:0123456789abcdef0123456789abcdef".parse().unwrap();
+    assert!(matches!(
+        store.retrieve(&unknown).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete(&unknown).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// Rewrites the record of `r` so it points at `path`.
+fn tamper(dir: &Path, r: &StorageReference, path: &str) {
+    let id = r.as_str().strip_prefix("file:").unwrap();
+    let rec_path = dir.join(format!(".promptkit/refs/{id}.json"));
+    let mut rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&rec_path).unwrap()).unwrap();
+    rec["path"] = serde_json::Value::String(path.to_owned());
+    std::fs::write(&rec_path, serde_json::to_vec(&rec).unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn hand_crafted_records_pointing_outside_are_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, b"do not touch").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let depth = dir.path().components().count() + 2;
+    let up = "../".repeat(depth);
+    let victim_rel = victim.strip_prefix("/").unwrap().display().to_string();
+    for path in [
+        format!("media/{up}{victim_rel}"),
+        victim.display().to_string(),
+        format!("{up}{victim_rel}"),
+        ".promptkit/lock".to_owned(),
+    ] {
+        let r = store
+            .store_bytes("text/plain", random_bytes(b"t", 10), &MediaMetadata::new())
+            .await
+            .unwrap();
+        tamper(dir.path(), &r, &path);
+        for result in [
+            store.retrieve(&r).await.map(drop),
+            store.delete(&r).await,
+            store
+                .url(&r, std::time::Duration::from_secs(1))
+                .await
+                .map(drop),
+        ] {
+            assert!(
+                matches!(result, Err(Error::PathEscape { .. })),
+                "{path}: {result:?}"
+            );
+        }
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"do not touch");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlinked_media_leading_out_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("secret.png");
+    std::fs::write(&victim, b"\x89PNG\r\n\x1a\nsecret").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let r = store
+        .store_bytes(
+            "image/png",
+            random_bytes(b"\x89PNG\r\n\x1a\n", 64),
+            &MediaMetadata::new(),
+        )
+        .await
+        .unwrap();
+    let media = store.path_of(&r).await.unwrap();
+    std::fs::remove_file(&media).unwrap();
+    std::os::unix::fs::symlink(&victim, &media).unwrap();
+    assert!(matches!(
+        store.retrieve(&r).await,
+        Err(Error::PathEscape { .. })
+    ));
+    assert!(matches!(
+        store.delete(&r).await,
+        Err(Error::PathEscape { .. })
+    ));
+    assert!(matches!(
+        store.url(&r, std::time::Duration::from_secs(1)).await,
+        Err(Error::PathEscape { .. })
+    ));
+    assert!(victim.exists(), "the target outside must not be deleted");
+    assert!(std::fs::symlink_metadata(&media).is_ok(), "nothing changed");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlinked_directory_leading_out_is_refused_on_store() {
+    let outside = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::ByConversation);
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("media/evil")).unwrap();
+    let m = MediaMetadata::new().with_conversation("evil");
+    let err = store
+        .store_bytes("text/plain", Bytes::from_static(b"payload"), &m)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PathEscape { .. }), "{err}");
+    assert!(
+        all_files(outside.path()).is_empty(),
+        "wrote outside the store"
+    );
+    assert_eq!(store.stats().await.unwrap().objects, 0);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlinks_inside_the_store_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::ByConversation);
+    std::fs::create_dir_all(dir.path().join("media/real")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("media/real"),
+        dir.path().join("media/alias"),
+    )
+    .unwrap();
+    let m = MediaMetadata::new().with_conversation("alias");
+    let data = random_bytes(b"%PDF-", 100);
+    let r = store
+        .store_bytes("application/pdf", data.clone(), &m)
+        .await
+        .unwrap();
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+    store.delete(&r).await.unwrap();
+}
