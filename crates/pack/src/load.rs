@@ -89,7 +89,7 @@ impl Format {
 ///       \n    variables: [{name: who, type: string, required: true}]\n").unwrap();
 /// let pack = promptkit_pack::load_pack(&path).unwrap();
 /// // the prompt lacks id, name and version: tolerated, but reported
-/// assert!(pack.warnings().iter().any(|w| w.pointer == "/prompts/chat"));
+/// assert!(pack.warnings().iter().any(|w| w.pointer == "/prompts/chat/version"));
 /// ```
 pub fn load_pack(path: impl AsRef<Path>) -> Result<Pack, Error> {
     Pack::load_with(path, LoadOptions::default()).map(|(pack, _)| pack)
@@ -213,7 +213,7 @@ fn parse_document(text: &str, format: Format, path: &Path) -> Result<Value, Erro
         path: path.to_owned(),
         line,
         column,
-        message,
+        message: strip_position(message),
     };
     match format {
         Format::Json => {
@@ -223,6 +223,21 @@ fn parse_document(text: &str, format: Format, path: &Path) -> Result<Value, Erro
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             parse_error(line, column, e.to_string())
         }),
+    }
+}
+
+/// Drops the parsers' own ` at line L column C` suffix (the position is kept
+/// in the error's fields and shown in front of the message).
+fn strip_position(message: String) -> String {
+    match message.rfind(" at line ") {
+        Some(i)
+            if message[i + 9..]
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            message[..i].to_owned()
+        }
+        _ => message,
     }
 }
 

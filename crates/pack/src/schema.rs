@@ -55,6 +55,16 @@ pub(crate) fn schema_problems(doc: &Value) -> Vec<Problem> {
                     ));
                 }
             }
+            ValidationErrorKind::Required { property } => {
+                let name = property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_owned);
+                out.push(Problem::new(
+                    ProblemKind::Schema,
+                    format!("{pointer}/{}", escape_pointer_token(&name)),
+                    format!("required property `{name}` is missing"),
+                ));
+            }
             _ => out.push(Problem::new(
                 ProblemKind::Schema,
                 pointer,

@@ -31,7 +31,7 @@ fn loads_leniently_with_warnings() {
     assert_eq!(
         pointers,
         [
-            "/prompts/image-generator",
+            "/prompts/image-generator/version",
             "/tools/dalle-image-generator/name"
         ],
         "{:?}",
@@ -56,7 +56,7 @@ fn strict_mode_rejects_it_with_the_same_pointers() {
     assert_eq!(
         pointers,
         [
-            "/prompts/image-generator",
+            "/prompts/image-generator/version",
             "/tools/dalle-image-generator/name"
         ]
     );

@@ -1,0 +1,392 @@
+//! `promptkit pack …`: validate, inspect and render PromptPacks.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use promptkit_pack::{
+    Error, GenerationParameters, LoadOptions, Pack, Problem, ToolChoicePolicy, ValidationMode,
+};
+
+/// Arguments of `promptkit pack`.
+#[derive(Debug, Args)]
+pub(crate) struct PackArgs {
+    #[command(subcommand)]
+    command: PackCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PackCommand {
+    /// Check pack files; prints one line per problem (file, JSON pointer,
+    /// message) and exits non-zero if any file is invalid.
+    Validate {
+        /// Validate against the official JSON Schema and the semantic rules;
+        /// without it, tolerated problems are printed as warnings.
+        #[arg(long)]
+        strict: bool,
+        /// Pack files (`.json`, `.yaml`, `.yml`).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Summarise a pack: prompts, variables, tools, parameters, policies.
+    Inspect {
+        /// The pack file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Print the parsed pack as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a prompt's system template and print it.
+    Render {
+        /// The pack file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Prompt key (may be omitted when the pack has exactly one prompt).
+        #[arg(long, value_name = "NAME")]
+        prompt: Option<String>,
+        /// A variable value; repeat for several.
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Apply this model's `model_overrides` entry.
+        #[arg(long, value_name = "MODEL")]
+        model: Option<String>,
+    },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+/// Runs a `promptkit pack` command.
+pub(crate) fn run(args: PackArgs) -> ExitCode {
+    match args.command {
+        PackCommand::Validate { strict, files } => validate(&files, strict),
+        PackCommand::Inspect { file, json } => inspect(&file, json),
+        PackCommand::Render {
+            file,
+            prompt,
+            vars,
+            model,
+        } => render(&file, prompt.as_deref(), vars, model.as_deref()),
+    }
+}
+
+fn problem_line(file: &Path, severity: &str, p: &Problem) -> String {
+    let pointer = if p.pointer.is_empty() {
+        "/"
+    } else {
+        &p.pointer
+    };
+    format!(
+        "{}: {severity}: {pointer}: {} [{}]",
+        file.display(),
+        p.message,
+        p.kind
+    )
+}
+
+/// The lines to print for a failed load.
+fn error_lines(file: &Path, err: &Error) -> Vec<String> {
+    match err {
+        Error::Invalid { problems, .. } => problems
+            .iter()
+            .map(|p| problem_line(file, "error", p))
+            .collect(),
+        Error::Parse {
+            line,
+            column,
+            message,
+            ..
+        } => vec![format!(
+            "{}:{line}:{column}: error: {message}",
+            file.display()
+        )],
+        Error::Io { source, .. } => vec![format!(
+            "{}: error: cannot read pack: {source}",
+            file.display()
+        )],
+        other => vec![format!("{}: error: {other}", file.display())],
+    }
+}
+
+fn validate(files: &[PathBuf], strict: bool) -> ExitCode {
+    let mode = if strict {
+        ValidationMode::Strict
+    } else {
+        ValidationMode::Lenient
+    };
+    let mut invalid = 0usize;
+    for file in files {
+        match Pack::load_with(file, LoadOptions::new(mode)) {
+            Ok((_, warnings)) => {
+                for w in &warnings {
+                    println!("{}", problem_line(file, "warning", w));
+                }
+            }
+            Err(e) => {
+                invalid += 1;
+                for line in error_lines(file, &e) {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} file{} checked ({} mode), {invalid} invalid",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if strict { "strict" } else { "lenient" }
+    );
+    if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn load_or_report(file: &Path) -> Option<Pack> {
+    match promptkit_pack::load_pack(file) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            for line in error_lines(file, &e) {
+                eprintln!("{line}");
+            }
+            None
+        }
+    }
+}
+
+fn inspect(file: &Path, json: bool) -> ExitCode {
+    let Some(pack) = load_or_report(file) else {
+        return ExitCode::FAILURE;
+    };
+    if json {
+        match serde_json::to_string_pretty(&pack) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("{}: error: cannot serialise pack: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", summary(&pack));
+    }
+    ExitCode::SUCCESS
+}
+
+fn choice_name(c: ToolChoicePolicy) -> &'static str {
+    match c {
+        ToolChoicePolicy::Auto => "auto",
+        ToolChoicePolicy::Required => "required",
+        ToolChoicePolicy::None => "none",
+    }
+}
+
+/// `name=value` for every parameter the prompt sets.
+fn parameters_line(g: &GenerationParameters) -> String {
+    let mut parts = Vec::new();
+    let mut add = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("{name}={v}"));
+        }
+    };
+    add("temperature", g.temperature.map(|v| v.to_string()));
+    add("max_tokens", g.max_tokens.map(|v| v.to_string()));
+    add("top_p", g.top_p.map(|v| v.to_string()));
+    add(
+        "top_k",
+        g.top_k
+            .map(|k| k.map_or_else(|| "null".to_owned(), |k| k.to_string())),
+    );
+    add(
+        "frequency_penalty",
+        g.frequency_penalty.map(|v| v.to_string()),
+    );
+    add(
+        "presence_penalty",
+        g.presence_penalty.map(|v| v.to_string()),
+    );
+    if parts.is_empty() {
+        "(none)".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The human-readable summary printed by `inspect`.
+fn summary(pack: &Pack) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "pack {} {} ({})", pack.id, pack.version, pack.name);
+    if let Some(d) = &pack.description {
+        let _ = writeln!(s, "  {d}");
+    }
+    if let Some(e) = &pack.template_engine {
+        let _ = writeln!(
+            s,
+            "template engine: {} syntax {} features [{}]",
+            e.version,
+            e.syntax,
+            e.features.join(", ")
+        );
+    }
+    if !pack.fragments.is_empty() {
+        let names: Vec<&str> = pack.fragments.keys().map(String::as_str).collect();
+        let _ = writeln!(s, "fragments: {}", names.join(", "));
+    }
+    let _ = writeln!(s, "tools ({}):", pack.tools.len());
+    for (key, tool) in &pack.tools {
+        let params = tool
+            .parameters
+            .as_ref()
+            .and_then(|p| p.get("properties"))
+            .and_then(|p| p.as_object())
+            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        let _ = writeln!(s, "  {key}({params}): {}", tool.description);
+    }
+    let _ = writeln!(s, "prompts ({}):", pack.prompts.len());
+    for (key, p) in &pack.prompts {
+        let _ = writeln!(
+            s,
+            "  {key}: {} (version {})",
+            p.name.as_deref().unwrap_or("-"),
+            p.version.as_deref().unwrap_or("-")
+        );
+        for v in &p.variables {
+            let default = v
+                .default
+                .as_ref()
+                .map(|d| format!(", default {d}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "    variable {}: {}{}{default}",
+                v.name,
+                v.var_type,
+                if v.required { ", required" } else { "" }
+            );
+        }
+        if !p.tools.is_empty() {
+            let _ = writeln!(s, "    tools: {}", p.tools.join(", "));
+        }
+        let policy = p.effective_tool_policy();
+        let _ = writeln!(
+            s,
+            "    tool policy: choice {}, max rounds {}, max calls per turn {}{}",
+            choice_name(policy.tool_choice()),
+            policy.max_rounds(),
+            policy.max_tool_calls_per_turn(),
+            if policy.blocklist.is_empty() {
+                String::new()
+            } else {
+                format!(", blocked [{}]", policy.blocklist.join(", "))
+            }
+        );
+        if let Some(g) = &p.generation {
+            let _ = writeln!(s, "    parameters: {}", parameters_line(g));
+        }
+        for v in &p.validators {
+            let _ = writeln!(
+                s,
+                "    validator {}{}{}",
+                v.validator_type,
+                if v.fail_on_violation {
+                    " (fails turn)"
+                } else {
+                    ""
+                },
+                if v.enabled { "" } else { " (disabled)" }
+            );
+        }
+        if let Some(m) = &p.media {
+            let _ = writeln!(
+                s,
+                "    media: {} types [{}]",
+                if m.enabled { "enabled" } else { "disabled" },
+                m.supported_types.join(", ")
+            );
+        }
+        if !p.model_overrides.is_empty() {
+            let models: Vec<&str> = p.model_overrides.keys().map(String::as_str).collect();
+            let _ = writeln!(s, "    model overrides: {}", models.join(", "));
+        }
+    }
+    if let Some(w) = &pack.workflow {
+        let _ = writeln!(s, "workflow: entry {}, {} states", w.entry, w.states.len());
+    }
+    if let Some(a) = &pack.agents {
+        let _ = writeln!(s, "agents: entry {}, {} members", a.entry, a.members.len());
+    }
+    if !pack.evals.is_empty() {
+        let _ = writeln!(s, "pack evals: {}", pack.evals.len());
+    }
+    if !pack.skills.is_empty() {
+        let _ = writeln!(s, "skills: {}", pack.skills.len());
+    }
+    if !pack.warnings().is_empty() {
+        let _ = writeln!(s, "warnings ({}):", pack.warnings().len());
+        for w in pack.warnings() {
+            let _ = writeln!(s, "  {w} [{}]", w.kind);
+        }
+    }
+    s
+}
+
+fn render(
+    file: &Path,
+    prompt: Option<&str>,
+    vars: Vec<(String, String)>,
+    model: Option<&str>,
+) -> ExitCode {
+    let Some(pack) = load_or_report(file) else {
+        return ExitCode::FAILURE;
+    };
+    let key = match prompt {
+        Some(k) => k.to_owned(),
+        None => {
+            let names: Vec<&str> = pack.prompt_names().collect();
+            match names.as_slice() {
+                [only] => (*only).to_owned(),
+                _ => {
+                    eprintln!(
+                        "{}: error: the pack has {} prompts; choose one with --prompt ({})",
+                        file.display(),
+                        names.len(),
+                        names.join(", ")
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let Some(p) = pack.prompt(&key) else {
+        let names: Vec<&str> = pack.prompt_names().collect();
+        eprintln!(
+            "{}: error: no prompt `{key}` (available: {})",
+            file.display(),
+            names.join(", ")
+        );
+        return ExitCode::FAILURE;
+    };
+    let vars: HashMap<String, String> = vars.into_iter().collect();
+    let rendered = match model {
+        Some(m) => pack.render_system_for_model(p, m, &vars),
+        None => pack.render_system(p, &vars),
+    };
+    match rendered {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: error: {e}", file.display());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,559 @@
+//! One invalid pack per rule; each asserts the JSON pointer of the problem,
+//! in strict mode (an error) and lenient mode (a warning, or an error for
+//! documents the typed model cannot hold).
+
+use std::path::Path;
+
+use promptkit_pack::{Error, Format, LoadOptions, Pack, Problem, ProblemKind};
+use serde_json::{Value, json};
+
+/// A minimal strictly valid pack.
+fn base() -> Value {
+    json!({
+        "id": "demo",
+        "name": "Demo",
+        "version": "1.0.0",
+        "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+        "prompts": {
+            "support": {
+                "id": "support",
+                "name": "Support",
+                "version": "1.0.0",
+                "system_template": "Help {{customer}}.",
+                "variables": [{"name": "customer", "type": "string", "required": true}]
+            }
+        }
+    })
+}
+
+fn with(mut doc: Value, pointer: &str, value: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    let target = doc.pointer_mut(parent).unwrap();
+    match target {
+        Value::Object(m) => {
+            m.insert(key.to_owned(), value);
+        }
+        Value::Array(a) => {
+            let i: usize = key.parse().unwrap();
+            if i == a.len() {
+                a.push(value)
+            } else {
+                a[i] = value
+            }
+        }
+        _ => panic!("cannot set {pointer}"),
+    }
+    doc
+}
+
+fn load(doc: &Value, options: LoadOptions) -> Result<Pack, Error> {
+    Pack::from_str_with(
+        &doc.to_string(),
+        Format::Json,
+        Path::new("test.pack.json"),
+        options,
+    )
+}
+
+fn strict_problems(doc: &Value) -> Vec<Problem> {
+    match load(doc, LoadOptions::strict()) {
+        Err(Error::Invalid { path, problems }) => {
+            assert_eq!(path, Path::new("test.pack.json"));
+            problems
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+/// Strict mode reports `kind` at `pointer` (with `needle` in the message);
+/// lenient mode loads the pack and keeps the same finding as a warning.
+#[track_caller]
+fn rejects(doc: Value, pointer: &str, kind: ProblemKind, needle: &str) {
+    let problems = strict_problems(&doc);
+    let found = problems
+        .iter()
+        .find(|p| p.pointer == pointer)
+        .unwrap_or_else(|| panic!("no problem at {pointer}: {problems:#?}"));
+    assert_eq!(found.kind, kind, "{found:?}");
+    assert!(found.message.contains(needle), "{found:?} lacks {needle:?}");
+    let pack = load(&doc, LoadOptions::lenient()).expect("lenient mode loads it");
+    assert!(
+        pack.warnings()
+            .iter()
+            .any(|w| w.pointer == pointer && w.kind == kind),
+        "lenient warnings {:#?}",
+        pack.warnings()
+    );
+}
+
+/// Neither mode can load the document; the problem is at `pointer`.
+#[track_caller]
+fn unloadable(doc: Value, pointer: &str, needle: &str) {
+    for options in [LoadOptions::strict(), LoadOptions::lenient()] {
+        let Err(Error::Invalid { problems, .. }) = load(&doc, options) else {
+            panic!("expected Invalid");
+        };
+        assert_eq!(problems[0].kind, ProblemKind::Structure, "{problems:#?}");
+        assert_eq!(problems[0].pointer, pointer, "{problems:#?}");
+        assert!(problems[0].message.contains(needle), "{problems:#?}");
+    }
+}
+
+#[test]
+fn base_pack_is_valid() {
+    let pack = load(&base(), LoadOptions::strict()).unwrap();
+    assert!(pack.warnings().is_empty());
+}
+
+// ---- schema rules ----
+
+#[test]
+fn variable_type_of_wrong_json_type() {
+    let doc = with(base(), "/prompts/support/variables/0/type", json!(5));
+    unloadable(
+        doc,
+        "/prompts/support/variables/0/type",
+        "expected a string",
+    );
+}
+
+#[test]
+fn pack_id_pattern() {
+    let doc = with(base(), "/id", json!("Demo Pack"));
+    rejects(doc, "/id", ProblemKind::Schema, "does not match");
+}
+
+#[test]
+fn missing_required_properties() {
+    let mut doc = base();
+    doc.as_object_mut().unwrap().remove("template_engine");
+    rejects(doc, "/template_engine", ProblemKind::Schema, "missing");
+    let mut doc = base();
+    doc["prompts"]["support"]
+        .as_object_mut()
+        .unwrap()
+        .remove("name");
+    rejects(doc, "/prompts/support/name", ProblemKind::Schema, "missing");
+}
+
+#[test]
+fn unknown_property() {
+    let doc = with(base(), "/prompts/support/temprature", json!(0.5));
+    rejects(
+        doc,
+        "/prompts/support/temprature",
+        ProblemKind::Schema,
+        "unknown property",
+    );
+}
+
+#[test]
+fn parameter_out_of_range() {
+    let doc = with(
+        base(),
+        "/prompts/support/parameters",
+        json!({"temperature": 3}),
+    );
+    rejects(
+        doc,
+        "/prompts/support/parameters/temperature",
+        ProblemKind::Schema,
+        "maximum",
+    );
+}
+
+#[test]
+fn tool_policy_values() {
+    let doc = with(
+        base(),
+        "/prompts/support/tool_policy",
+        json!({"max_rounds": 0}),
+    );
+    rejects(
+        doc,
+        "/prompts/support/tool_policy/max_rounds",
+        ProblemKind::Schema,
+        "minimum",
+    );
+    let doc = with(
+        base(),
+        "/prompts/support/tool_policy",
+        json!({"tool_choice": "sometimes"}),
+    );
+    unloadable(
+        doc,
+        "/prompts/support/tool_policy/tool_choice",
+        "unknown variant",
+    );
+}
+
+#[test]
+fn media_requires_enabled() {
+    let doc = with(
+        base(),
+        "/prompts/support/media",
+        json!({"supported_types": ["image"]}),
+    );
+    unloadable(doc, "/prompts/support/media", "enabled");
+}
+
+#[test]
+fn compilation_timestamp_format() {
+    let doc = with(
+        base(),
+        "/compilation",
+        json!({"compiled_with": "packc", "created_at": "yesterday", "schema": "v1"}),
+    );
+    rejects(
+        doc,
+        "/compilation/created_at",
+        ProblemKind::Schema,
+        "date-time",
+    );
+}
+
+#[test]
+fn pointer_tokens_are_escaped() {
+    let mut doc = base();
+    let mut prompt = doc["prompts"]["support"].clone();
+    prompt["id"] = json!("Not An Id");
+    doc["prompts"]["a/b~c"] = prompt;
+    rejects(
+        doc,
+        "/prompts/a~1b~0c/id",
+        ProblemKind::Schema,
+        "does not match",
+    );
+}
+
+// ---- semantic rules ----
+
+#[test]
+fn undefined_tool() {
+    let doc = with(base(), "/prompts/support/tools", json!(["lookup"]));
+    rejects(
+        doc,
+        "/prompts/support/tools/0",
+        ProblemKind::Semantic,
+        "`lookup` is not defined",
+    );
+}
+
+#[test]
+fn missing_fragment() {
+    let doc = with(
+        base(),
+        "/prompts/support/system_template",
+        json!("{{customer}} {{fragment:intro}}"),
+    );
+    rejects(
+        doc,
+        "/prompts/support/system_template",
+        ProblemKind::Semantic,
+        "fragment `intro` is not defined",
+    );
+}
+
+#[test]
+fn required_variable_with_default() {
+    let doc = with(base(), "/prompts/support/variables/0/default", json!("Ann"));
+    rejects(
+        doc,
+        "/prompts/support/variables/0/default",
+        ProblemKind::Semantic,
+        "cannot have a default",
+    );
+}
+
+#[test]
+fn undeclared_placeholder() {
+    let doc = with(
+        base(),
+        "/prompts/support/system_template",
+        json!("Help {{customer}} at {{company}}."),
+    );
+    rejects(
+        doc,
+        "/prompts/support/system_template",
+        ProblemKind::Semantic,
+        "`{{company}}` is neither a variable",
+    );
+}
+
+#[test]
+fn undeclared_placeholder_inside_a_fragment() {
+    let doc = with(base(), "/fragments", json!({"sig": "Regards, {{agent}}"}));
+    let doc = with(
+        doc,
+        "/prompts/support/system_template",
+        json!("{{customer}} {{sig}}"),
+    );
+    rejects(doc, "/fragments/sig", ProblemKind::Semantic, "{{agent}}");
+}
+
+#[test]
+fn fragment_cycle() {
+    let doc = with(
+        base(),
+        "/fragments",
+        json!({"a": "x {{fragment:b}}", "b": "y {{a}}"}),
+    );
+    let doc = with(
+        doc,
+        "/prompts/support/system_template",
+        json!("{{customer}} {{fragment:a}}"),
+    );
+    rejects(doc, "/fragments/a", ProblemKind::Semantic, "a → b → a");
+}
+
+#[test]
+fn duplicate_variable() {
+    let doc = with(
+        base(),
+        "/prompts/support/variables/1",
+        json!({"name": "customer", "type": "string", "required": false}),
+    );
+    rejects(
+        doc,
+        "/prompts/support/variables/1/name",
+        ProblemKind::Semantic,
+        "declared twice",
+    );
+}
+
+#[test]
+fn variable_validation_rules() {
+    let v = |validation: Value, default: Value| {
+        with(
+            base(),
+            "/prompts/support/variables/1",
+            json!({"name": "x", "type": "string", "required": false,
+                   "default": default, "validation": validation}),
+        )
+    };
+    rejects(
+        v(json!({"pattern": "(unclosed"}), Value::Null),
+        "/prompts/support/variables/1/validation/pattern",
+        ProblemKind::Semantic,
+        "invalid regular expression",
+    );
+    rejects(
+        v(json!({"min_length": 5, "max_length": 2}), Value::Null),
+        "/prompts/support/variables/1/validation/min_length",
+        ProblemKind::Semantic,
+        "greater than max_length",
+    );
+    rejects(
+        v(json!({"minimum": 5, "maximum": 2}), Value::Null),
+        "/prompts/support/variables/1/validation/minimum",
+        ProblemKind::Semantic,
+        "greater than maximum",
+    );
+    rejects(
+        v(json!({"enum": ["a", "b"]}), json!("c")),
+        "/prompts/support/variables/1/default",
+        ProblemKind::Semantic,
+        "one of",
+    );
+}
+
+#[test]
+fn validator_params() {
+    let doc = with(
+        base(),
+        "/prompts/support/validators",
+        json!([{"type": "banned_words", "params": {"words": "darn"}}]),
+    );
+    rejects(
+        doc,
+        "/prompts/support/validators/0/params/words",
+        ProblemKind::Semantic,
+        "list of strings",
+    );
+    let doc = with(
+        base(),
+        "/prompts/support/validators",
+        json!([{"type": "max_length"}]),
+    );
+    rejects(
+        doc,
+        "/prompts/support/validators/0/params/max_characters",
+        ProblemKind::Semantic,
+        "required",
+    );
+}
+
+#[test]
+fn workflow_references() {
+    let doc = with(
+        base(),
+        "/workflow",
+        json!({"version": 1, "entry": "start", "states": {
+            "main": {"prompt_task": "sales", "on_event": {"done": "end"}, "on_max_visits": "gone"}
+        }}),
+    );
+    let problems = strict_problems(&doc);
+    let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/workflow/entry",
+            "/workflow/states/main/on_event/done",
+            "/workflow/states/main/on_max_visits",
+            "/workflow/states/main/prompt_task",
+        ]
+    );
+}
+
+#[test]
+fn agent_references() {
+    let doc = with(
+        base(),
+        "/agents",
+        json!({"entry": "router", "members": {"support": {}, "billing": {}}}),
+    );
+    let problems = strict_problems(&doc);
+    let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/agents/entry", "/agents/members/billing"]);
+}
+
+#[test]
+fn duplicate_eval_ids() {
+    let eval = json!({"id": "tone", "type": "llm_judge", "trigger": "every_turn"});
+    let doc = with(base(), "/prompts/support/evals", json!([eval, eval]));
+    rejects(
+        doc,
+        "/prompts/support/evals/1/id",
+        ProblemKind::Semantic,
+        "used twice",
+    );
+}
+
+#[test]
+fn template_syntax_error_has_position() {
+    let doc = with(
+        base(),
+        "/prompts/support/system_template",
+        json!("Help {{customer}}.\nThen {{ oops"),
+    );
+    rejects(
+        doc,
+        "/prompts/support/system_template",
+        ProblemKind::Semantic,
+        "line 2, column 6: unterminated",
+    );
+}
+
+#[test]
+fn template_engine_syntax() {
+    let doc = with(base(), "/template_engine/syntax", json!("<<var>>"));
+    rejects(
+        doc,
+        "/template_engine/syntax",
+        ProblemKind::Semantic,
+        "must contain the word `variable`",
+    );
+}
+
+#[test]
+fn alternative_syntax_is_honoured() {
+    let doc = with(base(), "/template_engine/syntax", json!("${variable}"));
+    let doc = with(
+        doc,
+        "/prompts/support/system_template",
+        json!("Help ${customer}, {{literal}}"),
+    );
+    let pack = load(&doc, LoadOptions::strict()).unwrap();
+    let p = pack.prompt("support").unwrap();
+    let vars = [("customer".to_owned(), "Ann".to_owned())].into();
+    assert_eq!(
+        pack.render_system(p, &vars).unwrap(),
+        "Help Ann, {{literal}}"
+    );
+}
+
+// ---- advisories: valid packs, warned in both modes ----
+
+#[test]
+fn advisories_are_warnings_even_in_strict_mode() {
+    let doc = with(
+        base(),
+        "/template_engine/features",
+        json!(["basic_substitution", "conditionals"]),
+    );
+    let doc = with(
+        doc,
+        "/prompts/support/validators",
+        json!([{"type": "sentiment"}]),
+    );
+    let (_, warnings) = Pack::from_str_with(
+        &doc.to_string(),
+        Format::Json,
+        Path::new("x.json"),
+        LoadOptions::strict(),
+    )
+    .map(|p| {
+        let w = p.warnings().to_vec();
+        (p, w)
+    })
+    .unwrap();
+    let pointers: Vec<&str> = warnings.iter().map(|w| w.pointer.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/prompts/support/validators/0/type",
+            "/template_engine/features/1"
+        ]
+    );
+}
+
+// ---- parse and I/O errors ----
+
+#[test]
+fn json_parse_error_has_line_and_column() {
+    let err = Pack::from_str_with(
+        "{\n  \"id\": \"x\",\n  \"name\" \"y\"\n}",
+        Format::Json,
+        Path::new("broken.json"),
+        LoadOptions::lenient(),
+    )
+    .unwrap_err();
+    let Error::Parse {
+        path,
+        line,
+        column,
+        message,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, Path::new("broken.json"));
+    assert_eq!((*line, *column), (3, 10));
+    assert!(!message.contains("at line"), "{message}");
+    assert!(err.to_string().starts_with("broken.json:3:10: "), "{err}");
+}
+
+#[test]
+fn yaml_parse_error_has_line_and_column() {
+    let err = Pack::from_str_with(
+        "id: x\nname: [unclosed\n",
+        Format::Yaml,
+        Path::new("broken.yaml"),
+        LoadOptions::lenient(),
+    )
+    .unwrap_err();
+    let Error::Parse { line, column, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert!(line >= 2, "line {line}");
+    assert!(column > 0);
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_it() {
+    let err = promptkit_pack::load_pack("/definitely/not/here.json").unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { path, .. } if path == Path::new("/definitely/not/here.json"))
+    );
+    assert!(err.to_string().contains("/definitely/not/here.json"));
+}
