@@ -11,6 +11,45 @@
 //!     .with_policy(RetentionPolicy::Retain);
 //! assert_eq!(meta.conversation_id.as_deref(), Some("c1"));
 //! ```
+//!
+//! # Backends and feature flags
+//!
+//! | backend | how to build it | feature |
+//! |---|---|---|
+//! | local disk | `FileStore::builder()` | `local` (default) |
+//! | Amazon S3 and S3-compatible servers | `S3MediaStore::builder()` | `s3` |
+//! | Google Cloud Storage, Azure Blob Storage, any `object_store::ObjectStore` | `ObjectStoreMediaStore::new(store, config)` | `gcs`, `azure`, `object-store` |
+//! | object_store's `LocalFileSystem` / `InMemory` | `ObjectStoreMediaStore::local_filesystem` / `in_memory` | `object-store` |
+//!
+//! All of them content-address media with BLAKE3, store identical bytes once,
+//! write a `.meta` JSON sidecar next to every media object, lay keys out by
+//! [`Organization`], and pass the same conformance suite (feature `conformance`).
+//!
+//! # Configuration from the environment (S3 in production)
+//!
+//! [`media_store_from_env`] picks the backend at run time, so the same
+//! application binary runs on a laptop and on S3:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `MEDIA_STORE_URL` | `file:///var/lib/app/media`, `s3://bucket/prefix`, `memory://`; unset: the local store from `MEDIA_STORE_DIR` |
+//! | `MEDIA_ORGANIZATION` | `flat`, `by-session` (default), `by-conversation`, `by-run` |
+//! | `MEDIA_DEFAULT_POLICY`, `MEDIA_MAX_FILE_SIZE` | retention policy for media without one; size limit in bytes |
+//! | `AWS_REGION` (or `AWS_DEFAULT_REGION`) | S3 region, default `us-east-1` |
+//! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | S3 credentials; without them object_store's instance/web-identity credentials are used |
+//! | `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_S3`) | endpoint of an S3-compatible server (path-style requests) |
+//! | `AWS_ALLOW_HTTP` | `true` to allow a plain-HTTP endpoint (trusted networks only) |
+//!
+//! ```sh
+//! # AWS
+//! MEDIA_STORE_URL=s3://acme-media/chatbot AWS_REGION=eu-west-1 \
+//!   AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... cargo run --example image-generator
+//! # an S3-compatible server (MinIO, moto, ...)
+//! MEDIA_STORE_URL=s3://media AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ALLOW_HTTP=true ...
+//! ```
+//!
+//! URL query parameters (`?organization=by-run&max_file_size=10485760`)
+//! override the `MEDIA_*` variables. Secrets are never printed by `Debug`.
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
 

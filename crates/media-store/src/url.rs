@@ -14,8 +14,8 @@ pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 ///
 /// | URL | store | feature |
 /// |---|---|---|
-/// | `file:///var/lib/app/media` | the local [`FileStore`](crate::FileStore) in that directory (object_store's `LocalFileSystem` when built without `local`) | `local` or `object-store` |
-/// | `s3://bucket/prefix` | S3; endpoint, region and credentials from the `AWS_*` variables (see [`S3MediaStoreBuilder::from_env`](crate::S3MediaStoreBuilder::from_env)) | `s3` |
+/// | `file:///var/lib/app/media` | the local `FileStore` in that directory (object_store's `LocalFileSystem` when built without `local`) | `local` or `object-store` |
+/// | `s3://bucket/prefix` | S3; endpoint, region and credentials from the `AWS_*` variables (see `S3MediaStoreBuilder::from_env`) | `s3` |
 /// | `memory://` | in memory, for tests and demos | `object-store` |
 ///
 /// Query parameters set options for any backend: `organization`

@@ -52,7 +52,7 @@ struct Faults {
 #[derive(Default)]
 struct FaultStore {
     inner: InMemory,
-    faults: Mutex<Faults>,
+    faults: Arc<Mutex<Faults>>,
     multipart_uploads: AtomicUsize,
 }
 
@@ -122,27 +122,24 @@ impl ObjectStore for FaultStore {
         &self,
         locations: BoxStream<'static, object_store::Result<Path>>,
     ) -> BoxStream<'static, object_store::Result<Path>> {
-        let inner = self.inner.clone();
-        let gates: Vec<_> = futures::executor::block_on(locations.collect::<Vec<_>>())
-            .into_iter()
-            .map(|loc| {
-                let gate = loc.as_ref().ok().and_then(|l| {
-                    let mut f = self.faults.lock().unwrap();
-                    if f.delete_gate.as_ref().is_some_and(|(p, _, _)| p(l)) {
-                        f.delete_gate.take().map(|(_, b, a)| (b, a))
-                    } else {
-                        None
-                    }
-                });
-                (loc, gate)
-            })
-            .collect();
-        futures::stream::iter(gates)
-            .then(move |(loc, gate)| {
-                let inner = inner.clone();
+        let (inner, faults) = (self.inner.clone(), Arc::clone(&self.faults));
+        locations
+            .then(move |loc| {
+                let (inner, faults) = (inner.clone(), Arc::clone(&faults));
                 async move {
                     let loc = loc?;
-                    if let Some(Some(before)) = gate.as_ref().map(|g| &g.0) {
+                    let gate = {
+                        let mut f = faults.lock().unwrap();
+                        if f.delete_gate.as_ref().is_some_and(|(p, _, _)| p(&loc)) {
+                            f.delete_gate
+                                .take()
+                                .map(|(_, before, after)| (before, after))
+                        } else {
+                            None
+                        }
+                    };
+                    let (before, after) = gate.unwrap_or_default();
+                    if let Some(before) = before {
                         before.wait().await;
                     }
                     let res = inner
@@ -150,7 +147,7 @@ impl ObjectStore for FaultStore {
                         .next()
                         .await
                         .unwrap_or_else(|| Err(generic("no delete result")));
-                    if let Some(Some(after)) = gate.as_ref().map(|g| &g.1) {
+                    if let Some(after) = after {
                         after.wait().await;
                     }
                     res
