@@ -124,13 +124,13 @@ impl ServerProcess {
         }
         // The child leads its own process group (process_group(0) at spawn), so
         // this reaches its children too (e.g. uvicorn workers) and nothing else.
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            if pid > 1 {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
+        if let Ok(pid) = i32::try_from(self.child.id())
+            && pid > 1
+        {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

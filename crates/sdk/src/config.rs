@@ -1,0 +1,129 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use promptkit_media_store::RetentionPolicy;
+
+/// Which stored media is loaded back when history is sent to a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RehydrationPolicy {
+    /// Every referenced media item is loaded for every request (the model sees
+    /// all earlier images; largest requests).
+    #[default]
+    All,
+    /// Only media of the current turn is loaded; earlier media is described to
+    /// the model by a short text note (smallest requests, fewest input tokens).
+    CurrentTurn,
+}
+
+/// Settings shared by every conversation of a manager.
+///
+/// Externalization is on whenever a media store is configured: unlike the
+/// original design, no field value silently disables it. Set
+/// `externalize: false` to keep media inline on purpose.
+///
+/// ```
+/// use promptkit_sdk::ManagerConfig;
+/// let cfg = ManagerConfig { media_size_threshold_kb: 64, ..ManagerConfig::default() };
+/// assert_eq!(cfg.threshold_bytes(), 64 * 1024);
+/// assert!(cfg.externalize);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ManagerConfig {
+    /// Media parts of at least this many KiB are moved to the store (0: all media).
+    pub media_size_threshold_kb: u64,
+    /// Retention policy recorded for externalized media.
+    pub media_default_policy: RetentionPolicy,
+    /// Time limit of one provider or tool call.
+    pub default_timeout: Duration,
+    /// Maximum provider calls in flight across all conversations of the manager.
+    pub max_concurrent: usize,
+    /// Tool-calling rounds per turn, unless the pack's `tool_policy` says otherwise.
+    pub max_tool_rounds: u32,
+    /// Tool calls per turn, unless the pack's `tool_policy` says otherwise.
+    pub max_tool_calls_per_turn: u32,
+    /// Whether media is moved to the store (needs a media store).
+    pub externalize: bool,
+    /// Which stored media is loaded for provider requests.
+    pub rehydration: RehydrationPolicy,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        ManagerConfig {
+            media_size_threshold_kb: 100,
+            media_default_policy: RetentionPolicy::Retain,
+            default_timeout: Duration::from_secs(120),
+            max_concurrent: 64,
+            max_tool_rounds: 8,
+            max_tool_calls_per_turn: 16,
+            externalize: true,
+            rehydration: RehydrationPolicy::All,
+        }
+    }
+}
+
+impl ManagerConfig {
+    /// The threshold in bytes.
+    pub fn threshold_bytes(&self) -> u64 {
+        self.media_size_threshold_kb.saturating_mul(1024)
+    }
+}
+
+/// Settings of one conversation.
+///
+/// ```
+/// use promptkit_sdk::ConversationConfig;
+/// let cfg = ConversationConfig::new("user-1", "session-1").with_variable("style", "watercolor");
+/// assert!(cfg.conversation_id.is_none()); // generated when the conversation is created
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ConversationConfig {
+    /// End user id.
+    pub user_id: Option<String>,
+    /// Session id (used by the `BySession` storage layout).
+    pub session_id: Option<String>,
+    /// Conversation id; a UUID is generated when `None`.
+    pub conversation_id: Option<String>,
+    /// Run id (batch or evaluation run; used by the `ByRun` layout).
+    pub run_id: Option<String>,
+    /// Prompt of the pack to use; may be omitted when the pack has one prompt.
+    pub prompt_name: Option<String>,
+    /// Template variables.
+    pub variables: HashMap<String, String>,
+}
+
+impl ConversationConfig {
+    /// A config for this user and session.
+    pub fn new(user_id: impl Into<String>, session_id: impl Into<String>) -> Self {
+        ConversationConfig {
+            user_id: Some(user_id.into()),
+            session_id: Some(session_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the prompt name.
+    pub fn with_prompt(mut self, name: impl Into<String>) -> Self {
+        self.prompt_name = Some(name.into());
+        self
+    }
+
+    /// Sets the conversation id.
+    pub fn with_conversation_id(mut self, id: impl Into<String>) -> Self {
+        self.conversation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the run id.
+    pub fn with_run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = Some(id.into());
+        self
+    }
+
+    /// Adds a template variable.
+    pub fn with_variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.variables.insert(name.into(), value.into());
+        self
+    }
+}

@@ -1,0 +1,115 @@
+//! Externalization (history → store) and rehydration (store → provider request).
+
+use std::sync::Arc;
+
+use promptkit_core::{ContentPart, Message};
+use promptkit_media_store::{MediaMetadata, MediaStore};
+
+use crate::config::RehydrationPolicy;
+use crate::{Result, StoredMedia};
+
+/// Moves every inline media part of `messages` whose size is at least
+/// `threshold` bytes to `store`, replacing its bytes by a reference.
+///
+/// `first_index` is the history index of `messages[0]`. A part whose store
+/// fails keeps its bytes (nothing is lost) and the failure is returned as a warning.
+pub(crate) async fn externalize(
+    store: &Arc<dyn MediaStore>,
+    messages: &mut [Message],
+    first_index: usize,
+    threshold: u64,
+    base: &MediaMetadata,
+) -> (Vec<StoredMedia>, Vec<String>) {
+    let mut stored = Vec::new();
+    let mut warnings = Vec::new();
+    for (offset, msg) in messages.iter_mut().enumerate() {
+        let message_index = first_index + offset;
+        for (part_index, part) in msg.parts.iter_mut().enumerate() {
+            let Some(media) = part.as_media_mut() else {
+                continue;
+            };
+            let Some(data) = media.data.as_ref() else {
+                continue;
+            };
+            if (data.len() as u64) < threshold {
+                continue;
+            }
+            let meta = base.clone().with_position(
+                u32::try_from(message_index).unwrap_or(u32::MAX),
+                u32::try_from(part_index).unwrap_or(u32::MAX),
+            );
+            let size = data.len() as u64;
+            match store.store(media, &meta).await {
+                Ok(reference) => {
+                    tracing::debug!(%reference, size, "media externalized");
+                    media.data = None;
+                    media.size_bytes = size;
+                    media.storage_reference = Some(reference.clone());
+                    stored.push(StoredMedia {
+                        reference,
+                        mime_type: media.mime_type.clone(),
+                        size_bytes: size,
+                        message_index,
+                        part_index,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, size, "media store failed; media kept inline");
+                    warnings.push(format!(
+                        "media of message {message_index} part {part_index} kept inline: {e}"
+                    ));
+                }
+            }
+        }
+    }
+    (stored, warnings)
+}
+
+/// Returns copies of `messages` in which stored media is loaded back as the
+/// policy says. Messages from index `turn_start` on belong to the current turn.
+pub(crate) async fn rehydrate(
+    store: Option<&Arc<dyn MediaStore>>,
+    messages: &[Message],
+    turn_start: usize,
+    policy: RehydrationPolicy,
+) -> Result<Vec<Message>> {
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, msg) in messages.iter().enumerate() {
+        let needs = msg
+            .media()
+            .any(|m| m.data.is_none() && m.url.is_none() && m.storage_reference.is_some());
+        if !needs {
+            out.push(msg.clone());
+            continue;
+        }
+        let load = policy == RehydrationPolicy::All || i >= turn_start;
+        let mut msg = msg.clone();
+        for part in &mut msg.parts {
+            let Some(media) = part.as_media() else {
+                continue;
+            };
+            let (Some(reference), None, None) = (&media.storage_reference, &media.data, &media.url)
+            else {
+                continue;
+            };
+            if load {
+                let store = store.ok_or_else(|| {
+                    crate::Error::Config(
+                        "history holds stored media but the manager has no media store".into(),
+                    )
+                })?;
+                let loaded = store.retrieve(reference).await?;
+                let mut media = media.clone();
+                media.data = loaded.data;
+                *part = ContentPart::media(media);
+            } else {
+                *part = ContentPart::text(format!(
+                    "[{} ({} bytes) shown earlier; stored as {reference}]",
+                    media.mime_type, media.size_bytes
+                ));
+            }
+        }
+        out.push(msg);
+    }
+    Ok(out)
+}

@@ -1,0 +1,292 @@
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use promptkit_core::{
+    ChatRequest, ChatResponse, Cost, Error, ImageRequest, ImageResponse, MediaContent, Message,
+    Provider, Role, ToolCall, Usage,
+};
+
+use super::procedural::{DEFAULT_SIZE, render_png};
+
+/// Simulated prices (USD per 1M tokens), in the range of a small hosted model.
+const INPUT_PER_M: f64 = 0.15;
+const OUTPUT_PER_M: f64 = 0.60;
+/// Simulated price of one generated image.
+const IMAGE_PRICE: f64 = 0.04;
+/// Words that make the offline model reach for an image tool.
+const IMAGE_WORDS: &[&str] = &[
+    "draw",
+    "generate",
+    "create",
+    "image",
+    "picture",
+    "paint",
+    "sketch",
+    "render",
+    "make",
+    "show",
+    "illustrate",
+    "photo",
+    "design",
+];
+
+/// One scripted reply of a [`MockProvider`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum MockReply {
+    /// An assistant text message.
+    Text(String),
+    /// An assistant message calling tools: `(tool name, raw arguments JSON)`.
+    ToolCalls(Vec<(String, String)>),
+    /// A provider failure: 429 and 5xx become [`Error::Transient`], others [`Error::Provider`].
+    Fail(u16),
+}
+
+/// What a [`MockProvider`] received in one call (kept small on purpose: no media bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSummary {
+    /// Number of messages sent.
+    pub messages: usize,
+    /// Bytes of inline media in the request.
+    pub inline_media_bytes: usize,
+    /// Media parts that carried only a storage reference (not rehydrated).
+    pub reference_only_parts: usize,
+    /// Names of the tools offered.
+    pub tools: Vec<String>,
+}
+
+/// An offline provider with deterministic behaviour, for the tutorial, tests and demos.
+///
+/// Without a script it acts like a small image-generation assistant: when an
+/// image tool is offered and the user asks for a picture it calls the tool with
+/// the user's words as the prompt; after a tool result it describes what was made;
+/// otherwise it answers briefly. Its [`Provider::generate_image`] renders real,
+/// ~1 MB PNGs that are identical for identical prompts. Token usage is estimated
+/// (4 characters per token) and priced at simulated rates so cost reporting can be
+/// shown without a key.
+///
+/// ```
+/// use promptkit_core::{ChatRequest, Message, Provider, ProviderExt};
+/// use promptkit_sdk::MockProvider;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let p = MockProvider::new();
+/// let reply = p.complete("hello").await.unwrap();
+/// assert!(reply.contains("hello"));
+/// let scripted = MockProvider::scripted(vec![promptkit_sdk::MockReply::Text("hi!".into())]);
+/// assert_eq!(scripted.complete("x").await.unwrap(), "hi!");
+/// # });
+/// ```
+#[derive(Debug, Default)]
+pub struct MockProvider {
+    script: Mutex<VecDeque<MockReply>>,
+    requests: Mutex<Vec<RequestSummary>>,
+    image_size: Option<u32>,
+}
+
+impl MockProvider {
+    /// The deterministic offline assistant.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replies from `script`, in order; once it runs out, the default behaviour.
+    pub fn scripted(script: Vec<MockReply>) -> Self {
+        MockProvider {
+            script: Mutex::new(script.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Edge length of generated images in pixels (default 600, about 1 MB).
+    pub fn with_image_size(mut self, pixels: u32) -> Self {
+        self.image_size = Some(pixels.clamp(1, 4096));
+        self
+    }
+
+    /// Summaries of every chat request received so far.
+    pub fn requests(&self) -> Vec<RequestSummary> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    fn next_scripted(&self) -> Option<MockReply> {
+        self.script.lock().ok().and_then(|mut s| s.pop_front())
+    }
+
+    fn default_reply(request: &ChatRequest) -> MockReply {
+        let Some(last) = request.messages.last() else {
+            return MockReply::Text("Hello! What would you like me to create?".into());
+        };
+        if last.role == Role::Tool {
+            let mut prompt = String::new();
+            for m in request.messages.iter().rev() {
+                if m.role == Role::Assistant {
+                    if let Some(call) = m.tool_calls.first() {
+                        prompt = serde_json::from_str::<serde_json::Value>(&call.arguments)
+                            .ok()
+                            .and_then(|v| v.get("prompt")?.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                    }
+                    break;
+                }
+            }
+            let failed = last.text().to_ascii_lowercase().contains("error");
+            return MockReply::Text(if failed {
+                format!("I could not create the image: {}", last.text())
+            } else {
+                format!(
+                    "Here is your image of {prompt}. I rendered it with layered colour waves and a fine film grain; tell me if you'd like changes."
+                )
+            });
+        }
+        let text = last.text();
+        let lower = text.to_ascii_lowercase();
+        let tool = request.tools.iter().find(|t| {
+            let n = t.name.to_ascii_lowercase();
+            n.contains("image") || n.contains("dalle") || n.contains("draw")
+        });
+        if let Some(tool) = tool {
+            if last.role == Role::User && IMAGE_WORDS.iter().any(|w| lower.contains(w)) {
+                let args = serde_json::json!({ "prompt": text, "size": "1024x1024" });
+                return MockReply::ToolCalls(vec![(tool.name.clone(), args.to_string())]);
+            }
+        }
+        MockReply::Text(format!(
+            "You said: \"{text}\". Describe a picture and I will generate it."
+        ))
+    }
+}
+
+fn estimate_tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4)
+}
+
+fn summarize(request: &ChatRequest) -> RequestSummary {
+    let mut s = RequestSummary {
+        messages: request.messages.len(),
+        inline_media_bytes: 0,
+        reference_only_parts: 0,
+        tools: request.tools.iter().map(|t| t.name.clone()).collect(),
+    };
+    for m in request.messages.iter().flat_map(Message::media) {
+        s.inline_media_bytes += m.inline_len();
+        if !m.is_inline() && m.url.is_none() && m.storage_reference.is_some() {
+            s.reference_only_parts += 1;
+        }
+    }
+    s
+}
+
+#[async_trait]
+impl Provider for MockProvider {
+    fn id(&self) -> &str {
+        "mock"
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
+        if let Ok(mut r) = self.requests.lock() {
+            r.push(summarize(request));
+        }
+        let reply = self
+            .next_scripted()
+            .unwrap_or_else(|| Self::default_reply(request));
+        let (message, finish) = match reply {
+            MockReply::Text(t) => (Message::assistant(t), "stop"),
+            MockReply::ToolCalls(calls) => {
+                let calls = calls
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (name, arguments))| ToolCall {
+                        id: format!("call_mock_{i}_{}", request.messages.len()),
+                        name,
+                        arguments,
+                    })
+                    .collect();
+                (Message::assistant_tool_calls(None, calls), "tool_calls")
+            }
+            MockReply::Fail(status) => {
+                let message = format!("simulated failure with HTTP {status}");
+                return Err(if status == 429 || status >= 500 {
+                    Error::Transient {
+                        provider: "mock".into(),
+                        status: Some(status),
+                        message,
+                        retry_after: None,
+                    }
+                } else {
+                    Error::Provider {
+                        provider: "mock".into(),
+                        status,
+                        message,
+                        code: None,
+                    }
+                });
+            }
+        };
+        let input_chars: usize = request
+            .messages
+            .iter()
+            .map(|m| m.text().len() + 85 * 4 * m.media().count())
+            .sum();
+        let output_chars = message.text().len()
+            + message
+                .tool_calls
+                .iter()
+                .map(|c| c.arguments.len() + c.name.len())
+                .sum::<usize>();
+        let usage = Usage {
+            prompt_tokens: estimate_tokens(input_chars),
+            completion_tokens: estimate_tokens(output_chars),
+            cached_tokens: 0,
+        };
+        let cost = Cost {
+            input: usage.prompt_tokens as f64 * INPUT_PER_M / 1e6,
+            cached_input: 0.0,
+            output: usage.completion_tokens as f64 * OUTPUT_PER_M / 1e6,
+            other: 0.0,
+        };
+        Ok(ChatResponse::new(message, "mock-image-assistant")
+            .with_usage(usage, Some(cost))
+            .with_finish_reason(finish))
+    }
+
+    async fn generate_image(&self, request: &ImageRequest) -> Result<ImageResponse, Error> {
+        if request.prompt.trim().is_empty() {
+            return Err(Error::invalid_input(
+                Some("prompt".into()),
+                "image prompt is empty",
+            ));
+        }
+        let n = request.n.unwrap_or(1).clamp(1, 4);
+        let size = self.image_size.unwrap_or(DEFAULT_SIZE);
+        let prompt = request.prompt.clone();
+        let images = tokio::task::spawn_blocking(move || {
+            (0..n)
+                .map(|i| {
+                    let key = if i == 0 {
+                        prompt.clone()
+                    } else {
+                        format!("{prompt}#{i}")
+                    };
+                    render_png(&key, size, size)
+                        .map(|png| MediaContent::from_bytes("image/png", png))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| Error::Other {
+            context: "image rendering task".into(),
+            source: Box::new(e),
+        })?
+        .map_err(|e| Error::Other {
+            context: "PNG encoding".into(),
+            source: Box::new(e),
+        })?;
+        let mut resp = ImageResponse::new(images);
+        resp.cost = Some(Cost {
+            other: IMAGE_PRICE * f64::from(n),
+            ..Cost::default()
+        });
+        Ok(resp)
+    }
+}

@@ -1,0 +1,89 @@
+//! Conversation state: what is saved after each turn so a conversation can be
+//! resumed later, possibly by another process.
+//!
+//! History holds only references for externalized media, so a saved
+//! conversation with a hundred images is a few kilobytes.
+
+mod file;
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use promptkit_core::{Cost, Message, Usage};
+use serde::{Deserialize, Serialize};
+
+pub use file::FileStateStore;
+pub use memory::InMemoryStateStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStateStore;
+
+use crate::Result;
+
+/// Everything needed to resume a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConversationState {
+    /// Conversation id.
+    pub conversation_id: String,
+    /// Session id.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// User id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Run id.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// Id of the pack the conversation runs.
+    pub pack_id: String,
+    /// Prompt of the pack.
+    pub prompt_name: String,
+    /// Template variables.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// History (system prompt excluded; it is rendered from the pack).
+    pub history: Vec<Message>,
+    /// Usage so far.
+    #[serde(default)]
+    pub usage: Usage,
+    /// Cost so far.
+    #[serde(default)]
+    pub cost: Cost,
+}
+
+/// Where conversation state is kept. Small required trait: save, load, delete, list.
+#[async_trait]
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    /// Saves (replaces) a conversation's state.
+    async fn save(&self, state: &ConversationState) -> Result<()>;
+    /// Loads a conversation's state, `None` when unknown.
+    async fn load(&self, conversation_id: &str) -> Result<Option<ConversationState>>;
+    /// Deletes a conversation's state (no error when unknown).
+    async fn delete(&self, conversation_id: &str) -> Result<()>;
+    /// Ids of all saved conversations.
+    async fn list(&self) -> Result<Vec<String>>;
+}
+
+/// Checks a conversation id: 1–128 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.
+pub(crate) fn validate_id(field: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::Error::invalid(
+            field,
+            format!(
+                "`{}` is not a valid id: use 1-128 characters of A-Z a-z 0-9 . _ - (not starting with .)",
+                id.escape_debug()
+            ),
+        ))
+    }
+}

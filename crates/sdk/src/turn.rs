@@ -1,0 +1,312 @@
+//! The turn engine: provider call, tool loop, validation, externalization, commit.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::channel::mpsc::UnboundedSender;
+use promptkit_core::{
+    ChatRequest, ChatResponse, ContentPart, Cost, Message, StreamEvent, ToolCall, ToolChoice, Usage,
+};
+
+use crate::media::{externalize, rehydrate};
+use crate::tools::ToolOutput;
+use crate::{Conversation, ConversationEvent, Error, Response, Result};
+
+/// Limits for one turn, from the pack's tool policy or the manager's defaults.
+struct TurnPolicy {
+    max_rounds: u32,
+    max_calls: u32,
+    blocklist: Vec<String>,
+    tool_choice: Option<ToolChoice>,
+}
+
+type Events = Option<UnboundedSender<ConversationEvent>>;
+
+fn emit(events: &Events, ev: ConversationEvent) {
+    if let Some(tx) = events {
+        let _ = tx.unbounded_send(ev);
+    }
+}
+
+impl Conversation {
+    fn turn_policy(&self) -> TurnPolicy {
+        let cfg = &self.inner.config;
+        let mut p = TurnPolicy {
+            max_rounds: cfg.max_tool_rounds,
+            max_calls: cfg.max_tool_calls_per_turn,
+            blocklist: Vec::new(),
+            tool_choice: None,
+        };
+        if let Some(tp) = self
+            .pack
+            .prompt(&self.prompt_name)
+            .and_then(|pr| pr.tool_policy.as_ref())
+        {
+            if let Some(r) = tp.max_rounds {
+                p.max_rounds = r.max(1);
+            }
+            if let Some(c) = tp.max_tool_calls_per_turn {
+                p.max_calls = c;
+            }
+            p.blocklist = tp.blocklist.clone();
+            p.tool_choice = tp.tool_choice.map(Into::into);
+        }
+        p
+    }
+
+    async fn build_request(&self, turn: &[Message], policy: &TurnPolicy) -> Result<ChatRequest> {
+        let prompt = self
+            .pack
+            .prompt(&self.prompt_name)
+            .ok_or_else(|| Error::Config(format!("prompt `{}` vanished", self.prompt_name)))?;
+        let mut all = Vec::with_capacity(self.history.len() + turn.len() + 1);
+        all.push(Message::system(self.system.clone()));
+        all.extend(self.history.iter().cloned());
+        all.extend(turn.iter().cloned());
+        let turn_start = 1 + self.history.len();
+        let messages = rehydrate(
+            self.inner.store.as_ref(),
+            &all,
+            turn_start,
+            self.inner.config.rehydration,
+        )
+        .await?;
+        let mut req = ChatRequest::new(messages);
+        req.tools = self
+            .pack
+            .tool_definitions(prompt)?
+            .into_iter()
+            .filter(|t| !policy.blocklist.contains(&t.name))
+            .collect();
+        if !req.tools.is_empty() {
+            req.tool_choice = policy.tool_choice.clone();
+        }
+        req.parameters = prompt.parameters();
+        Ok(req)
+    }
+
+    async fn call_provider(&self, req: &ChatRequest, events: &Events) -> Result<ChatResponse> {
+        let inner = &self.inner;
+        let _permit = inner
+            .limiter
+            .acquire()
+            .await
+            .map_err(|_| Error::Config("manager is shutting down".into()))?;
+        let timeout = inner.config.default_timeout;
+        let timed_out = || promptkit_core::Error::Timeout {
+            operation: format!("{} chat call", inner.provider.id()),
+            after: timeout,
+        };
+        let span = tracing::info_span!(
+            "provider_call",
+            provider = inner.provider.id(),
+            messages = req.messages.len()
+        );
+        let _e = span.enter();
+        if events.is_none() {
+            return tokio::time::timeout(timeout, inner.provider.chat(req))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(Error::from);
+        }
+        let fut = async {
+            let mut stream = inner.provider.chat_stream(req).await?;
+            while let Some(ev) = stream.next().await {
+                match ev? {
+                    StreamEvent::TextDelta(t) => emit(events, ConversationEvent::TextDelta(t)),
+                    StreamEvent::Done(resp) => return Ok(resp),
+                    _ => {}
+                }
+            }
+            Err(promptkit_core::Error::Decode {
+                what: "chat stream".into(),
+                message: "stream ended without a final response".into(),
+            })
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(Error::from)
+    }
+
+    async fn run_tool(&self, call: &ToolCall, policy: &TurnPolicy) -> (Message, Usage, Cost) {
+        let result: std::result::Result<ToolOutput, String> = async {
+            if policy.blocklist.contains(&call.name) {
+                return Err(format!("tool `{}` is not allowed", call.name));
+            }
+            let handler = self
+                .inner
+                .tools
+                .get(&call.name)
+                .ok_or_else(|| format!("tool `{}` is not available", call.name))?;
+            let args: serde_json::Value = if call.arguments.trim().is_empty() {
+                serde_json::json!({})
+            } else {
+                serde_json::from_str(&call.arguments)
+                    .map_err(|e| format!("invalid arguments JSON for `{}`: {e}", call.name))?
+            };
+            let span = tracing::info_span!("tool_call", tool = %call.name, id = %call.id);
+            let _e = span.enter();
+            match tokio::time::timeout(self.inner.config.default_timeout, handler.call(args)).await
+            {
+                Ok(r) => r.map_err(|e| e.0),
+                Err(_) => Err(format!(
+                    "tool `{}` timed out after {:?}",
+                    call.name, self.inner.config.default_timeout
+                )),
+            }
+        }
+        .await;
+        match result {
+            Ok(out) => (
+                Message::tool_result(&call.id, &call.name, out.parts),
+                out.usage,
+                out.cost.unwrap_or_default(),
+            ),
+            Err(msg) => {
+                tracing::warn!(tool = %call.name, error = %msg, "tool call failed");
+                (
+                    Message::tool_result(
+                        &call.id,
+                        &call.name,
+                        vec![ContentPart::text(format!("error: {msg}"))],
+                    ),
+                    Usage::default(),
+                    Cost::default(),
+                )
+            }
+        }
+    }
+
+    pub(crate) async fn run_turn(&mut self, user: Message, events: Events) -> Result<Response> {
+        let started = Instant::now();
+        let policy = self.turn_policy();
+        let mut turn = vec![user];
+        let mut usage = Usage::default();
+        let mut cost = Cost::default();
+        let mut all_calls = Vec::new();
+        let mut rounds = 0u32;
+        let content = loop {
+            let req = self.build_request(&turn, &policy).await?;
+            let resp = self.call_provider(&req, &events).await?;
+            drop(req);
+            usage += resp.usage;
+            cost += resp.cost.unwrap_or_default();
+            let calls = resp.message.tool_calls.clone();
+            let text = resp.message.text();
+            turn.push(resp.message);
+            if calls.is_empty() {
+                break text;
+            }
+            rounds += 1;
+            if rounds > policy.max_rounds {
+                return Err(Error::ToolRoundsExceeded {
+                    max_rounds: policy.max_rounds,
+                });
+            }
+            let budget = (policy.max_calls as usize).saturating_sub(all_calls.len());
+            for c in &calls {
+                emit(&events, ConversationEvent::ToolCall(c.clone()));
+            }
+            let this = &*self;
+            let runs = calls.iter().enumerate().map(|(i, c)| {
+                let policy = &policy;
+                async move {
+                    if i < budget {
+                        this.run_tool(c, policy).await
+                    } else {
+                        (
+                            Message::tool_result(
+                                &c.id,
+                                &c.name,
+                                vec![ContentPart::text(format!(
+                                    "error: tool call limit of {} per turn reached",
+                                    policy.max_calls
+                                ))],
+                            ),
+                            Usage::default(),
+                            Cost::default(),
+                        )
+                    }
+                }
+            });
+            let results = futures::future::join_all(runs).await;
+            for (c, (msg, u, k)) in calls.iter().zip(results) {
+                let error = msg.text().strip_prefix("error: ").map(str::to_owned);
+                emit(
+                    &events,
+                    ConversationEvent::ToolResult {
+                        call_id: c.id.clone(),
+                        name: c.name.clone(),
+                        error,
+                    },
+                );
+                usage += u;
+                cost += k;
+                turn.push(msg);
+            }
+            all_calls.extend(calls);
+        };
+
+        let mut warnings = self.validate(&content)?;
+
+        let mut stored_media = Vec::new();
+        if self.inner.config.externalize {
+            if let Some(store) = &self.inner.store {
+                let meta = self.media_metadata();
+                let (stored, w) = externalize(
+                    store,
+                    &mut turn,
+                    self.history.len(),
+                    self.inner.config.threshold_bytes(),
+                    &meta,
+                )
+                .await;
+                stored_media = stored;
+                warnings.extend(w);
+            }
+        }
+
+        self.history.extend(turn.iter().cloned());
+        self.usage += usage;
+        self.cost += cost;
+        if let Err(e) = self.inner.state.save(&self.state()).await {
+            tracing::warn!(error = %e, conversation = %self.id, "saving conversation state failed");
+            warnings.push(format!("conversation state not saved: {e}"));
+        }
+        Ok(Response {
+            content,
+            messages: turn,
+            tool_calls: all_calls,
+            usage,
+            cost,
+            latency: started.elapsed(),
+            stored_media,
+            warnings,
+        })
+    }
+
+    /// Runs the prompt's validators; a violation of one with
+    /// `fail_on_violation` is an error, others become warnings.
+    fn validate(&self, content: &str) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        let Some(prompt) = self.pack.prompt(&self.prompt_name) else {
+            return Ok(warnings);
+        };
+        for v in prompt.validators.iter().filter(|v| v.enabled) {
+            if let Err(violation) = v.check(content) {
+                if violation.fail_on_violation {
+                    return Err(Error::Validation {
+                        validator: violation.validator_type,
+                        message: violation.message,
+                    });
+                }
+                warnings.push(format!(
+                    "validator `{}`: {}",
+                    violation.validator_type, violation.message
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+}
