@@ -1,3 +1,237 @@
-fn main() {
-    println!("placeholder");
+//! The image-generator tutorial: a chatbot that generates images with a tool,
+//! while the images themselves go to a media store and history keeps references.
+//!
+//! ```sh
+//! cargo run --example image-generator                    # offline, built-in image model
+//! cargo run --example image-generator -- --interactive   # type prompts until `quit`
+//! OPENAI_API_KEY=sk-... cargo run --example image-generator   # real OpenAI (DALL-E / gpt-image-1)
+//! MEDIA_STORE_URL=s3://bucket/media cargo run --example image-generator   # media on S3
+//! ```
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use promptkit::prelude::*;
+
+/// The tutorial's image-generator chatbot.
+#[derive(Debug, Parser)]
+#[command(name = "image-generator")]
+struct Args {
+    /// Read prompts from the terminal until `quit`.
+    #[arg(long)]
+    interactive: bool,
+    /// Where media is stored (ignored when MEDIA_STORE_URL is set).
+    #[arg(long, default_value = "./media-output")]
+    media_dir: PathBuf,
+    /// Layout of the media directory: flat, by-session, by-conversation, by-run.
+    #[arg(long, default_value = "by-session")]
+    organization: String,
+    /// Media at or above this many KiB is externalized.
+    #[arg(long, default_value_t = 100)]
+    threshold_kb: u64,
+    /// The PromptPack to run.
+    #[arg(long)]
+    pack: Option<PathBuf>,
+    /// Skip the deduplication demo.
+    #[arg(long)]
+    no_dedup_demo: bool,
+}
+
+const PROMPTS: [&str; 3] = [
+    "Generate an image of a serene mountain landscape at sunset",
+    "Create a picture of a futuristic city with flying cars",
+    "Draw a cute robot reading a book in a cozy library",
+];
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Args::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.2} MB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // 1. Provider: OpenAI when a key is set, the built-in offline model otherwise.
+    let provider: Arc<dyn Provider> = match std::env::var("OPENAI_API_KEY") {
+        Ok(k) if !k.is_empty() => {
+            println!(
+                "Provider: OpenAI ({})",
+                std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into())
+            );
+            Arc::new(
+                promptkit::openai::OpenAiProvider::builder()
+                    .from_env()
+                    .build()?,
+            )
+        }
+        _ => {
+            println!("Provider: built-in offline image model (set OPENAI_API_KEY to use OpenAI)");
+            Arc::new(MockProvider::new())
+        }
+    };
+
+    // 2. Media store: MEDIA_STORE_URL (s3://, file://, memory://) or a local directory.
+    let organization: Organization = args.organization.parse()?;
+    let store: Arc<dyn MediaStore> = match std::env::var("MEDIA_STORE_URL") {
+        Ok(url) if !url.is_empty() => {
+            println!("Media store: {url}");
+            promptkit::media_store::media_store_from_url(&url)?
+        }
+        _ => {
+            println!("Media store: {} ({organization})", args.media_dir.display());
+            Arc::new(
+                FileStore::builder()
+                    .with_base_dir(&args.media_dir)
+                    .with_organization(organization)
+                    .with_deduplication(true)
+                    .build()?,
+            )
+        }
+    };
+
+    // 3. The manager: provider, store, the image tool bound to the pack's tool name.
+    let manager = ConversationManager::builder()
+        .provider_arc(provider)
+        .media_store_arc(store.clone())
+        .image_tool("dalle-image-generator")
+        .config(ManagerConfig {
+            media_size_threshold_kb: args.threshold_kb,
+            ..ManagerConfig::default()
+        })
+        .build()?;
+
+    // 4. The pack and a conversation.
+    let pack_path = args.pack.clone().unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("image-generator/image-generator.pack.json")
+    });
+    let pack = manager.load_pack(&pack_path)?;
+    let mut conv = manager.new_conversation(
+        &pack,
+        ConversationConfig::new("user-123", "session-456")
+            .with_prompt("image-generator")
+            .with_run_id("run-1"),
+    )?;
+    println!("Conversation: {}\n", conv.id());
+
+    if args.interactive {
+        let stdin = std::io::stdin();
+        loop {
+            print!("you> ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            if stdin.lock().read_line(&mut line)? == 0 {
+                break;
+            }
+            let line = line.trim();
+            if line.eq_ignore_ascii_case("quit") || line.eq_ignore_ascii_case("exit") {
+                break;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            turn(&mut conv, line).await?;
+        }
+    } else {
+        for p in PROMPTS {
+            turn(&mut conv, p).await?;
+        }
+    }
+
+    // 5. Deduplication: the same prompt in another conversation gives the same
+    //    image; the store keeps one file and two references.
+    if !args.no_dedup_demo && !args.interactive {
+        println!("--- Deduplication demo ---");
+        let mut other = manager.new_conversation(
+            &pack,
+            ConversationConfig::new("user-789", "session-456").with_prompt("image-generator"),
+        )?;
+        let before = store.stats().await?;
+        let resp = other.send(PROMPTS[0]).await?;
+        let after = store.stats().await?;
+        for m in &resp.stored_media {
+            println!("Same prompt again → reference {}", m.reference);
+        }
+        println!(
+            "Objects: {} → {} (new files: {}), references: {} → {}\n",
+            before.objects,
+            after.objects,
+            after.objects - before.objects,
+            before.references,
+            after.references
+        );
+    }
+
+    // 6. Statistics computed by the store.
+    let stats = store.stats().await?;
+    println!("--- Storage statistics (computed by the store) ---");
+    println!("Objects stored:      {}", stats.objects);
+    println!("References:          {}", stats.references);
+    println!("Logical bytes:       {}", human(stats.logical_bytes));
+    println!("Physical bytes:      {}", human(stats.physical_bytes));
+    println!("Saved by dedup:      {}", human(stats.dedup_savings()));
+    for (mime, t) in &stats.by_mime {
+        println!(
+            "  {mime}: {} references, {}",
+            t.references,
+            human(t.logical_bytes)
+        );
+    }
+    let mem = conv.memory_stats();
+    println!(
+        "Conversation history: {} messages, {} media parts, {} inline media bytes, {} bytes of references (stands for {})",
+        mem.messages,
+        mem.media_parts,
+        mem.inline_media_bytes,
+        mem.reference_bytes,
+        human(mem.represented_media_bytes)
+    );
+    println!("Total cost: ${:.4}", conv.total_cost().total());
+    Ok(())
+}
+
+async fn turn(conv: &mut Conversation, prompt: &str) -> Result<(), Box<dyn std::error::Error>> {
+    println!("User: {prompt}");
+    let before = conv.memory_stats();
+    let resp = conv.send(prompt).await?;
+    println!("Assistant: {}", resp.content);
+    println!(
+        "  cost ${:.4} ({} input + {} output tokens), {:?}",
+        resp.cost.total(),
+        resp.usage.prompt_tokens,
+        resp.usage.completion_tokens,
+        resp.latency
+    );
+    for m in &resp.stored_media {
+        println!(
+            "  image externalized: {} ({}, {})",
+            m.reference,
+            m.mime_type,
+            human(m.size_bytes)
+        );
+    }
+    for w in &resp.warnings {
+        println!("  warning: {w}");
+    }
+    let after = conv.memory_stats();
+    println!(
+        "  memory: history holds {} inline media bytes (+{} this turn) and {} bytes of references, standing for {} of media that would otherwise be in memory\n",
+        after.inline_media_bytes,
+        after
+            .inline_media_bytes
+            .saturating_sub(before.inline_media_bytes),
+        after.reference_bytes,
+        human(after.represented_media_bytes)
+    );
+    Ok(())
 }

@@ -1,5 +1,29 @@
-//! PromptKit-rs: one crate for PromptPack-driven conversations.
+//! PromptKit-rs: PromptPack-driven LLM conversations that keep media out of memory.
+//!
+//! Depend on this one crate; pick backends by feature:
+//!
+//! | feature | brings |
+//! |---|---|
+//! | `local` (default) | [`media_store::FileStore`], the local file media store |
+//! | `openai` | [`openai::OpenAiProvider`] for OpenAI and OpenAI-compatible servers |
+//! | `s3` | the object_store media backend for S3 (and in-memory / local object stores) |
+//!
+//! The [`prelude`] has what a typical app uses:
+//!
+//! ```
+//! use promptkit::prelude::*;
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let manager = ConversationManager::builder()
+//!     .provider(MockProvider::new())
+//!     .media_store(FileStore::builder().with_base_dir(dir.path()).build().unwrap())
+//!     .build()
+//!     .unwrap();
+//! # let _ = manager;
+//! # });
+//! ```
 #![warn(missing_docs, unreachable_pub)]
+#![deny(rustdoc::broken_intra_doc_links)]
 
 pub use promptkit_core as core;
 pub use promptkit_media_store as media_store;
@@ -7,3 +31,28 @@ pub use promptkit_pack as pack;
 #[cfg(feature = "openai")]
 pub use promptkit_provider_openai as openai;
 pub use promptkit_sdk as sdk;
+
+pub use promptkit_sdk::*;
+
+/// The types a typical application uses.
+pub mod prelude {
+    pub use promptkit_core::{
+        ContentPart, Cost, MediaContent, Message, Provider, ProviderExt, Role, StorageReference,
+        Usage,
+    };
+    #[cfg(feature = "local")]
+    pub use promptkit_media_store::FileStore;
+    pub use promptkit_media_store::{
+        MediaMetadata, MediaStore, MediaStoreExt, Organization, RetentionPolicy, StorageStats,
+    };
+    pub use promptkit_pack::Pack;
+    pub use promptkit_sdk::{
+        Conversation, ConversationConfig, ConversationEvent, ConversationManager, FnTool,
+        ImageGenerationTool, ManagerConfig, MockProvider, Response, ToolHandler, ToolOutput,
+    };
+}
+
+/// The tutorial (`docs/tutorial.md`); its code blocks are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tutorial.md")]
+pub struct TutorialDoctests;

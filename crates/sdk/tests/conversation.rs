@@ -408,5 +408,5 @@ async fn tool_results_with_images_keep_text_part() {
     assert!(
         matches!(&tool_msg.parts[0], ContentPart::Text { text } if text.contains("Paint a forest"))
     );
-    assert!(resp.content.contains("Paint a forest"));
+    assert!(resp.content.contains("a forest"), "{}", resp.content);
 }

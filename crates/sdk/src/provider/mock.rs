@@ -131,6 +131,7 @@ impl MockProvider {
                 }
             }
             let failed = last.text().to_ascii_lowercase().contains("error");
+            let prompt = subject(&prompt);
             return MockReply::Text(if failed {
                 format!("I could not create the image: {}", last.text())
             } else {
@@ -157,6 +158,39 @@ impl MockProvider {
     }
 }
 
+/// The subject of an image request: "Generate an image of a red fox" → "a red fox".
+fn subject(prompt: &str) -> &str {
+    let lower = prompt.to_ascii_lowercase();
+    for marker in [
+        " image of ",
+        " picture of ",
+        " photo of ",
+        " drawing of ",
+        " painting of ",
+    ] {
+        if let Some(i) = lower.find(marker) {
+            return prompt[i + marker.len()..].trim();
+        }
+    }
+    for verb in [
+        "generate ",
+        "create ",
+        "draw ",
+        "paint ",
+        "sketch ",
+        "render ",
+        "make ",
+        "show me ",
+        "illustrate ",
+        "design ",
+    ] {
+        if lower.starts_with(verb) {
+            return prompt[verb.len()..].trim();
+        }
+    }
+    prompt.trim()
+}
+
 fn estimate_tokens(chars: usize) -> u64 {
     (chars as u64).div_ceil(4)
 }
@@ -175,6 +209,19 @@ fn summarize(request: &ChatRequest) -> RequestSummary {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subject_strips_the_request() {
+        assert_eq!(
+            super::subject("Generate an image of a red fox"),
+            "a red fox"
+        );
+        assert_eq!(super::subject("Draw a cute robot"), "a cute robot");
+        assert_eq!(super::subject("a lake"), "a lake");
+    }
 }
 
 #[async_trait]
