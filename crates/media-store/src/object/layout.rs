@@ -1,18 +1,4 @@
-//! Key layout of an object-store media store, reference strings and id checks.
-//!
-//! Under the configured root prefix:
-//!
-//! ```text
-//! media/<org dirs>/<hash>.<ext>        the bytes, stored once (content addressed)
-//! media/<org dirs>/<hash>.<ext>.meta   JSON sidecar of the first writer
-//! index/<hash>/location                 write-once: key of the bytes above
-//! index/<hash>/refs/<ref-id>            one small JSON marker per live reference
-//! index/<hash>/trash/<id>               transient copy while a last delete re-checks
-//! ```
-//!
-//! `<org dirs>` follow the [`Organization`] of the store that stored the bytes
-//! first; later identical stores (from any organization, conversation or
-//! process) reuse that location through `index/<hash>/location`.
+//! Key layout (see the `object` module docs), reference strings and id checks.
 
 use object_store::path::Path;
 
@@ -257,14 +243,6 @@ fn organization_dirs(
             vec![need(organization, "conversation_id", &m.conversation_id)?]
         }
         Organization::ByRun => vec![need(organization, "run_id", &m.run_id)?],
-        // `Organization` is non-exhaustive; a future mode must be added here.
-        #[allow(unreachable_patterns)]
-        other => {
-            return Err(Error::NotSupported {
-                operation: format!("organization `{other}`"),
-                backend: "object store".into(),
-            });
-        }
     })
 }
 

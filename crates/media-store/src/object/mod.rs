@@ -1,6 +1,26 @@
 //! [`ObjectStoreMediaStore`]: the media store over any `object_store` backend
 //! (S3, GCS, Azure, local filesystem, in memory).
 //!
+//! # Layout
+//!
+//! Under the configured key prefix:
+//!
+//! ```text
+//! media/<org dirs>/<blake3>.<ext>        the bytes, stored once
+//! media/<org dirs>/<blake3>.<ext>.meta   JSON sidecar (hash, MIME type, size, created,
+//!                                        ids, message/part index, provider, policy)
+//! index/<blake3>/location                key of the bytes (write-once)
+//! index/<blake3>/refs/<ref-id>           one JSON marker per live reference
+//! index/<blake3>/trash/<id>              short-lived copy during a last delete
+//! ```
+//!
+//! `<org dirs>` follow the [`Organization`](crate::Organization) of the store
+//! that stored the bytes first (`<session>/<conversation>`, `<conversation>`,
+//! `<run>`, or nothing for `Flat`); identical bytes stored later from any
+//! conversation, session or process reuse that key. A reference is
+//! `obj:<blake3>/<ref-id>` (85 bytes) and stays valid for every store opened
+//! on the same bucket and prefix, whatever its organization.
+//!
 //! # Consistency across processes
 //!
 //! Several processes may share one bucket. Every reference is its own small
@@ -27,9 +47,23 @@
 //! listings (crash, backend down) leaves the trash copy, and `retrieve` falls
 //! back to it, so no live reference loses its bytes.
 //!
+//! The location record is write-once and outlives the bytes (one small object
+//! per distinct content ever stored): a store that read it can never find the
+//! bytes moved elsewhere, and re-storing deleted bytes puts them back at the
+//! same key.
+//!
+//! This relies on the backend listing what was written before (strong
+//! read-after-write and list-after-write consistency, as S3, GCS, Azure and
+//! the local filesystem provide) and on `PutMode::Create` being atomic.
+//!
+//! `stats()` lists `media/` and `index/` and reads every reference marker (16
+//! reads in flight), so its cost grows with the number of live references.
+//!
 //! Failures never hand out a reference: if the bytes cannot be written the
-//! marker is removed again (best effort; a marker left behind by a backend
-//! outage only keeps the bytes alive longer, it never loses data).
+//! marker is removed again. That removal is best effort: a marker left behind
+//! by a backend outage is not counted by `stats()` while its bytes are absent,
+//! and at worst keeps identical bytes stored later from being deleted (a leak,
+//! never a loss).
 
 mod config;
 mod delete;
