@@ -242,3 +242,33 @@ async fn server_stopped_mid_test_gives_typed_errors() {
         store.url(&kept, Duration::from_secs(60)).await.map(|_| ()),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_from_env_style_configuration() {
+    let venv = require_venv!();
+    let (server, bucket) = moto(&venv);
+    let endpoint = server.base_url();
+    let url = format!("s3://{bucket}/from-env?organization=by-run");
+    let store = promptkit_media_store::media_store_from_lookup(|k| match k {
+        "MEDIA_STORE_URL" => Some(url.clone()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+        "AWS_ALLOW_HTTP" => Some("true".into()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("test".into()),
+        _ => None,
+    })
+    .unwrap();
+    let meta = conformance::fresh_metadata("env");
+    let data = conformance::random_bytes(b"%PDF-1.7\n", 2048);
+    let r = store
+        .store_bytes("application/pdf", data.clone(), &meta)
+        .await
+        .unwrap();
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+    let url = store.url(&r, Duration::from_secs(60)).await.unwrap();
+    let run = meta.run_id.as_deref().unwrap();
+    assert!(
+        url.starts_with(&format!("{endpoint}/{bucket}/from-env/media/{run}/")),
+        "{url}"
+    );
+    store.delete(&r).await.unwrap();
+}
