@@ -1,0 +1,279 @@
+//! Retention (with a controllable clock), garbage collection with shared
+//! deduplicated files, and corruption detection on the local store.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use promptkit_media_store::conformance::random_bytes;
+use promptkit_media_store::local::GcOptions;
+use promptkit_media_store::{
+    Error, FileStore, MediaContent, MediaMetadata, MediaStore, MediaStoreExt, Organization,
+    RetentionPolicy, StorageReference,
+};
+use time::{Duration, OffsetDateTime};
+
+fn open(dir: &Path) -> FileStore {
+    FileStore::builder()
+        .with_base_dir(dir)
+        .with_organization(Organization::ByConversation)
+        .with_fsync(false)
+        .build()
+        .unwrap()
+}
+
+fn t0() -> OffsetDateTime {
+    time::macros::datetime!(2026-01-01 12:00 UTC)
+}
+
+async fn put(
+    store: &FileStore,
+    data: &Bytes,
+    conv: &str,
+    policy: RetentionPolicy,
+    at: OffsetDateTime,
+) -> StorageReference {
+    let m = MediaMetadata::new()
+        .with_conversation(conv)
+        .with_policy(policy);
+    let content = MediaContent::from_bytes("image/png", data.clone());
+    store.store_at(&content, &m, at).await.unwrap()
+}
+
+fn png(len: usize) -> Bytes {
+    random_bytes(b"\x89PNG\r\n\x1a\n", len)
+}
+
+#[tokio::test]
+async fn retention_expires_references_and_keeps_shared_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let shared = png(4000);
+    let single = png(1000);
+    let hourly = put(&store, &shared, "a", RetentionPolicy::RetainHours(1), t0()).await;
+    let forever = put(&store, &shared, "b", RetentionPolicy::Retain, t0()).await;
+    let brief = put(
+        &store,
+        &single,
+        "a",
+        RetentionPolicy::DeleteAfterMinutes(10),
+        t0(),
+    )
+    .await;
+    let later = put(
+        &store,
+        &single,
+        "c",
+        RetentionPolicy::RetainDays(1),
+        t0() + Duration::hours(1),
+    )
+    .await;
+
+    let r = store
+        .enforce_retention(t0() + Duration::minutes(9))
+        .await
+        .unwrap();
+    assert!(r.expired_references.is_empty(), "{r:?}");
+
+    let r = store
+        .enforce_retention(t0() + Duration::minutes(61))
+        .await
+        .unwrap();
+    let mut expired = r.expired_references.clone();
+    expired.sort();
+    let mut want = vec![hourly.clone(), brief.clone()];
+    want.sort();
+    assert_eq!(expired, want);
+    assert_eq!(
+        (r.removed_objects, r.freed_bytes),
+        (0, 0),
+        "both files still referenced"
+    );
+    for gone in [&hourly, &brief] {
+        assert!(matches!(
+            store.retrieve(gone).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+    assert_eq!(store.retrieve_bytes(&forever).await.unwrap(), shared);
+    assert_eq!(store.retrieve_bytes(&later).await.unwrap(), single);
+
+    let r = store
+        .enforce_retention(t0() + Duration::hours(26))
+        .await
+        .unwrap();
+    assert_eq!(r.expired_references, vec![later]);
+    assert_eq!((r.removed_objects, r.freed_bytes), (1, 1000));
+    let s = store.stats().await.unwrap();
+    assert_eq!((s.objects, s.references), (1, 1));
+    assert!(
+        store
+            .enforce_retention(t0() + Duration::days(3650))
+            .await
+            .unwrap()
+            .expired_references
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn conversation_deletion_takes_only_delete_with_conversation_media() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (x, y) = (png(500), png(600));
+    let tied = put(
+        &store,
+        &x,
+        "gone",
+        RetentionPolicy::DeleteWithConversation,
+        t0(),
+    )
+    .await;
+    let kept = put(&store, &y, "gone", RetentionPolicy::Retain, t0()).await;
+    let other = put(
+        &store,
+        &x,
+        "alive",
+        RetentionPolicy::DeleteWithConversation,
+        t0(),
+    )
+    .await;
+    let r = store.conversation_deleted("gone").await.unwrap();
+    assert_eq!(r.expired_references, vec![tied]);
+    assert_eq!(r.removed_objects, 0, "x is still referenced by `alive`");
+    assert!(store.retrieve(&kept).await.is_ok());
+    assert!(store.retrieve(&other).await.is_ok());
+    let r = store.conversation_deleted("alive").await.unwrap();
+    assert_eq!((r.removed_objects, r.freed_bytes), (1, 500));
+}
+
+fn refs_dir(dir: &Path) -> PathBuf {
+    dir.join(".promptkit/refs")
+}
+
+fn record_of(dir: &Path, r: &StorageReference) -> PathBuf {
+    refs_dir(dir).join(format!(
+        "{}.json",
+        r.as_str().strip_prefix("file:").unwrap()
+    ))
+}
+
+#[tokio::test]
+async fn gc_repairs_leftovers_around_shared_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let shared = png(3000);
+    let a = put(&store, &shared, "a", RetentionPolicy::Retain, t0()).await;
+    let b = put(&store, &shared, "b", RetentionPolicy::Retain, t0()).await;
+    let lone = put(&store, &png(700), "c", RetentionPolicy::Retain, t0()).await;
+    let shared_path = store.path_of(&a).await.unwrap();
+    let lone_path = store.path_of(&lone).await.unwrap();
+
+    // A reference record lost after its sidecar entry was written (phantom),
+    // a media file whose sidecar and bytes vanished (dangling reference),
+    // a stray media file, a sidecar without media, and a stale temp file.
+    std::fs::remove_file(record_of(dir.path(), &a)).unwrap();
+    std::fs::remove_file(&lone_path).unwrap();
+    std::fs::remove_file(format!("{}.meta", lone_path.display())).unwrap();
+    let stray = dir.path().join("media/a/stray.png");
+    std::fs::write(&stray, b"stray").unwrap();
+    let lost_meta = dir.path().join("media/a/lost.png.meta");
+    std::fs::write(&lost_meta, b"{}").unwrap();
+    let temp = dir.path().join("media/a/.pk-tmp-0123");
+    std::fs::write(&temp, b"partial").unwrap();
+
+    let in_two_hours = OffsetDateTime::now_utc() + Duration::hours(2);
+    let dry = store
+        .gc(GcOptions::new(true).with_now(in_two_hours))
+        .await
+        .unwrap();
+    assert!(dry.dry_run);
+    assert!(
+        stray.exists() && lost_meta.exists() && temp.exists(),
+        "dry run changed files"
+    );
+    let wet = store
+        .gc(GcOptions::new(false).with_now(in_two_hours))
+        .await
+        .unwrap();
+    assert!(!wet.dry_run);
+    for report in [&dry, &wet] {
+        assert_eq!(report.stale_temp_files.len(), 1, "{report:?}");
+        assert!(report.stale_temp_files[0].ends_with(".pk-tmp-0123"));
+        assert_eq!(report.orphan_media.len(), 1, "{report:?}");
+        assert!(report.orphan_media[0].ends_with("stray.png"));
+        assert_eq!(report.orphan_sidecars.len(), 1, "{report:?}");
+        let a_id = a.as_str().strip_prefix("file:").unwrap();
+        assert_eq!(report.pruned_references, vec![a_id.to_owned()]);
+        let lone_id = lone.as_str().strip_prefix("file:").unwrap();
+        assert_eq!(report.dangling_references, vec![lone_id.to_owned()]);
+        assert_eq!(report.freed_bytes, 5);
+    }
+    assert!(!stray.exists() && !lost_meta.exists() && !temp.exists());
+    assert!(
+        shared_path.exists(),
+        "the shared file keeps its live reference"
+    );
+    assert_eq!(store.retrieve_bytes(&b).await.unwrap(), shared);
+    let s = store.stats().await.unwrap();
+    assert_eq!((s.objects, s.references), (1, 1));
+    assert!(store.gc(GcOptions::new(false)).await.unwrap().is_clean());
+    // The last reference still removes the shared file.
+    store.delete(&b).await.unwrap();
+    assert!(!shared_path.exists());
+}
+
+#[tokio::test]
+async fn fresh_temp_files_survive_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let temp = dir.path().join("media/.pk-tmp-inflight");
+    std::fs::write(&temp, b"in progress elsewhere").unwrap();
+    let report = store.gc(GcOptions::new(false)).await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert!(temp.exists());
+}
+
+#[tokio::test]
+async fn verify_and_retrieve_detect_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let good = put(&store, &png(2000), "a", RetentionPolicy::Retain, t0()).await;
+    let bad = put(&store, &png(2000), "a", RetentionPolicy::Retain, t0()).await;
+    assert!(store.verify().await.unwrap().is_ok());
+    let bad_path = store.path_of(&bad).await.unwrap();
+    let mut bytes = std::fs::read(&bad_path).unwrap();
+    bytes[1000] ^= 0xFF;
+    std::fs::write(&bad_path, &bytes).unwrap();
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.checked, 2);
+    assert_eq!(report.corrupt, vec![bad_path.clone()]);
+    assert!(matches!(
+        store.retrieve(&bad).await,
+        Err(Error::Corrupt { .. })
+    ));
+    assert!(store.retrieve(&good).await.is_ok());
+    std::fs::remove_file(&bad_path).unwrap();
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.missing, vec![bad_path]);
+    assert!(report.corrupt.is_empty());
+}
+
+#[tokio::test]
+async fn list_shows_files_with_their_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let data = png(100);
+    let r1 = put(&store, &data, "a", RetentionPolicy::Retain, t0()).await;
+    let r2 = put(&store, &data, "b", RetentionPolicy::RetainDays(2), t0()).await;
+    let list = store.list().await.unwrap();
+    assert_eq!(list.len(), 1);
+    let mut refs = list[0].references();
+    refs.sort();
+    let mut want = vec![r1, r2];
+    want.sort();
+    assert_eq!(refs, want);
+    assert_eq!(list[0].sidecar.size_bytes, 100);
+    assert_eq!(list[0].sidecar.ref_count, 2);
+    assert_eq!(list[0].sidecar.owner.conversation_id.as_deref(), Some("a"));
+    assert_eq!(list[0].sidecar.owner.created_at, t0());
+}
