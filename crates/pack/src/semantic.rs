@@ -2,7 +2,7 @@
 //! workflow states, agents), variable consistency, template placeholders and
 //! validator parameters.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Problem, ProblemKind, Warning, pointer};
 use crate::model::{Eval, Pack, Prompt};
@@ -166,6 +166,7 @@ fn check_prompt(pack: &Pack, key: &str, prompt: &Prompt, syntax: &Syntax, f: &mu
         prompt,
         syntax,
         f,
+        heights: HashMap::new(),
     };
     tc.template(
         &prompt.system_template,
@@ -207,16 +208,21 @@ fn check_prompt(pack: &Pack, key: &str, prompt: &Prompt, syntax: &Syntax, f: &mu
     check_eval_ids(&prompt.evals, &["prompts", key, "evals"], f);
 }
 
-/// Walks a template and the fragments it uses.
+/// Walks a template and the fragments it uses. Each fragment is walked once
+/// per prompt (memoised with its nesting height), so fan-out cannot make the
+/// check exponential.
 struct TemplateCheck<'a, 'f> {
     pack: &'a Pack,
     prompt: &'a Prompt,
     syntax: &'a Syntax,
     f: &'f mut Findings,
+    /// Fragment → length of the longest fragment chain starting at it.
+    heights: HashMap<&'a str, usize>,
 }
 
 impl<'a> TemplateCheck<'a, '_> {
-    fn template(&mut self, text: &'a str, ptr: String, stack: &mut Vec<&'a str>) {
+    /// Checks a template; returns the longest fragment chain it starts.
+    fn template(&mut self, text: &'a str, ptr: String, stack: &mut Vec<&'a str>) -> usize {
         let segments = match template::parse(text, self.syntax) {
             Ok(s) => s,
             Err(e) => {
@@ -224,15 +230,16 @@ impl<'a> TemplateCheck<'a, '_> {
                 if stack.is_empty() {
                     self.f.error(ptr, e.to_string());
                 }
-                return;
+                return 0;
             }
         };
+        let mut height = 0;
         for seg in segments {
             match seg {
                 Segment::Text(_) => {}
                 Segment::Placeholder(Target::Fragment(name)) => {
                     if self.pack.fragments.contains_key(name) {
-                        self.fragment(name, stack);
+                        height = height.max(self.fragment(name, stack));
                     } else {
                         self.f.error(
                             ptr.clone(),
@@ -245,7 +252,7 @@ impl<'a> TemplateCheck<'a, '_> {
                         continue;
                     }
                     if self.pack.fragments.contains_key(name) {
-                        self.fragment(name, stack);
+                        height = height.max(self.fragment(name, stack));
                     } else {
                         self.f.error(
                             ptr.clone(),
@@ -259,30 +266,36 @@ impl<'a> TemplateCheck<'a, '_> {
                 }
             }
         }
+        height
     }
 
-    fn fragment(&mut self, name: &'a str, stack: &mut Vec<&'a str>) {
-        let (ptr, text) = match self.pack.fragments.get_key_value(name) {
-            Some((k, t)) => (pointer(["fragments", k.as_str()]), t),
-            None => return,
+    fn fragment(&mut self, name: &'a str, stack: &mut Vec<&'a str>) -> usize {
+        let Some((key, text)) = self.pack.fragments.get_key_value(name) else {
+            return 0;
         };
+        let ptr = pointer(["fragments", key.as_str()]);
         if stack.contains(&name) {
             let mut chain: Vec<&str> = stack.clone();
             chain.push(name);
             self.f
                 .error(ptr, format!("fragment cycle: {}", chain.join(" → ")));
-            return;
+            return 0;
         }
-        if stack.len() >= MAX_FRAGMENT_DEPTH {
-            self.f.error(
-                ptr,
-                format!("fragments nest deeper than {MAX_FRAGMENT_DEPTH} levels"),
-            );
-            return;
+        if let Some(&h) = self.heights.get(name) {
+            return h;
         }
         stack.push(name);
-        self.template(text, ptr, stack);
+        let below = self.template(text, ptr.clone(), stack);
         stack.pop();
+        let height = below + 1;
+        if height > MAX_FRAGMENT_DEPTH && below <= MAX_FRAGMENT_DEPTH {
+            self.f.error(
+                ptr,
+                format!("fragments nest deeper than {MAX_FRAGMENT_DEPTH} levels from here"),
+            );
+        }
+        self.heights.insert(name, height);
+        height
     }
 
     /// `artifacts.<slot>` is declared by a workflow state running this prompt.
