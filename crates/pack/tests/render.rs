@@ -107,7 +107,9 @@ fn type_and_validation_errors_name_the_variable() {
         json!({}),
     );
     assert_eq!(render(&p, &[("n", "3")]).unwrap(), "3 abc true low");
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    /// (variables passed, variable blamed, message fragment)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (&[("n", "x")], "n", "must be an integer"),
         (&[("n", "0")], "n", "at least 1"),
         (&[("n", "11")], "n", "at most 10"),
