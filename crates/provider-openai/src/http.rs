@@ -14,6 +14,8 @@ use crate::retry::retry_after;
 
 /// Longest piece of a non-JSON error body quoted in an error message.
 const MAX_QUOTED_BODY: usize = 300;
+/// Largest response body read into memory (a few base64 images fit easily).
+pub(crate) const MAX_BODY: usize = 256 * 1024 * 1024;
 
 /// Sends requests for one provider.
 #[derive(Debug, Clone)]
@@ -126,6 +128,25 @@ impl Transport {
         }
     }
 
+    /// Reads a whole body, refusing more than [`MAX_BODY`] bytes.
+    async fn read_body(&self, path: &str, mut resp: reqwest::Response) -> Result<Bytes, Error> {
+        let too_big = || Error::Decode {
+            what: format!("response to {path}"),
+            message: format!("body larger than {MAX_BODY} bytes"),
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(too_big());
+        }
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_reqwest(path, e))? {
+            if buf.len() + chunk.len() > MAX_BODY {
+                return Err(too_big());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+
     fn request(&self, path: &str, body: Bytes) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(path))
@@ -145,7 +166,7 @@ impl Transport {
                     .map_err(|e| self.map_reqwest(path, e))?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let bytes = resp.bytes().await.map_err(|e| self.map_reqwest(path, e))?;
+                let bytes = self.read_body(path, resp).await?;
                 if !status.is_success() {
                     return Err(self.status_error(status, &headers, &bytes));
                 }
@@ -178,7 +199,7 @@ impl Transport {
                     return Ok(resp);
                 }
                 let headers = resp.headers().clone();
-                let bytes = resp.bytes().await.map_err(|e| self.map_reqwest(path, e))?;
+                let bytes = self.read_body(path, resp).await?;
                 Err(self.status_error(status, &headers, &bytes))
             };
             tokio::time::timeout(self.cfg.timeout, attempt)
@@ -202,7 +223,7 @@ impl Transport {
                     .map_err(|e| self.map_reqwest(path, e))?;
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let bytes = resp.bytes().await.map_err(|e| self.map_reqwest(path, e))?;
+                let bytes = self.read_body(path, resp).await?;
                 if !status.is_success() {
                     return Err(self.status_error(status, &headers, &bytes));
                 }
