@@ -43,6 +43,7 @@
 mod config;
 mod conversation;
 mod error;
+mod events;
 mod manager;
 mod media;
 mod provider;
@@ -54,6 +55,7 @@ mod turn;
 pub use config::{ConversationConfig, ManagerConfig, RehydrationPolicy};
 pub use conversation::Conversation;
 pub use error::{Error, Result};
+pub use events::{MediaEvent, MediaEventCallback, MediaEventKind, ObservedStore};
 pub use manager::{ConversationManager, ManagerBuilder};
 pub use provider::{MockProvider, MockReply, RequestSummary};
 pub use response::{ConversationEvent, MemoryStats, Response, StoredMedia};

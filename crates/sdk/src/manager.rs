@@ -7,6 +7,7 @@ use promptkit_media_store::MediaStore;
 use promptkit_pack::Pack;
 use tokio::sync::Semaphore;
 
+use crate::events::{MediaEventCallback, ObservedStore};
 use crate::state::{InMemoryStateStore, StateStore};
 use crate::tools::{ImageGenerationTool, ToolHandler, ToolRegistry};
 use crate::{Conversation, ConversationConfig, Error, ManagerConfig, Result};
@@ -141,6 +142,7 @@ pub struct ManagerBuilder {
     config: ManagerConfig,
     tools: Vec<(String, Arc<dyn ToolHandler>)>,
     image_tools: Vec<(String, Option<Arc<dyn Provider>>)>,
+    on_media_event: Option<MediaEventCallback>,
 }
 
 impl std::fmt::Debug for ManagerBuilder {
@@ -179,6 +181,16 @@ impl ManagerBuilder {
     /// Where conversation state is saved after each turn (default: in memory).
     pub fn state_store(mut self, state: impl StateStore + 'static) -> Self {
         self.state = Some(Arc::new(state));
+        self
+    }
+
+    /// Calls `callback` after every media store, retrieve and delete the
+    /// manager's conversations do (sizes, durations, errors); see [`ObservedStore`].
+    pub fn on_media_event(
+        mut self,
+        callback: impl Fn(&crate::MediaEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_media_event = Some(Arc::new(callback));
         self
     }
 
@@ -226,6 +238,10 @@ impl ManagerBuilder {
                 "externalization is on but no media store is configured: add .media_store(..) or set ManagerConfig { externalize: false, .. }".into(),
             ));
         }
+        let store = match (self.store, self.on_media_event) {
+            (Some(s), Some(cb)) => Some(Arc::new(ObservedStore::new(s, cb)) as Arc<dyn MediaStore>),
+            (s, _) => s,
+        };
         let mut tools = ToolRegistry::default();
         for (name, p) in self.image_tools {
             let p = p.unwrap_or_else(|| provider.clone());
@@ -238,7 +254,7 @@ impl ManagerBuilder {
             inner: Arc::new(Inner {
                 limiter: Semaphore::new(self.config.max_concurrent),
                 provider,
-                store: self.store,
+                store,
                 state: self
                     .state
                     .unwrap_or_else(|| Arc::new(InMemoryStateStore::new())),

@@ -211,19 +211,6 @@ fn summarize(request: &ChatRequest) -> RequestSummary {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn subject_strips_the_request() {
-        assert_eq!(
-            super::subject("Generate an image of a red fox"),
-            "a red fox"
-        );
-        assert_eq!(super::subject("Draw a cute robot"), "a cute robot");
-        assert_eq!(super::subject("a lake"), "a lake");
-    }
-}
-
 #[async_trait]
 impl Provider for MockProvider {
     fn id(&self) -> &str {
@@ -335,5 +322,18 @@ impl Provider for MockProvider {
             ..Cost::default()
         });
         Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subject_strips_the_request() {
+        assert_eq!(
+            super::subject("Generate an image of a red fox"),
+            "a red fox"
+        );
+        assert_eq!(super::subject("Draw a cute robot"), "a cute robot");
+        assert_eq!(super::subject("a lake"), "a lake");
     }
 }
