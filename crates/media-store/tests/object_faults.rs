@@ -397,3 +397,29 @@ async fn sidecar_and_marker_record_the_metadata() {
     assert!(json["created"].as_str().is_some_and(|c| c.ends_with('Z')));
     assert_eq!(keys.iter().filter(|k| k.contains("/refs/")).count(), 1);
 }
+
+#[tokio::test]
+async fn bytes_changed_behind_the_store_are_corrupt() {
+    let (faults, store) = setup(usize::MAX);
+    let data = random_bytes(b"\x89PNG\r\n\x1a\n", 1024);
+    let r = store
+        .store_bytes("image/png", data, &fresh_metadata("corrupt"))
+        .await
+        .unwrap();
+    let content = keys(&faults)
+        .await
+        .into_iter()
+        .find(|k| k.ends_with(".png"))
+        .unwrap();
+    object_store::ObjectStoreExt::put(
+        &faults.inner,
+        &Path::from(content.as_str()),
+        PutPayload::from_static(b"\x89PNG\r\n\x1a\ntampered"),
+    )
+    .await
+    .unwrap();
+    match store.retrieve(&r).await {
+        Err(Error::Corrupt { reference, .. }) => assert_eq!(reference, r.to_string()),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}

@@ -114,6 +114,10 @@ enum UrlSource {
 /// [module docs](crate::object#consistency-across-processes) for the layout and
 /// how concurrent stores and deletes stay consistent).
 ///
+/// `retrieve` checks the bytes against their hash ([`Error::Corrupt`] on a
+/// mismatch). Retention policies are recorded in the sidecar and markers but
+/// not enforced by this store: use the bucket's lifecycle rules to expire media.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> promptkit_media_store::Result<()> {
