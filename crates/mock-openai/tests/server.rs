@@ -29,7 +29,9 @@ async fn exhausted_script_and_unknown_routes_fail_loudly() {
 
 #[tokio::test]
 async fn echo_streams_and_ends_with_done() {
-    let mock = MockOpenAi::start(Script::new().fallback(Reply::echo())).await.unwrap();
+    let mock = MockOpenAi::start(Script::new().fallback(Reply::echo()))
+        .await
+        .unwrap();
     let url = format!("{}/chat/completions", mock.base_url());
     let req = json!({"model": "m", "messages": [{"role": "user", "content": "ping"}]});
     let (status, body) = post(&url, req.clone()).await;
@@ -45,17 +47,29 @@ async fn echo_streams_and_ends_with_done() {
         .filter_map(|l| l.strip_prefix("data: "))
         .filter(|d| *d != "[DONE]")
         .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
     assert_eq!(text, "echo: ping");
-    assert_eq!(mock.responses()[1].chunks.len(), sse.matches("data: {").count());
+    assert_eq!(
+        mock.responses()[1].chunks.len(),
+        sse.matches("data: {").count()
+    );
 }
 
 #[tokio::test]
 async fn dalle_without_b64_gets_a_url_that_serves_the_png() {
-    let mock = MockOpenAi::start(Script::new().then(Reply::generated_images())).await.unwrap();
-    let (status, body) =
-        post(&format!("{}/images/generations", mock.base_url()), json!({"model": "dall-e-2", "prompt": "x"})).await;
+    let mock = MockOpenAi::start(Script::new().then(Reply::generated_images()))
+        .await
+        .unwrap();
+    let (status, body) = post(
+        &format!("{}/images/generations", mock.base_url()),
+        json!({"model": "dall-e-2", "prompt": "x"}),
+    )
+    .await;
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
     let url = v["data"][0]["url"].as_str().unwrap();
@@ -67,7 +81,11 @@ async fn dalle_without_b64_gets_a_url_that_serves_the_png() {
 async fn headers_delays_and_mismatches() {
     let mock = MockOpenAi::start(
         Script::new()
-            .then(Reply::error(429, "slow").with_retry_after("7").with_delay(Duration::from_millis(10)))
+            .then(
+                Reply::error(429, "slow")
+                    .with_retry_after("7")
+                    .with_delay(Duration::from_millis(10)),
+            )
             .then(Reply::text("not an image")),
     )
     .await
@@ -80,7 +98,11 @@ async fn headers_delays_and_mismatches() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 429);
     assert_eq!(resp.headers()["retry-after"], "7");
-    let (status, body) = post(&format!("{}/images/generations", mock.base_url()), json!({"prompt": "x"})).await;
+    let (status, body) = post(
+        &format!("{}/images/generations", mock.base_url()),
+        json!({"prompt": "x"}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body.contains("script_mismatch"), "{body}");
     assert_eq!(mock.remaining(), 0);
