@@ -5,10 +5,11 @@ use crate::Error;
 /// Maps an `object_store` error from `operation` on `key` of `backend`.
 ///
 /// `NotFound` and `AlreadyExists` keep their meaning; unsupported operations
-/// become [`Error::NotSupported`]; everything else is [`Error::Backend`], which
-/// is `transient` for failures the backend could not classify (network errors,
-/// timeouts, 5xx responses after retries) and permanent for refused
-/// credentials, permissions, bad paths and failed preconditions.
+/// become [`Error::NotSupported`]; everything else is [`Error::Backend`]. It is
+/// permanent (`transient: false`) for refused credentials, permissions, bad
+/// paths, failed preconditions and undecodable responses, and transient for
+/// connection failures, timeouts, interrupted requests and errors the backend
+/// reports without a kind (e.g. a 5xx response after object_store's retries).
 pub(crate) fn map_err(
     backend: &str,
     operation: &str,
@@ -34,9 +35,31 @@ pub(crate) fn map_err(
             backend: backend.to_owned(),
         },
         E::UnknownConfigurationKey { .. } => Error::Config(e.to_string()),
-        ref e @ (E::Generic { .. } | E::JoinError { .. }) => backend_err(true, e),
+        ref e @ E::Generic { .. } => backend_err(generic_is_transient(e), e),
+        ref e @ E::JoinError { .. } => backend_err(true, e),
         ref e => backend_err(false, e),
     }
+}
+
+/// For a `Generic` error: whether the HTTP failure under it (if any) is of a
+/// kind that retrying can fix.
+fn generic_is_transient(e: &object_store::Error) -> bool {
+    #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+    {
+        use object_store::client::{HttpError, HttpErrorKind as K};
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            if let Some(http) = s.downcast_ref::<HttpError>() {
+                return matches!(
+                    http.kind(),
+                    K::Connect | K::Request | K::Timeout | K::Interrupted
+                );
+            }
+            source = s.source();
+        }
+    }
+    let _ = e;
+    true
 }
 
 #[cfg(test)]
@@ -79,5 +102,22 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn http_error_kinds_decide_transience() {
+        use object_store::client::{HttpError, HttpErrorKind};
+        let http = |kind| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(HttpError::new(kind, std::io::Error::other("x"))),
+        };
+        let transient = |e| match map_err("s3", "get", &"k", e) {
+            Error::Backend { transient, .. } => transient,
+            other => panic!("{other:?}"),
+        };
+        assert!(transient(http(HttpErrorKind::Connect)));
+        assert!(transient(http(HttpErrorKind::Timeout)));
+        assert!(!transient(http(HttpErrorKind::Decode)));
     }
 }
