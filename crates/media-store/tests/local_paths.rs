@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
+use promptkit_media_store::local::GcOptions;
 use promptkit_media_store::{
     Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, StorageReference,
 };
@@ -264,6 +265,16 @@ async fn symlinks_inside_the_store_are_followed() {
         .store_bytes("application/pdf", data.clone(), &m)
         .await
         .unwrap();
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+    // Records hold the real path, so gc (which does not follow symlinks)
+    // sees the file as referenced, and a new store's index counts it.
+    let real = store.base_dir().join("media/real");
+    assert!(store.path_of(&r).await.unwrap().starts_with(real));
+    let report = store.gc(GcOptions::new(false)).await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert!(std::fs::symlink_metadata(dir.path().join("media/alias")).is_ok());
+    let reopened = open(dir.path(), Organization::ByConversation);
+    assert_eq!(reopened.stats().await.unwrap().objects, 1);
     assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
     store.delete(&r).await.unwrap();
 }

@@ -99,8 +99,9 @@ impl Index {
     }
 }
 
-/// Every regular file under `dir` (recursively, symlinks not followed); an
-/// absent `dir` is empty.
+/// Every regular file under `dir`, recursively; symlinks (to files or
+/// directories) are neither followed nor listed, since the store never
+/// creates any. An absent `dir` is empty.
 pub(crate) fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -115,7 +116,7 @@ pub(crate) fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
             let ty = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
             if ty.is_dir() {
                 stack.push(entry.path());
-            } else if ty.is_file() || ty.is_symlink() {
+            } else if ty.is_file() {
                 out.push(entry.path());
             }
         }

@@ -224,7 +224,12 @@ impl Inner {
                 };
                 let stem = if dedup { &hash[..32] } else { id.as_str() };
                 let name = format!("{stem}.{}", extension_for_mime(&new.mime_type));
-                let rel = new.rel_dir.join(&name);
+                // Records hold the canonical path (symlinked directories inside
+                // the store resolved), the one `gc` and the index walk.
+                let rel = dir
+                    .strip_prefix(&self.base)
+                    .map_err(|_| Error::PathEscape { path: dir.clone() })?
+                    .join(&name);
                 let media = dir.join(&name);
                 temp.persist(&media, fsync)?;
                 // A sidecar left at this name by an interrupted earlier store of
