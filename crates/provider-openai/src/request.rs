@@ -349,3 +349,79 @@ pub(crate) fn chat_body(
     }
     Ok(Value::Object(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use promptkit_core::{ToolCall, ToolDefinition};
+
+    use super::*;
+
+    fn png() -> ContentPart {
+        ContentPart::media(MediaContent::from_bytes(
+            "image/png",
+            Bytes::from_static(b"\x89PNG\r\n\x1a\n"),
+        ))
+    }
+
+    #[test]
+    fn null_tool_parameters_become_an_empty_object_schema() {
+        let mut req = ChatRequest::new(vec![Message::user("x")]);
+        req.tools = vec![ToolDefinition {
+            name: "now".into(),
+            description: String::new(),
+            parameters: Value::Null,
+        }];
+        let body = chat_body(&req, "gpt-4o", false, Some(false)).unwrap();
+        assert_eq!(
+            body["tools"][0]["function"],
+            json!({"name": "now", "parameters": {"type": "object", "properties": {}}})
+        );
+        assert_eq!(body["parallel_tool_calls"], false);
+        req.tools[0].parameters = json!("not a schema");
+        assert!(chat_body(&req, "gpt-4o", false, None).is_err());
+    }
+
+    #[test]
+    fn assistant_media_follows_after_the_tool_results() {
+        let call = ToolCall {
+            id: "c1".into(),
+            name: "draw".into(),
+            arguments: "{}".into(),
+        };
+        let mut assistant = Message::assistant_tool_calls(Some("drawing".into()), vec![call]);
+        assistant.parts.push(png());
+        let req = ChatRequest::new(vec![
+            Message::user("draw"),
+            assistant,
+            Message::tool_result("c1", "draw", vec![ContentPart::text("ok")]),
+            Message::user("thanks"),
+        ]);
+        let msgs = messages(&req).unwrap();
+        let roles: Vec<&str> = msgs.iter().map(|m| m["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "user", "user"]);
+        assert!(
+            msgs[1]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("drawing\n\n[1 media")
+        );
+        assert_eq!(msgs[3]["content"][1]["type"], "image_url");
+        assert_eq!(msgs[4]["content"], "thanks");
+    }
+
+    #[test]
+    fn malformed_messages_are_rejected_with_their_pointer() {
+        let mut tool = Message::tool_result("c1", "t", vec![ContentPart::text("x")]);
+        tool.tool_call_id = None;
+        let err = messages(&ChatRequest::new(vec![tool])).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput { field: Some(ref f), .. } if f == "/messages/0")
+        );
+        let sys = Message::new(Role::System, vec![png()]);
+        assert!(messages(&ChatRequest::new(vec![sys])).is_err());
+        let mut req = ChatRequest::new(vec![Message::user("x")]);
+        req.parameters.temperature = Some(f64::NAN);
+        assert!(chat_body(&req, "gpt-4o", false, None).is_err());
+    }
+}
