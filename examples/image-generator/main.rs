@@ -220,6 +220,11 @@ async fn turn(conv: &mut Conversation, prompt: &str) -> Result<(), Box<dyn std::
             human(m.size_bytes)
         );
     }
+    for m in resp.messages.iter().filter(|m| m.role == Role::Tool) {
+        if let Some(err) = m.text().strip_prefix("error: ") {
+            println!("  tool {} failed: {err}", m.name.as_deref().unwrap_or("?"));
+        }
+    }
     for w in &resp.warnings {
         println!("  warning: {w}");
     }

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-type R = Result<(), String>;
+mod smoke;
+
+pub(crate) type R = Result<(), String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,7 +53,7 @@ fn run(cmd: &mut Command) -> R {
     }
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());
     c
@@ -78,7 +80,6 @@ fn pyenv() -> Result<PathBuf, String> {
 
 fn test_all() -> R {
     let venv = pyenv()?;
-    // SAFETY-free: single-threaded at this point; children inherit these.
     let envs = [
         ("PROMPTKIT_PYVENV", venv.display().to_string()),
         ("PROMPTKIT_REQUIRE_SERVERS", "1".to_string()),
@@ -99,30 +100,9 @@ fn test_all() -> R {
     run(cargo()
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .envs(envs.clone()))?;
-    smoke_examples(&envs)?;
+    smoke::smoke_examples(&venv, &envs)?;
     eprintln!("xtask test-all: all checks passed");
     Ok(())
-}
-
-/// Runs every example once in its non-interactive smoke mode.
-fn smoke_examples(envs: &[(&str, String)]) -> R {
-    let dir = std::env::temp_dir().join(format!("promptkit-smoke-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_s = dir.display().to_string();
-    let result = run(cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--example",
-            "image-generator",
-            "--",
-            "--media-dir",
-            &dir_s,
-        ])
-        .env_remove("OPENAI_API_KEY")
-        .envs(envs.iter().cloned()));
-    let _ = std::fs::remove_dir_all(&dir);
-    result
 }
 
 fn bench(args: &[String]) -> R {

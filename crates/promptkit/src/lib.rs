@@ -56,3 +56,8 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/tutorial.md")]
 pub struct TutorialDoctests;
+
+/// How to configure media storage (`docs/media-storage.md`), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/media-storage.md")]
+pub struct MediaStorageDoctests;

@@ -1,0 +1,177 @@
+//! Smoke runs of the examples: offline, on S3 (moto), and against an
+//! OpenAI-compatible server nobody here wrote (llmock).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{R, cargo};
+
+/// A background server killed (with its process group) on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(venv: &Path, program: &str, args: &[&str], port: u16) -> Result<Server, String> {
+        use std::os::unix::process::CommandExt;
+        let log = std::env::temp_dir().join(format!("xtask-{program}-{port}.log"));
+        let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(venv.join("bin").join(program))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("start {program}: {e}"))?;
+        let mut server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!("{program} exited with {status}:\n{log}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{program} did not listen on port {port}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(Some(_)))
+            && let Ok(pid) = i32::try_from(self.child.id())
+            && pid > 1
+        {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs the image-generator example with `envs` and checks its output.
+fn run_example(name: &str, dir: &Path, envs: &[(&str, String)], expect: &[&str]) -> R {
+    eprintln!("+ smoke: image-generator ({name})");
+    let out = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "image-generator",
+            "--",
+            "--media-dir",
+        ])
+        .arg(dir.join(name))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("MEDIA_STORE_URL")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    if !out.status.success() {
+        return Err(format!(
+            "image-generator ({name}) exited with {}",
+            out.status
+        ));
+    }
+    for e in expect {
+        if !stdout.contains(e) {
+            return Err(format!("image-generator ({name}) output lacks `{e}`"));
+        }
+    }
+    Ok(())
+}
+
+/// All smoke runs.
+pub(crate) fn smoke_examples(venv: &Path, envs: &[(&str, String)]) -> R {
+    let dir = std::env::temp_dir().join(format!("promptkit-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let result = smoke_all(venv, envs, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
+    let base: Vec<(&str, String)> = envs.to_vec();
+    // What every successful run prints: three externalized images and real stats.
+    let offline = [
+        "image externalized: ",
+        "Objects stored:      3",
+        "References:          4",
+    ];
+    run_example("offline", dir, &base, &offline)?;
+
+    // The same program on S3 (moto), chosen by one environment variable.
+    let port = free_port()?;
+    let p = port.to_string();
+    let moto = Server::start(venv, "moto_server", &["-H", "127.0.0.1", "-p", &p], port)?;
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    let status = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='smoke-media')",
+            &endpoint,
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("could not create the smoke bucket on moto".into());
+    }
+    let mut s3 = base.clone();
+    s3.extend([
+        ("MEDIA_STORE_URL", "s3://smoke-media/media".to_string()),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ALLOW_HTTP", "true".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ]);
+    run_example("s3", dir, &s3, &offline)?;
+    drop(moto);
+
+    // Against llmock, an OpenAI-compatible server nobody here wrote.
+    let port = free_port()?;
+    let p = port.to_string();
+    let llmock = Server::start(
+        venv,
+        "llmock",
+        &["serve", "--host", "127.0.0.1", "--port", &p],
+        port,
+    )?;
+    let mut oa = base;
+    oa.extend([
+        ("OPENAI_API_KEY", "sk-smoke-test".to_string()),
+        (
+            "OPENAI_BASE_URL",
+            format!("http://127.0.0.1:{}/v1", llmock.port),
+        ),
+    ]);
+    run_example(
+        "openai-compatible",
+        dir,
+        &oa,
+        &["Provider: OpenAI", "Objects stored:"],
+    )?;
+    Ok(())
+}
