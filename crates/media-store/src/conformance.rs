@@ -18,14 +18,18 @@
 //! # }
 //! ```
 
+mod input;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+pub use input::{bad_input_rejected, url_is_returned};
+pub use support::{fresh_metadata, random_bytes};
 
-use crate::{
-    Error, MediaContent, MediaMetadata, MediaStore, MediaStoreExt, StorageReference, StorageStats,
-};
+use support::{assert_bytes, assert_not_found, get, opaque_bytes, put, stats};
+
+use crate::{Error, MediaStore, MediaStoreExt, StorageReference, StorageStats};
 
 /// What a backend under test is expected to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,87 +85,6 @@ pub async fn run_all_with(store: Arc<dyn MediaStore>, expect: Expectations) {
     bad_input_rejected(store.as_ref()).await;
     url_is_returned(store.as_ref()).await;
     concurrent_identical_stores_with(store, expect.concurrency, expect.deduplicates).await;
-}
-
-/// Fresh random bytes (BLAKE3 XOF over a random seed) after `prefix`.
-pub fn random_bytes(prefix: &[u8], len: usize) -> Bytes {
-    let mut out = prefix.to_vec();
-    let mut rest = vec![0u8; len.saturating_sub(prefix.len())];
-    let seed = uuid::Uuid::new_v4();
-    blake3::Hasher::new()
-        .update(seed.as_bytes())
-        .finalize_xof()
-        .fill(&mut rest);
-    out.extend_from_slice(&rest);
-    Bytes::from(out)
-}
-
-/// Random bytes without any recognised magic number, for `application/octet-stream`.
-fn opaque_bytes(len: usize) -> Bytes {
-    random_bytes(b"PKTEST\0", len)
-}
-
-/// Metadata with fresh session, conversation and run ids.
-pub fn fresh_metadata(tag: &str) -> MediaMetadata {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    MediaMetadata::new()
-        .with_session(format!("sess-{tag}-{}", &id[..8]))
-        .with_conversation(format!("conv-{tag}-{}", &id[8..16]))
-        .with_run(format!("run-{tag}-{}", &id[16..24]))
-        .with_position(1, 0)
-        .with_provider("conformance")
-}
-
-async fn stats(store: &dyn MediaStore, ctx: &str) -> StorageStats {
-    match store.stats().await {
-        Ok(s) => s,
-        Err(e) => panic!("{ctx}: stats() failed: {e}"),
-    }
-}
-
-async fn put(
-    store: &dyn MediaStore,
-    mime: &str,
-    data: &Bytes,
-    meta: &MediaMetadata,
-) -> StorageReference {
-    match store.store_bytes(mime, data.clone(), meta).await {
-        Ok(r) => r,
-        Err(e) => panic!("store of {} bytes of {mime} failed: {e}", data.len()),
-    }
-}
-
-async fn get(store: &dyn MediaStore, reference: &StorageReference, ctx: &str) -> MediaContent {
-    match store.retrieve(reference).await {
-        Ok(m) => m,
-        Err(e) => panic!("{ctx}: retrieve({reference}) failed: {e}"),
-    }
-}
-
-fn assert_bytes(m: &MediaContent, want: &Bytes, ctx: &str) {
-    let got = m
-        .data
-        .as_ref()
-        .unwrap_or_else(|| panic!("{ctx}: retrieve returned no inline bytes"));
-    assert!(
-        got == want,
-        "{ctx}: retrieved {} bytes differ from the {} stored",
-        got.len(),
-        want.len()
-    );
-    assert_eq!(
-        m.size_bytes,
-        want.len() as u64,
-        "{ctx}: size_bytes is not the real size"
-    );
-}
-
-async fn assert_not_found(store: &dyn MediaStore, reference: &StorageReference, ctx: &str) {
-    match store.retrieve(reference).await {
-        Err(Error::NotFound { .. }) => {}
-        Err(e) => panic!("{ctx}: retrieve({reference}) must be NotFound, got error {e}"),
-        Ok(_) => panic!("{ctx}: retrieve({reference}) must be NotFound, but it resolved"),
-    }
 }
 
 /// Stores one item of every common media type and reads each back unchanged,
@@ -500,100 +423,6 @@ pub async fn stats_are_computed(store: &dyn MediaStore) {
         !end.by_conversation.contains_key(conv),
         "stats: an empty conversation must leave the breakdown"
     );
-}
-
-/// Bad input gets a typed error and writes nothing: no inline bytes, empty
-/// bytes, a MIME type contradicting the magic number, a malformed MIME type;
-/// garbage references are `NotFound`/`InvalidInput`/`PathEscape`, never a panic.
-pub async fn bad_input_rejected(store: &dyn MediaStore) {
-    let before = stats(store, "bad input").await;
-    let meta = fresh_metadata("bad");
-    let jpeg = random_bytes(b"\xFF\xD8\xFF\xE0", 800);
-    let mut no_data = MediaContent::from_bytes("image/png", Bytes::new());
-    no_data.data = None;
-    let cases = [
-        ("data = None", no_data),
-        (
-            "empty data",
-            MediaContent::from_bytes("image/png", Bytes::new()),
-        ),
-        (
-            "JPEG bytes declared image/png",
-            MediaContent::from_bytes("image/png", jpeg.clone()),
-        ),
-        (
-            "PDF bytes declared audio/wav",
-            MediaContent::from_bytes("audio/wav", random_bytes(b"%PDF-", 64)),
-        ),
-        (
-            "malformed MIME type",
-            MediaContent::from_bytes("png", jpeg.clone()),
-        ),
-        ("empty MIME type", MediaContent::from_bytes("", jpeg)),
-    ];
-    for (what, content) in &cases {
-        match store.store(content, &meta).await {
-            Err(Error::InvalidInput { .. }) => {}
-            Err(e) => panic!("bad input ({what}): expected InvalidInput, got {e}"),
-            Ok(r) => panic!("bad input ({what}): was stored as {r}"),
-        }
-    }
-    for garbage in [
-        "garbage",
-        "file:../../etc/passwd",
-        "file:/etc/passwd",
-        "s3:../../../etc",
-        "x:00000000000000000000000000000000",
-        "file:00000000000000000000000000000000",
-        "mem:ffffffffffffffffffffffffffffffff",
-    ] {
-        let Ok(r) = StorageReference::new(garbage) else {
-            continue;
-        };
-        match store.retrieve(&r).await {
-            Err(Error::NotFound { .. } | Error::InvalidInput { .. } | Error::PathEscape { .. }) => {
-            }
-            Err(e) => panic!("bad reference `{garbage}`: retrieve gave an unexpected error {e}"),
-            Ok(_) => panic!("bad reference `{garbage}`: retrieve resolved"),
-        }
-        match store.delete(&r).await {
-            Err(Error::NotFound { .. } | Error::InvalidInput { .. } | Error::PathEscape { .. }) => {
-            }
-            Err(e) => panic!("bad reference `{garbage}`: delete gave an unexpected error {e}"),
-            Ok(()) => panic!("bad reference `{garbage}`: delete succeeded"),
-        }
-    }
-    let after = stats(store, "bad input").await;
-    assert_eq!(
-        after, before,
-        "bad input: statistics changed, so something was written"
-    );
-}
-
-/// `url` returns an absolute URL (`scheme://...`) for a live reference.
-pub async fn url_is_returned(store: &dyn MediaStore) {
-    let data = random_bytes(b"\x89PNG\r\n\x1a\n", 256);
-    let r = put(store, "image/png", &data, &fresh_metadata("url")).await;
-    let url = store
-        .url(&r, Duration::from_secs(3600))
-        .await
-        .unwrap_or_else(|e| panic!("url: url({r}) failed: {e}"));
-    let scheme_ok = url.split_once("://").is_some_and(|(scheme, rest)| {
-        !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-            && !rest.is_empty()
-    });
-    assert!(scheme_ok, "url: `{url}` is not an absolute URL");
-    assert!(
-        !url.chars().any(char::is_whitespace),
-        "url: `{url}` contains whitespace"
-    );
-    store
-        .delete(&r)
-        .await
-        .unwrap_or_else(|e| panic!("url: delete failed: {e}"));
 }
 
 /// Stores and deletes of the same bytes race: `tasks` tasks each run `rounds`
