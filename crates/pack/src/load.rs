@@ -29,7 +29,6 @@ pub enum ValidationMode {
 /// assert_eq!(LoadOptions::strict().mode, ValidationMode::Strict);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct LoadOptions {
     /// Strict or lenient.
     pub mode: ValidationMode,

@@ -212,6 +212,26 @@ fn compilation_timestamp_format() {
     );
 }
 
+/// The official schema's `oneOf` over media configs makes a custom type that
+/// only uses the common keys ambiguous; strict mode follows the schema.
+#[test]
+fn custom_media_type_with_only_common_keys_is_ambiguous() {
+    let doc = with(
+        base(),
+        "/prompts/support/media",
+        json!({"enabled": true, "model3d": {"max_size_mb": 10, "allowed_formats": ["gltf"]}}),
+    );
+    rejects(
+        doc.clone(),
+        "/prompts/support/media/model3d",
+        ProblemKind::Schema,
+        "",
+    );
+    let pack = load(&doc, LoadOptions::lenient()).unwrap();
+    let media = pack.prompt("support").unwrap().media.as_ref().unwrap();
+    assert_eq!(media.custom["model3d"].max_size_mb, Some(10));
+}
+
 #[test]
 fn pointer_tokens_are_escaped() {
     let mut doc = base();
