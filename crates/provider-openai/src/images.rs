@@ -115,12 +115,45 @@ pub(crate) fn format_mime(format: &str) -> Option<&'static str> {
     }
 }
 
-/// The MIME type of image bytes: their magic number, else the declared format, else PNG.
-pub(crate) fn image_mime(bytes: &[u8], declared: Option<&'static str>) -> &'static str {
-    sniff_mime(bytes)
-        .filter(|m| m.starts_with("image/"))
-        .or(declared)
-        .unwrap_or("image/png")
+/// The MIME type of image bytes: their magic number (SVG recognised too), else
+/// the declared type, else PNG.
+pub(crate) fn image_mime<'a>(bytes: &[u8], declared: Option<&'a str>) -> &'a str {
+    if let Some(m) = sniff_mime(bytes).filter(|m| m.starts_with("image/")) {
+        return m;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
+    let head = head.trim_start();
+    if head.starts_with("<svg") || (head.starts_with("<?xml") && head.contains("<svg")) {
+        return "image/svg+xml";
+    }
+    declared.unwrap_or("image/png")
+}
+
+/// Decodes base64 image data (optionally a `data:` URL) into inline media.
+fn inline_image(
+    b64: &str,
+    declared: Option<&str>,
+    at: impl Fn() -> String,
+) -> Result<MediaContent, Error> {
+    let bytes = decode_base64(b64).map_err(|e| Error::Decode {
+        what: at(),
+        message: e.to_string(),
+    })?;
+    if bytes.is_empty() {
+        return Err(Error::Decode {
+            what: at(),
+            message: "image is empty".into(),
+        });
+    }
+    let mime = image_mime(&bytes, declared).to_string();
+    Ok(MediaContent::from_bytes(mime, bytes))
+}
+
+/// The MIME type in a `data:<mime>;base64,` URL, when it is an image type.
+fn data_url_mime(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("data:")?;
+    let (mime, _) = rest.split_once(';')?;
+    mime.starts_with("image/").then_some(mime)
 }
 
 pub(crate) fn parse_images(
@@ -149,28 +182,20 @@ pub(crate) fn parse_images(
         if revised_prompt.is_none() {
             revised_prompt = item.revised_prompt.filter(|p| !p.is_empty());
         }
+        let url = item.url.unwrap_or_default();
         if let Some(b64) = item.b64_json.filter(|s| !s.is_empty()) {
-            let bytes = decode_base64(&b64).map_err(|e| Error::Decode {
-                what: format!("image generation response /data/{i}/b64_json"),
-                message: e.to_string(),
-            })?;
-            if bytes.is_empty() {
-                return Err(Error::Decode {
-                    what: format!("image generation response /data/{i}/b64_json"),
-                    message: "image is empty".into(),
-                });
-            }
-            let mime = image_mime(&bytes, declared);
-            images.push(ImageData::Inline(MediaContent::from_bytes(mime, bytes)));
-        } else if let Some(url) = item
-            .url
-            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-        {
+            let at = || format!("image generation response /data/{i}/b64_json");
+            images.push(ImageData::Inline(inline_image(&b64, declared, at)?));
+        } else if url.starts_with("data:") {
+            let at = || format!("image generation response /data/{i}/url");
+            let mime = data_url_mime(&url).or(declared);
+            images.push(ImageData::Inline(inline_image(&url, mime, at)?));
+        } else if url.starts_with("http://") || url.starts_with("https://") {
             images.push(ImageData::Url(url));
         } else {
             return Err(Error::Decode {
                 what: format!("image generation response /data/{i}"),
-                message: "image has neither b64_json nor an http(s) url".into(),
+                message: "image has neither b64_json nor an http(s) or data: url".into(),
             });
         }
     }
@@ -236,8 +261,18 @@ mod tests {
             panic!()
         };
         assert_eq!(m.mime_type, "image/jpeg");
+        let svg = promptkit_core::encode_base64(b"<svg xmlns='http://www.w3.org/2000/svg'/>");
+        let body = format!(
+            r#"{{"data":[{{"url":"data:image/svg+xml;base64,{svg}"}},{{"b64_json":"{svg}"}}]}}"#
+        );
+        let p = parse_images(body.as_bytes(), None).unwrap();
+        for img in &p.images {
+            let ImageData::Inline(m) = img else { panic!() };
+            assert_eq!(m.mime_type, "image/svg+xml");
+        }
         for bad in [
             &br#"{"data":[]}"#[..],
+            br#"{"data":[{"url":"data:image/png;base64,@@"}]}"#,
             br#"{"data":[{"b64_json":"@@@"}]}"#,
             br#"{"data":[{"url":"file:///etc/passwd"}]}"#,
             br#"{"data":[{"b64_json":""#,

@@ -160,6 +160,18 @@ async fn llmock_chat_tools_streaming_with_injected_429s() {
             serde_json::from_str(&call.arguments).expect("accumulated arguments are JSON");
         assert!(args["prompt"].is_string(), "{args}");
     }
+
+    // llmock draws SVGs: as a `data:` URL for GPT image models, as b64_json for dall-e.
+    for model in ["gpt-image-1", "dall-e-3"] {
+        let mut req = ImageRequest::new("a lighthouse");
+        req.model = Some(model.into());
+        let resp = client.generate_image(&req).await.unwrap();
+        let img = &resp.images[0];
+        assert_eq!(img.mime_type, "image/svg+xml", "{model}");
+        let svg = String::from_utf8(img.data.as_ref().unwrap().to_vec()).unwrap();
+        assert!(svg.contains("a lighthouse"), "{model}: {svg}");
+        assert_eq!(resp.revised_prompt.as_deref(), Some("a lighthouse"));
+    }
 }
 
 #[tokio::test]
