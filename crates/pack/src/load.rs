@@ -62,6 +62,13 @@ pub enum Format {
 impl Format {
     /// The format implied by a file name's extension (YAML for `.yaml`/`.yml`,
     /// JSON otherwise).
+    ///
+    /// ```
+    /// use promptkit_pack::Format;
+    /// use std::path::Path;
+    /// assert_eq!(Format::from_path(Path::new("a.YML")), Format::Yaml);
+    /// assert_eq!(Format::from_path(Path::new("a.pack.json")), Format::Json);
+    /// ```
     pub fn from_path(path: &Path) -> Format {
         match path
             .extension()
@@ -101,6 +108,18 @@ impl Pack {
     /// In strict mode every schema or semantic problem is returned at once in
     /// [`Error::Invalid`]; warnings then only contain advisories (features this
     /// runtime does not implement).
+    ///
+    /// ```
+    /// use promptkit_pack::{Error, LoadOptions, Pack};
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/image-generator.pack.json");
+    /// let (pack, warnings) = Pack::load_with(path, LoadOptions::lenient()).unwrap();
+    /// assert_eq!(warnings.len(), 2);
+    /// assert_eq!(pack.warnings(), &warnings[..]);
+    /// let Err(Error::Invalid { problems, .. }) = Pack::load_with(path, LoadOptions::strict()) else {
+    ///     panic!("the tutorial pack is not strictly valid");
+    /// };
+    /// assert_eq!(problems[0].pointer, "/prompts/image-generator/version");
+    /// ```
     pub fn load_with(
         path: impl AsRef<Path>,
         options: LoadOptions,
@@ -127,6 +146,18 @@ impl Pack {
     }
 
     /// Parses a YAML pack leniently.
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_yaml_str("
+    /// id: demo
+    /// name: Demo
+    /// version: 1.0.0
+    /// template_engine: {version: v1, syntax: '{{variable}}'}
+    /// prompts:
+    ///   chat: {id: chat, name: Chat, version: 1.0.0, system_template: Hi}
+    /// ").unwrap();
+    /// assert!(pack.warnings().is_empty());
+    /// ```
     pub fn from_yaml_str(s: &str) -> Result<Pack, Error> {
         Self::from_str_with(
             s,

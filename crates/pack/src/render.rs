@@ -108,6 +108,18 @@ impl Pack {
     /// Like [`Pack::render_system`], with the prompt's `model_overrides` entry
     /// for `model` applied: its `system_template` replaces the base template,
     /// and its prefix and suffix are added around it (all three rendered).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+    ///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+    ///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"Answer.",
+    ///     "model_overrides":{"claude-3-opus":{"system_template_prefix":"<task>","system_template_suffix":"</task>"}}}}}"#).unwrap();
+    /// let p = pack.prompt("a").unwrap();
+    /// let none = HashMap::new();
+    /// assert_eq!(pack.render_system_for_model(p, "claude-3-opus", &none).unwrap(), "<task>Answer.</task>");
+    /// assert_eq!(pack.render_system_for_model(p, "gpt-4o", &none).unwrap(), "Answer.");
+    /// ```
     pub fn render_system_for_model(
         &self,
         prompt: &Prompt,

@@ -102,6 +102,16 @@ impl Prompt {
 
     /// Parameters for `model`: the prompt's parameters with the fields of the
     /// model's override (if any) taking precedence.
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+    ///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+    ///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi",
+    ///     "parameters":{"temperature":0.7,"max_tokens":100},
+    ///     "model_overrides":{"gpt-4":{"parameters":{"temperature":0.1}}}}}}"#).unwrap();
+    /// let p = pack.prompt("a").unwrap().parameters_for_model("gpt-4");
+    /// assert_eq!((p.temperature, p.max_tokens), (Some(0.1), Some(100)));
+    /// ```
     pub fn parameters_for_model(&self, model: &str) -> promptkit_core::Parameters {
         let base = self.generation.clone().unwrap_or_default();
         match self

@@ -45,6 +45,14 @@ pub struct Tool {
 impl Tool {
     /// As a provider-facing [`promptkit_core::ToolDefinition`]; a tool without
     /// `parameters` takes no arguments (`{"type":"object","properties":{}}`).
+    ///
+    /// ```
+    /// let tool: promptkit_pack::Tool = serde_json::from_str(
+    ///     r#"{"name": "now", "description": "Current time"}"#).unwrap();
+    /// let def = tool.to_definition();
+    /// assert_eq!(def.name, "now");
+    /// assert_eq!(def.parameters, serde_json::json!({"type": "object", "properties": {}}));
+    /// ```
     pub fn to_definition(&self) -> promptkit_core::ToolDefinition {
         promptkit_core::ToolDefinition {
             name: self.name.clone(),
