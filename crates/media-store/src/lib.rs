@@ -65,6 +65,9 @@ pub mod object;
 mod store;
 mod url;
 
+pub use crate::url::{
+    MEDIA_STORE_URL, media_store_from_env, media_store_from_lookup, media_store_from_url,
+};
 pub use error::{Error, Result};
 #[cfg(feature = "local")]
 pub use local::{FileStore, FileStoreBuilder, FileStoreConfig};
@@ -76,6 +79,3 @@ pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMedi
 pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};
 pub use store::{MediaStore, MediaStoreExt};
-pub use crate::url::{
-    MEDIA_STORE_URL, media_store_from_env, media_store_from_lookup, media_store_from_url,
-};
