@@ -277,3 +277,44 @@ async fn list_shows_files_with_their_references() {
     assert_eq!(list[0].sidecar.owner.conversation_id.as_deref(), Some("a"));
     assert_eq!(list[0].sidecar.owner.created_at, t0());
 }
+
+#[tokio::test]
+async fn references_of_vanished_conversations_are_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let data = png(800);
+    let live = put(
+        &store,
+        &data,
+        "live",
+        RetentionPolicy::DeleteWithConversation,
+        t0(),
+    )
+    .await;
+    let gone = put(
+        &store,
+        &data,
+        "gone",
+        RetentionPolicy::DeleteWithConversation,
+        t0(),
+    )
+    .await;
+    let kept = put(&store, &png(90), "gone", RetentionPolicy::Retain, t0()).await;
+    let report = store
+        .retain_conversations(["live".to_string()].into_iter().collect())
+        .await
+        .unwrap();
+    assert_eq!(report.expired_references, vec![gone]);
+    assert_eq!(
+        report.removed_objects, 0,
+        "the bytes are shared with `live`"
+    );
+    assert!(store.retrieve(&live).await.is_ok());
+    assert!(store.retrieve(&kept).await.is_ok());
+    let report = store
+        .retain_conversations(Default::default())
+        .await
+        .unwrap();
+    assert_eq!(report.expired_references, vec![live]);
+    assert_eq!((report.removed_objects, report.freed_bytes), (1, 800));
+}

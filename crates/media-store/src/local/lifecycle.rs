@@ -122,6 +122,24 @@ impl FileStore {
         .await
     }
 
+    /// Drops the [`RetentionPolicy::DeleteWithConversation`] references of
+    /// every conversation *not* in `live` (for example the conversations a
+    /// state store still holds): the garbage collection of references whose
+    /// conversation is gone. References without a conversation id stay.
+    pub async fn retain_conversations(
+        &self,
+        live: std::collections::HashSet<String>,
+    ) -> Result<RetentionReport> {
+        self.drop_references(move |r| {
+            r.owner.retention_policy == RetentionPolicy::DeleteWithConversation
+                && r.owner
+                    .conversation_id
+                    .as_ref()
+                    .is_some_and(|c| !live.contains(c))
+        })
+        .await
+    }
+
     async fn drop_references(
         &self,
         pick: impl Fn(&super::SidecarReference) -> bool + Send + Sync + 'static,
