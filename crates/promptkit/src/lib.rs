@@ -61,3 +61,8 @@ pub struct TutorialDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/media-storage.md")]
 pub struct MediaStorageDoctests;
+
+/// Production deployment (`docs/production.md`), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/production.md")]
+pub struct ProductionDoctests;
