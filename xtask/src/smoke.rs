@@ -69,8 +69,21 @@ fn free_port() -> Result<u16, String> {
 
 /// Runs the image-generator example with `envs` and checks its output.
 fn run_example(name: &str, dir: &Path, envs: &[(&str, String)], expect: &[&str]) -> R {
+    run_example_with(name, dir, envs, &[], None, expect)
+}
+
+/// Runs the example with extra arguments and, optionally, text on its stdin.
+fn run_example_with(
+    name: &str,
+    dir: &Path,
+    envs: &[(&str, String)],
+    args: &[&str],
+    stdin: Option<&str>,
+    expect: &[&str],
+) -> R {
+    use std::io::Write;
     eprintln!("+ smoke: image-generator ({name})");
-    let out = cargo()
+    let mut child = cargo()
         .args([
             "run",
             "--quiet",
@@ -80,13 +93,22 @@ fn run_example(name: &str, dir: &Path, envs: &[(&str, String)], expect: &[&str])
             "--media-dir",
         ])
         .arg(dir.join(name))
+        .args(args)
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .env_remove("MEDIA_STORE_URL")
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| e.to_string())?;
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     print!("{stdout}");
     if !out.status.success() {
@@ -121,6 +143,14 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         "References:          4",
     ];
     run_example("offline", dir, &base, &offline)?;
+    run_example_with(
+        "interactive",
+        dir,
+        &base,
+        &["--interactive", "--organization", "flat"],
+        Some("Draw a lighthouse in a storm\nhello\nquit\n"),
+        &["you> ", "image externalized: ", "Objects stored:      1"],
+    )?;
 
     // The same program on S3 (moto), chosen by one environment variable.
     let port = free_port()?;
