@@ -239,7 +239,14 @@ async fn verify_and_retrieve_detect_corruption() {
     let store = open(dir.path());
     let good = put(&store, &png(2000), "a", RetentionPolicy::Retain, t0()).await;
     let bad = put(&store, &png(2000), "a", RetentionPolicy::Retain, t0()).await;
-    assert!(store.verify().await.unwrap().is_ok());
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let report = store
+        .verify_with_progress(move |done, total| seen.lock().unwrap().push((done, total)))
+        .await
+        .unwrap();
+    assert!(report.is_ok() && report.checked == 2, "{report:?}");
+    assert_eq!(*calls.lock().unwrap(), vec![(0, 2), (1, 2), (2, 2)]);
     let bad_path = store.path_of(&bad).await.unwrap();
     let mut bytes = std::fs::read(&bad_path).unwrap();
     bytes[1000] ^= 0xFF;
@@ -317,4 +324,29 @@ async fn references_of_vanished_conversations_are_collected() {
         .unwrap();
     assert_eq!(report.expired_references, vec![live]);
     assert_eq!((report.removed_objects, report.freed_bytes), (1, 800));
+}
+
+#[tokio::test]
+async fn gc_removes_stale_temp_files_of_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let r = put(&store, &png(10), "a", RetentionPolicy::Retain, t0()).await;
+    let temps = [
+        dir.path().join(".promptkit/.pk-tmp-generation"),
+        dir.path().join(".promptkit/refs/.pk-tmp-ref"),
+        dir.path().join(".promptkit/objects/.pk-tmp-object"),
+    ];
+    for t in &temps {
+        std::fs::write(t, b"{").unwrap();
+    }
+    let later = OffsetDateTime::now_utc() + Duration::hours(2);
+    let report = store
+        .gc(GcOptions::new(false).with_now(later))
+        .await
+        .unwrap();
+    let mut want = temps.to_vec();
+    want.sort();
+    assert_eq!(report.stale_temp_files, want);
+    assert!(temps.iter().all(|t| !t.exists()));
+    assert!(store.retrieve(&r).await.is_ok());
 }

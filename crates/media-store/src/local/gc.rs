@@ -278,6 +278,21 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
         }
     }
 
+    // 5. Temp files of the store's own small records (the generation counter).
+    let state = inner.state_dir();
+    let entries = fs::read_dir(&state).map_err(|e| Error::io(&state, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(&state, e))?.path();
+        let is_temp = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+        if is_temp && path.is_file() && is_stale(&path, &options) {
+            remove(&path)?;
+            report.stale_temp_files.push(path);
+        }
+    }
+
     if apply {
         remove_empty_dirs(&inner.base.join(MEDIA_DIR), true)?;
     }

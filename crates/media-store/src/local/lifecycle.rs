@@ -210,19 +210,33 @@ impl FileStore {
     /// missing files and unreadable sidecars. Reads every media file; changes
     /// nothing.
     pub async fn verify(&self) -> Result<VerifyReport> {
-        self.blocking(|inner| {
+        self.verify_with_progress(|_, _| {}).await
+    }
+
+    /// [`verify`](Self::verify), calling `progress(done, total)` before each
+    /// file and once at the end with `done == total` (for progress bars on
+    /// long walks).
+    pub async fn verify_with_progress(
+        &self,
+        progress: impl Fn(u64, u64) + Send + 'static,
+    ) -> Result<VerifyReport> {
+        self.blocking(move |inner| {
             let mut report = VerifyReport::default();
-            for file in walk_files(&inner.base.join(MEDIA_DIR))? {
-                let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
-                    continue;
-                };
-                if name.starts_with(TEMP_PREFIX) {
-                    continue;
-                }
-                let Some(media_name) = name.strip_suffix(META_SUFFIX) else {
-                    continue;
-                };
-                let media = file.with_file_name(media_name);
+            let sidecars: Vec<(PathBuf, String)> = walk_files(&inner.base.join(MEDIA_DIR))?
+                .into_iter()
+                .filter_map(|file| {
+                    let name = file.file_name()?.to_str()?;
+                    if name.starts_with(TEMP_PREFIX) {
+                        return None;
+                    }
+                    let media_name = name.strip_suffix(META_SUFFIX)?.to_owned();
+                    Some((file, media_name))
+                })
+                .collect();
+            let total = sidecars.len() as u64;
+            for (done, (file, media_name)) in (0u64..).zip(sidecars) {
+                progress(done, total);
+                let media = file.with_file_name(&media_name);
                 let sidecar = match read_json::<MediaSidecar>(&file) {
                     Ok(Some(s)) => s,
                     Ok(None) => continue,
@@ -245,6 +259,7 @@ impl FileStore {
                     report.corrupt.push(media);
                 }
             }
+            progress(total, total);
             for v in [
                 &mut report.corrupt,
                 &mut report.missing,
