@@ -66,4 +66,4 @@ pub use model::{
     WorkflowEngine, WorkflowState,
 };
 pub use schema::PROMPTPACK_SCHEMA;
-pub use validator::{Rule, Validator, Violation, validate_response};
+pub use validator::{Validator, Violation, validate_response};

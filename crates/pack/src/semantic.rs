@@ -47,6 +47,9 @@ pub(crate) fn check(pack: &Pack) -> Findings {
         }
     }
     for (key, tool) in &pack.tools {
+        if let Some(params) = &tool.parameters {
+            check_tool_parameters(key, params, &mut f);
+        }
         if &tool.name != key {
             f.advise(
                 pointer(["tools", key, "name"]),
@@ -64,6 +67,30 @@ pub(crate) fn check(pack: &Pack) -> Findings {
     check_workflow(pack, &mut f);
     check_agents(pack, &mut f);
     f
+}
+
+/// A tool's `parameters` must be a valid JSON Schema (draft 2020-12), and
+/// its `required` names must be declared in `properties`.
+fn check_tool_parameters(key: &str, params: &serde_json::Value, f: &mut Findings) {
+    let base = pointer(["tools", key, "parameters"]);
+    if let Err(e) = jsonschema::draft202012::meta::validate(params) {
+        f.error(
+            format!("{base}{}", e.instance_path().as_str()),
+            format!("not a valid JSON Schema: {e}"),
+        );
+        return;
+    }
+    let properties = params.get("properties").and_then(|p| p.as_object());
+    let required = params.get("required").and_then(|r| r.as_array());
+    for (i, name) in required.into_iter().flatten().enumerate() {
+        let Some(name) = name.as_str() else { continue };
+        if !properties.is_some_and(|p| p.contains_key(name)) {
+            f.error(
+                format!("{base}/required/{i}"),
+                format!("required parameter `{name}` is not declared in `properties`"),
+            );
+        }
+    }
 }
 
 fn check_engine(pack: &Pack, f: &mut Findings) -> Syntax {

@@ -73,8 +73,7 @@ pub struct Violation {
 
 /// A validator's parameters, parsed and checked.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Rule {
+pub(crate) enum Rule {
     /// Whole-word banned terms.
     BannedWords {
         /// The words.

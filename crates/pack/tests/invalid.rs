@@ -260,6 +260,31 @@ fn undefined_tool() {
 }
 
 #[test]
+fn tool_parameters_must_be_a_json_schema() {
+    let tool = |params: Value| {
+        with(
+            base(),
+            "/tools",
+            json!({"lookup": {"name": "lookup", "description": "d", "parameters": params}}),
+        )
+    };
+    rejects(
+        tool(json!({"type": "object", "properties": {"id": {"type": "strin"}}})),
+        "/tools/lookup/parameters/properties/id/type",
+        ProblemKind::Semantic,
+        "not a valid JSON Schema",
+    );
+    rejects(
+        tool(
+            json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id", "name"]}),
+        ),
+        "/tools/lookup/parameters/required/1",
+        ProblemKind::Semantic,
+        "`name` is not declared",
+    );
+}
+
+#[test]
 fn missing_fragment() {
     let doc = with(
         base(),
