@@ -30,7 +30,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file is not well-formed JSON or YAML.
-    #[error("{}:{line}:{column}: {message}", path.display())]
+    #[error("{}{}: {message}", path.display(), position(*line, *column))]
     Parse {
         /// The file (`<string>` for in-memory input).
         path: PathBuf,
@@ -84,6 +84,15 @@ pub enum Error {
     /// A response broke a validator whose `fail_on_violation` is true.
     #[error("response rejected: {0}")]
     ValidationFailed(Violation),
+}
+
+/// `:line:column`, or nothing when the position is unknown (0).
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
+    }
 }
 
 fn first_problem(problems: &[Problem]) -> String {

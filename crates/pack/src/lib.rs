@@ -41,6 +41,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod dupkeys;
 mod error;
 mod load;
 mod media;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Problem, ProblemKind, Warning, sort_problems};
 use crate::model::Pack;
-use crate::{schema, semantic};
+use crate::{dupkeys, schema, semantic};
 
 /// How strictly a pack is checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,11 +175,26 @@ impl Pack {
         options: LoadOptions,
     ) -> Result<Pack, Error> {
         let doc = parse_document(text, format, path)?;
-        Self::from_value_with(doc, path, options)
+        let duplicates = match format {
+            Format::Json => dupkeys::duplicate_keys(text),
+            Format::Yaml => Vec::new(),
+        };
+        Self::build(doc, duplicates, path, options)
     }
 
     /// Builds a pack from an already parsed document.
     pub fn from_value_with(doc: Value, path: &Path, options: LoadOptions) -> Result<Pack, Error> {
+        Self::build(doc, Vec::new(), path, options)
+    }
+
+    /// Validates and types `doc`; `text_problems` are findings about the
+    /// source text (duplicate keys) that the document no longer shows.
+    fn build(
+        doc: Value,
+        text_problems: Vec<Problem>,
+        path: &Path,
+        options: LoadOptions,
+    ) -> Result<Pack, Error> {
         let invalid = |problems: Vec<Problem>| Error::Invalid {
             path: path.to_owned(),
             problems,
@@ -200,7 +215,8 @@ impl Pack {
         for (key, prompt) in &mut pack.prompts {
             prompt.key.clone_from(key);
         }
-        let findings = semantic::check(&pack);
+        let mut findings = semantic::check(&pack);
+        findings.errors.extend(text_problems);
         let warnings = match options.mode {
             ValidationMode::Strict => {
                 let mut errors = schema_problems;
@@ -249,10 +265,17 @@ fn parse_document(text: &str, format: Format, path: &Path) -> Result<Value, Erro
         Format::Json => {
             serde_json::from_str(text).map_err(|e| parse_error(e.line(), e.column(), e.to_string()))
         }
-        Format::Yaml => serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            parse_error(line, column, e.to_string())
-        }),
+        Format::Yaml => {
+            let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                parse_error(line, column, e.to_string())
+            })?;
+            // `<<: *anchor` merge keys, as YAML authors expect
+            yaml.apply_merge()
+                .map_err(|e| parse_error(0, 0, format!("YAML merge key: {e}")))?;
+            serde_json::to_value(yaml)
+                .map_err(|e| parse_error(0, 0, format!("YAML value has no JSON equivalent: {e}")))
+        }
     }
 }
 

@@ -517,6 +517,28 @@ fn alternative_syntax_is_honoured() {
     );
 }
 
+#[test]
+fn duplicate_json_keys() {
+    let text = base()
+        .to_string()
+        .replacen("\"prompts\":{", "\"prompts\":{\"support\":{},", 1);
+    let load_text =
+        |options| Pack::from_str_with(&text, Format::Json, Path::new("dup.json"), options);
+    let Err(Error::Invalid { problems, .. }) = load_text(LoadOptions::strict()) else {
+        panic!("duplicate key accepted in strict mode");
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].pointer, "/prompts/support");
+    assert!(problems[0].message.contains("duplicate key `support`"));
+    let pack = load_text(LoadOptions::lenient()).unwrap();
+    assert_eq!(pack.warnings()[0].pointer, "/prompts/support");
+    // the last occurrence is the one used
+    assert_eq!(
+        pack.prompt("support").unwrap().system_template,
+        "Help {{customer}}."
+    );
+}
+
 // ---- advisories: valid packs, warned in both modes ----
 
 #[test]

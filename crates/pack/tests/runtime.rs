@@ -52,6 +52,40 @@ fn yaml_errors_carry_pointers_too() {
 }
 
 #[test]
+fn yaml_anchors_and_merge_keys() {
+    let text = "
+id: demo
+name: Demo
+version: 1.0.0
+template_engine: {version: v1, syntax: '{{variable}}'}
+prompts:
+  a: &base
+    id: a
+    name: A
+    version: 1.0.0
+    system_template: Hi {{who}}
+    variables: [{name: who, type: string, required: false, default: you}]
+    parameters: {temperature: 0.5}
+  b:
+    <<: *base
+    id: b
+    name: B
+";
+    let pack = Pack::from_yaml_str(text).unwrap();
+    assert!(pack.warnings().is_empty(), "{:?}", pack.warnings());
+    let b = pack.prompt("b").unwrap();
+    assert_eq!(b.name.as_deref(), Some("B"));
+    assert_eq!(b.parameters().temperature, Some(0.5));
+    assert_eq!(pack.render_system(b, &HashMap::new()).unwrap(), "Hi you");
+    // YAML rejects duplicate keys at parse time (positioned at the mapping)
+    let err = Pack::from_yaml_str("id: a\nid: b\n").unwrap_err();
+    assert!(
+        matches!(&err, Error::Parse { line: 1.., message, .. } if message.contains("duplicate entry")),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn tool_policy_maps_to_core_types() {
     let pack = load_pack(yaml_path()).unwrap();
     let policy = pack.prompt("support").unwrap().effective_tool_policy();
