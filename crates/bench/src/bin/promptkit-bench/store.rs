@@ -1,0 +1,157 @@
+//! Store throughput: `FileStore` (BLAKE3 hash + atomic write, fsync off)
+//! against a plain `std::fs::write` of the same bytes, in one run,
+//! interleaved; dedup hits; retrieves against `std::fs::read`.
+
+use std::time::Instant;
+
+use promptkit_bench::images::ImagePool;
+use promptkit_bench::stats::{Samples, fmt_duration, mib_per_sec};
+use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt};
+
+use crate::report::{Section, verdict};
+
+/// Target: store p50 / `std::fs::write` p50.
+const TARGET_RATIO: f64 = 1.3;
+/// Unrecorded first iterations of each size.
+const WARM_UP: usize = 5;
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
+    let t = Instant::now();
+    let v = f();
+    (v, t.elapsed())
+}
+
+pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
+    let mut s = Section::new(
+        "Store throughput (FileStore, fsync off, dedup on)",
+        &[
+            "item",
+            "operation",
+            "n",
+            "p50",
+            "p90",
+            "mean",
+            "MiB/s (p50)",
+            "ratio to fs (p50)",
+        ],
+    );
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let store = FileStore::builder()
+        .with_base_dir(dir.path().join("store"))
+        .with_fsync(false)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let plain = dir.path().join("plain");
+    std::fs::create_dir_all(&plain).map_err(|e| e.to_string())?;
+    let meta = MediaMetadata::new()
+        .with_session("bench")
+        .with_conversation("store");
+    let mut ratios = Vec::new();
+    for (label, size, n) in [
+        ("100 KiB", 100 * 1024, 300),
+        ("1 MiB", 1024 * 1024, 150),
+        ("5 MiB", 5 * 1024 * 1024, 40),
+    ] {
+        let n = if quick { n / 5 } else { n };
+        eprintln!("store: {label} x {n}");
+        let pool = ImagePool::new(size, size as u64);
+        let items: Vec<_> = (0..(n + WARM_UP) as u64).map(|i| pool.image(i)).collect();
+        let (mut st, mut fsw, mut dedup, mut get, mut fsr) = (
+            Samples::new(),
+            Samples::new(),
+            Samples::new(),
+            Samples::new(),
+            Samples::new(),
+        );
+        let mut refs = Vec::with_capacity(n);
+        for (i, data) in items.iter().enumerate() {
+            if i == WARM_UP {
+                // The first stores and writes only warm caches up.
+                st = Samples::new();
+                fsw = Samples::new();
+            }
+            let path = plain.join(format!("{label}-{i}.png"));
+            // Alternate which goes first so cache and disk effects hit both.
+            let order = i % 2 == 0;
+            if order {
+                let (r, d) = timed(|| std::fs::write(&path, data));
+                r.map_err(|e| e.to_string())?;
+                fsw.push(d);
+            }
+            let t = Instant::now();
+            let r = store
+                .store_bytes("image/png", data.clone(), &meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            st.push(t.elapsed());
+            if !order {
+                let (r, d) = timed(|| std::fs::write(&path, data));
+                r.map_err(|e| e.to_string())?;
+                fsw.push(d);
+            }
+            refs.push(r);
+        }
+        for (i, data) in items.iter().enumerate().skip(WARM_UP) {
+            let t = Instant::now();
+            let r = store
+                .store_bytes("image/png", data.clone(), &meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            dedup.push(t.elapsed());
+            refs.push(r);
+            let t = Instant::now();
+            let got = store
+                .retrieve_bytes(&refs[i])
+                .await
+                .map_err(|e| e.to_string())?;
+            get.push(t.elapsed());
+            if got.len() != size {
+                return Err(format!("retrieved {} bytes, stored {size}", got.len()));
+            }
+            let path = plain.join(format!("{label}-{i}.png"));
+            let (r, d) = timed(|| std::fs::read(&path));
+            r.map_err(|e| e.to_string())?;
+            fsr.push(d);
+        }
+        let fs_p50 = fsw.percentile(50.0);
+        let fsr_p50 = fsr.percentile(50.0);
+        let ratio = st.percentile(50.0).as_secs_f64() / fs_p50.as_secs_f64().max(1e-12);
+        ratios.push((label, ratio));
+        for (op, samples, base) in [
+            ("std::fs::write", &mut fsw, None),
+            ("store (new bytes)", &mut st, Some(fs_p50)),
+            ("store (dedup hit)", &mut dedup, Some(fs_p50)),
+            ("std::fs::read", &mut fsr, None),
+            ("retrieve", &mut get, Some(fsr_p50)),
+        ] {
+            let p50 = samples.percentile(50.0);
+            s.row(vec![
+                label.to_owned(),
+                op.to_owned(),
+                samples.len().to_string(),
+                fmt_duration(p50),
+                fmt_duration(samples.percentile(90.0)),
+                fmt_duration(samples.mean()),
+                format!("{:.0}", mib_per_sec(size as u64, p50)),
+                base.map_or("1.00 (baseline)".into(), |b| {
+                    format!("{:.2}", p50.as_secs_f64() / b.as_secs_f64().max(1e-12))
+                }),
+            ]);
+        }
+        // Keep the disk from filling between sizes.
+        for r in refs.drain(..) {
+            store.delete(&r).await.map_err(|e| e.to_string())?;
+        }
+        for i in 0..items.len() {
+            let _ = std::fs::remove_file(plain.join(format!("{label}-{i}.png")));
+        }
+    }
+    s.note("`store (new bytes)` = validate + BLAKE3 + temp file + rename + sidecar, dedup record and reference record (each written atomically) under the store lock; `retrieve` re-reads the reference record and verifies the BLAKE3 hash of the bytes it returns (compare with `std::fs::read`).");
+    for (label, r) in ratios {
+        s.note(format!(
+            "target store/fs::write ≤ {TARGET_RATIO} at {label}: {r:.2} → {}",
+            verdict(r <= TARGET_RATIO)
+        ));
+    }
+    Ok(s)
+}
