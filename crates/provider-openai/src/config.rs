@@ -8,6 +8,7 @@ use promptkit_core::Error;
 
 use crate::pricing::{ModelPrice, PriceTable};
 use crate::provider::OpenAiProvider;
+use crate::request::ToolResultMedia;
 use crate::retry::RetryPolicy;
 
 /// The official API endpoint, used when no base URL is configured.
@@ -58,6 +59,7 @@ pub(crate) struct Config {
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) parallel_tool_calls: Option<bool>,
+    pub(crate) tool_media: ToolResultMedia,
 }
 
 /// Builder of an [`OpenAiProvider`]: consuming `with_*` setters, [`from_env`]
@@ -102,6 +104,7 @@ pub struct OpenAiProviderBuilder {
     extra_prices: Vec<(String, ModelPrice)>,
     azure_api_version: Option<String>,
     parallel_tool_calls: Option<bool>,
+    tool_media: Option<ToolResultMedia>,
     http_client: Option<reqwest::Client>,
 }
 
@@ -202,6 +205,13 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// What becomes of media in tool results and assistant messages (default:
+    /// [`ToolResultMedia::FollowUpUserMessage`]).
+    pub fn with_tool_result_media(mut self, mode: ToolResultMedia) -> Self {
+        self.tool_media = Some(mode);
+        self
+    }
+
     /// Uses this HTTP client (proxies, custom TLS roots, ...).
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
@@ -215,7 +225,9 @@ impl OpenAiProviderBuilder {
     }
 
     /// Fills unset settings from the environment: `OPENAI_API_KEY`,
-    /// `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`, `OPENAI_MODEL`.
+    /// `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`, `OPENAI_MODEL`,
+    /// and `PROMPTKIT_OPENAI_TOOL_MEDIA` (`omit` or `user-message`, see
+    /// [`ToolResultMedia`]; other values are ignored with a warning).
     /// Empty variables count as unset.
     pub fn from_env(self) -> Self {
         self.from_env_with(|name| std::env::var(name).ok())
@@ -241,6 +253,21 @@ impl OpenAiProviderBuilder {
         self.organization = self.organization.or_else(|| get("OPENAI_ORG_ID"));
         self.project = self.project.or_else(|| get("OPENAI_PROJECT_ID"));
         self.model = self.model.or_else(|| get("OPENAI_MODEL"));
+        if self.tool_media.is_none() {
+            self.tool_media = get("PROMPTKIT_OPENAI_TOOL_MEDIA").and_then(|v| {
+                match v.trim().to_ascii_lowercase().as_str() {
+                    "omit" => Some(ToolResultMedia::Omit),
+                    "user-message" => Some(ToolResultMedia::FollowUpUserMessage),
+                    other => {
+                        tracing::warn!(
+                            value = other,
+                            "PROMPTKIT_OPENAI_TOOL_MEDIA must be omit or user-message; ignored"
+                        );
+                        None
+                    }
+                }
+            });
+        }
         self
     }
 
@@ -359,6 +386,7 @@ impl OpenAiProviderBuilder {
             timeout,
             retry,
             parallel_tool_calls: self.parallel_tool_calls,
+            tool_media: self.tool_media.unwrap_or_default(),
         };
         Ok(OpenAiProvider::from_parts(cfg, client, prices))
     }

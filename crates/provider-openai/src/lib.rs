@@ -71,7 +71,8 @@
 //!   rehydrates it first.
 //! - Tool results and assistant messages accept only text in Chat Completions:
 //!   their text is sent as usual (with a note), and their media follows in one
-//!   user message placed after the run of tool results.
+//!   user message placed after the run of tool results (or is left out, see
+//!   [`ToolResultMedia`]).
 //! - Tools: `function` tools with the pack's JSON Schema; `tool_choice`;
 //!   `parallel_tool_calls` when configured.
 //! - `max_tokens` is sent as `max_completion_tokens` for reasoning models
@@ -121,5 +122,5 @@ pub use config::{
 };
 pub use pricing::{ImagePrice, ModelPrice, PriceTable};
 pub use provider::OpenAiProvider;
-pub use request::is_reasoning_model;
+pub use request::{ToolResultMedia, is_reasoning_model};
 pub use retry::RetryPolicy;

@@ -14,7 +14,7 @@ use crate::config::{Auth, Config, OpenAiProviderBuilder};
 use crate::http::Transport;
 use crate::images::{ImageData, image_body, image_mime, parse_images};
 use crate::pricing::PriceTable;
-use crate::request::chat_body;
+use crate::request::{BodyOptions, chat_body};
 use crate::response::parse_chat;
 use crate::stream::chat_stream;
 
@@ -111,6 +111,14 @@ impl OpenAiProvider {
         &self.inner.prices
     }
 
+    fn body_options(&self, stream: bool) -> BodyOptions {
+        BodyOptions {
+            stream,
+            parallel_tool_calls: self.cfg().parallel_tool_calls,
+            tool_media: self.cfg().tool_media,
+        }
+    }
+
     fn chat_model<'a>(&'a self, req: &'a ChatRequest) -> &'a str {
         req.model
             .as_deref()
@@ -127,7 +135,7 @@ impl Provider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         let model = self.chat_model(request);
-        let body = chat_body(request, model, false, self.cfg().parallel_tool_calls)?;
+        let body = chat_body(request, model, self.body_options(false))?;
         tracing::debug!(provider = self.id(), model, "chat completion");
         let bytes = self.inner.transport.post_json(CHAT_PATH, &body).await?;
         let mut resp = parse_chat(&bytes, model, self.id())?;
@@ -137,7 +145,7 @@ impl Provider for OpenAiProvider {
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
         let model = self.chat_model(request);
-        let body = chat_body(request, model, true, self.cfg().parallel_tool_calls)?;
+        let body = chat_body(request, model, self.body_options(true))?;
         tracing::debug!(provider = self.id(), model, "streamed chat completion");
         let resp = self.inner.transport.post_stream(CHAT_PATH, &body).await?;
         Ok(chat_stream(

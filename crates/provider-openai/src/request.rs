@@ -119,6 +119,39 @@ fn user_content(msg: &Message, i: usize) -> Result<Value, Error> {
     Ok(Value::Array(parts))
 }
 
+/// What becomes of media in tool results and assistant messages, where Chat
+/// Completions accepts only text.
+///
+/// ```
+/// use promptkit_provider_openai::{OpenAiProvider, ToolResultMedia};
+/// let p = OpenAiProvider::builder()
+///     .with_api_key("k")
+///     .with_tool_result_media(ToolResultMedia::Omit)
+///     .build()
+///     .unwrap();
+/// # let _ = p;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ToolResultMedia {
+    /// Sent in one user message right after the run of tool results, labelled
+    /// with the tool and call id, so the model sees e.g. the image it generated.
+    #[default]
+    FollowUpUserMessage,
+    /// Not sent; the message's text says how many items were left out. Saves the
+    /// input tokens of re-sending generated images on every turn, and suits
+    /// simple servers that expect a tool message to come last.
+    Omit,
+}
+
+/// Options of one request body.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BodyOptions {
+    pub(crate) stream: bool,
+    pub(crate) parallel_tool_calls: Option<bool>,
+    pub(crate) tool_media: ToolResultMedia,
+}
+
 /// Media that must travel in a follow-up user message (tool results and
 /// assistant messages accept text only).
 struct Deferred {
@@ -126,7 +159,15 @@ struct Deferred {
     parts: Vec<Value>,
 }
 
-fn defer_media(msg: &Message, i: usize, label: String) -> Result<Option<Deferred>, Error> {
+fn defer_media(
+    msg: &Message,
+    i: usize,
+    label: String,
+    mode: ToolResultMedia,
+) -> Result<Option<Deferred>, Error> {
+    if mode == ToolResultMedia::Omit {
+        return Ok(None);
+    }
     let mut parts = Vec::new();
     for (j, p) in msg.parts.iter().enumerate() {
         if let Some(m) = p.as_media() {
@@ -148,8 +189,11 @@ fn flush(out: &mut Vec<Value>, pending: &mut Vec<Deferred>) {
     out.push(json!({"role": "user", "content": content}));
 }
 
-fn media_note(text: String, n: usize) -> String {
-    let note = format!("[{n} media item(s) attached in the next user message]");
+fn media_note(text: String, n: usize, mode: ToolResultMedia) -> String {
+    let note = match mode {
+        ToolResultMedia::Omit => format!("[{n} media item(s) not shown]"),
+        _ => format!("[{n} media item(s) attached in the next user message]"),
+    };
     if text.is_empty() {
         note
     } else {
@@ -163,8 +207,8 @@ fn media_note(text: String, n: usize) -> String {
 /// Completions, so their media (e.g. a generated image) is sent in one user
 /// message placed right after the run of tool messages (never between an
 /// assistant's `tool_calls` and its results, which the API forbids), with a
-/// text label saying where it came from.
-pub(crate) fn messages(req: &ChatRequest) -> Result<Vec<Value>, Error> {
+/// text label saying where it came from; or left out with [`ToolResultMedia::Omit`].
+pub(crate) fn messages(req: &ChatRequest, mode: ToolResultMedia) -> Result<Vec<Value>, Error> {
     if req.messages.is_empty() {
         return Err(Error::invalid_input(
             Some("/messages".into()),
@@ -195,9 +239,10 @@ pub(crate) fn messages(req: &ChatRequest) -> Result<Vec<Value>, Error> {
                     msg,
                     i,
                     "Media from the assistant's previous message:".into(),
+                    mode,
                 )?;
                 let text = if n_media > 0 {
-                    media_note(text, n_media)
+                    media_note(text, n_media, mode)
                 } else {
                     text
                 };
@@ -228,10 +273,10 @@ pub(crate) fn messages(req: &ChatRequest) -> Result<Vec<Value>, Error> {
                 })?;
                 let name = msg.name.as_deref().unwrap_or("tool");
                 let label = format!("Media returned by the tool `{name}` (call {id}):");
-                let deferred = defer_media(msg, i, label)?;
+                let deferred = defer_media(msg, i, label, mode)?;
                 let text = msg.text();
                 let text = if n_media > 0 {
-                    media_note(text, n_media)
+                    media_note(text, n_media, mode)
                 } else {
                     text
                 };
@@ -245,15 +290,13 @@ pub(crate) fn messages(req: &ChatRequest) -> Result<Vec<Value>, Error> {
 }
 
 /// The full request body for `model`.
-pub(crate) fn chat_body(
-    req: &ChatRequest,
-    model: &str,
-    stream: bool,
-    parallel_tool_calls: Option<bool>,
-) -> Result<Value, Error> {
+pub(crate) fn chat_body(req: &ChatRequest, model: &str, opts: BodyOptions) -> Result<Value, Error> {
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    body.insert("messages".into(), Value::Array(messages(req)?));
+    body.insert(
+        "messages".into(),
+        Value::Array(messages(req, opts.tool_media)?),
+    );
     if !req.tools.is_empty() {
         let mut tools = Vec::new();
         for (k, t) in req.tools.iter().enumerate() {
@@ -299,7 +342,7 @@ pub(crate) fn chat_body(
             };
             body.insert("tool_choice".into(), v);
         }
-        if let Some(p) = parallel_tool_calls {
+        if let Some(p) = opts.parallel_tool_calls {
             body.insert("parallel_tool_calls".into(), json!(p));
         }
     }
@@ -343,7 +386,7 @@ pub(crate) fn chat_body(
     if let Some(seed) = p.seed {
         body.insert("seed".into(), json!(seed));
     }
-    if stream {
+    if opts.stream {
         body.insert("stream".into(), json!(true));
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
@@ -372,14 +415,18 @@ mod tests {
             description: String::new(),
             parameters: Value::Null,
         }];
-        let body = chat_body(&req, "gpt-4o", false, Some(false)).unwrap();
+        let opts = BodyOptions {
+            parallel_tool_calls: Some(false),
+            ..BodyOptions::default()
+        };
+        let body = chat_body(&req, "gpt-4o", opts).unwrap();
         assert_eq!(
             body["tools"][0]["function"],
             json!({"name": "now", "parameters": {"type": "object", "properties": {}}})
         );
         assert_eq!(body["parallel_tool_calls"], false);
         req.tools[0].parameters = json!("not a schema");
-        assert!(chat_body(&req, "gpt-4o", false, None).is_err());
+        assert!(chat_body(&req, "gpt-4o", BodyOptions::default()).is_err());
     }
 
     #[test]
@@ -397,7 +444,7 @@ mod tests {
             Message::tool_result("c1", "draw", vec![ContentPart::text("ok")]),
             Message::user("thanks"),
         ]);
-        let msgs = messages(&req).unwrap();
+        let msgs = messages(&req, ToolResultMedia::FollowUpUserMessage).unwrap();
         let roles: Vec<&str> = msgs.iter().map(|m| m["role"].as_str().unwrap()).collect();
         assert_eq!(roles, ["user", "assistant", "tool", "user", "user"]);
         assert!(
@@ -408,20 +455,33 @@ mod tests {
         );
         assert_eq!(msgs[3]["content"][1]["type"], "image_url");
         assert_eq!(msgs[4]["content"], "thanks");
+
+        let omitted = messages(&req, ToolResultMedia::Omit).unwrap();
+        let roles: Vec<&str> = omitted
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "user"]);
+        assert!(
+            omitted[1]["content"]
+                .as_str()
+                .unwrap()
+                .contains("1 media item(s) not shown")
+        );
     }
 
     #[test]
     fn malformed_messages_are_rejected_with_their_pointer() {
         let mut tool = Message::tool_result("c1", "t", vec![ContentPart::text("x")]);
         tool.tool_call_id = None;
-        let err = messages(&ChatRequest::new(vec![tool])).unwrap_err();
+        let err = messages(&ChatRequest::new(vec![tool]), ToolResultMedia::default()).unwrap_err();
         assert!(
             matches!(err, Error::InvalidInput { field: Some(ref f), .. } if f == "/messages/0")
         );
         let sys = Message::new(Role::System, vec![png()]);
-        assert!(messages(&ChatRequest::new(vec![sys])).is_err());
+        assert!(messages(&ChatRequest::new(vec![sys]), ToolResultMedia::default()).is_err());
         let mut req = ChatRequest::new(vec![Message::user("x")]);
         req.parameters.temperature = Some(f64::NAN);
-        assert!(chat_body(&req, "gpt-4o", false, None).is_err());
+        assert!(chat_body(&req, "gpt-4o", BodyOptions::default()).is_err());
     }
 }

@@ -197,3 +197,37 @@ fn logs_never_show_the_key() {
     assert!(logs.contains("[redacted]"), "{logs}");
     assert!(!logs.contains(KEY), "{logs}");
 }
+
+#[tokio::test]
+async fn tool_media_mode_from_the_environment() {
+    use bytes::Bytes;
+    use promptkit_core::{ContentPart, MediaContent, ToolCall};
+    let mock = MockOpenAi::start(Script::new().fallback(Reply::text("ok")))
+        .await
+        .unwrap();
+    let call = ToolCall {
+        id: "c1".into(),
+        name: "draw".into(),
+        arguments: "{}".into(),
+    };
+    let image = MediaContent::from_bytes("image/png", Bytes::from_static(b"\x89PNG\r\n\x1a\n"));
+    let req = ChatRequest::new(vec![
+        Message::user("draw"),
+        Message::assistant_tool_calls(None, vec![call]),
+        Message::tool_result("c1", "draw", vec![ContentPart::media(image)]),
+    ]);
+    for (value, expected_messages) in [("omit", 3), ("user-message", 4), ("bogus", 4)] {
+        let p = OpenAiProviderBuilder::new()
+            .from_env_with(env(&[
+                ("OPENAI_API_KEY", KEY),
+                ("OPENAI_BASE_URL", &mock.base_url()),
+                ("PROMPTKIT_OPENAI_TOOL_MEDIA", value),
+            ]))
+            .build()
+            .unwrap();
+        p.chat(&req).await.unwrap();
+        let sent = mock.requests().pop().unwrap();
+        let n = sent.body["messages"].as_array().unwrap().len();
+        assert_eq!(n, expected_messages, "PROMPTKIT_OPENAI_TOOL_MEDIA={value}");
+    }
+}
