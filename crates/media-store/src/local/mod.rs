@@ -258,6 +258,11 @@ fn join<T>(r: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<
 
 #[async_trait]
 impl MediaStore for FileStore {
+    #[tracing::instrument(
+        name = "media_store.store",
+        skip_all,
+        fields(backend = "local", mime_type = %content.mime_type, size_bytes = content.inline_len())
+    )]
     async fn store(
         &self,
         content: &MediaContent,
@@ -267,6 +272,7 @@ impl MediaStore for FileStore {
             .await
     }
 
+    #[tracing::instrument(name = "media_store.retrieve", skip_all, fields(backend = "local", %reference))]
     async fn retrieve(&self, reference: &StorageReference) -> Result<MediaContent> {
         let r = reference.clone();
         let (rec, data) = self.blocking(move |inner| inner.read(&r)).await?;
@@ -275,6 +281,7 @@ impl MediaStore for FileStore {
         Ok(m)
     }
 
+    #[tracing::instrument(name = "media_store.delete", skip_all, fields(backend = "local", %reference))]
     async fn delete(&self, reference: &StorageReference) -> Result<()> {
         let r = reference.clone();
         let freed = self.mutate(move |inner| inner.delete_locked(&r)).await?;
