@@ -129,7 +129,11 @@ impl Transport {
     }
 
     /// Reads a whole body, refusing more than [`MAX_BODY`] bytes.
-    async fn read_body(&self, path: &str, mut resp: reqwest::Response) -> Result<Bytes, Error> {
+    pub(crate) async fn read_body(
+        &self,
+        path: &str,
+        mut resp: reqwest::Response,
+    ) -> Result<Bytes, Error> {
         let too_big = || Error::Decode {
             what: format!("response to {path}"),
             message: format!("body larger than {MAX_BODY} bytes"),

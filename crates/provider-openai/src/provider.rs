@@ -16,7 +16,7 @@ use crate::images::{ImageData, image_body, image_mime, parse_images};
 use crate::pricing::PriceTable;
 use crate::request::{BodyOptions, chat_body};
 use crate::response::parse_chat;
-use crate::stream::chat_stream;
+use crate::stream::{chat_stream, single_response_stream};
 
 const CHAT_PATH: &str = "/chat/completions";
 const IMAGES_PATH: &str = "/images/generations";
@@ -148,6 +148,24 @@ impl Provider for OpenAiProvider {
         let body = chat_body(request, model, self.body_options(true))?;
         tracing::debug!(provider = self.id(), model, "streamed chat completion");
         let resp = self.inner.transport.post_stream(CHAT_PATH, &body).await?;
+        let is_json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if is_json {
+            // A server that ignores `stream: true` and answers with one completion.
+            let read = self.inner.transport.read_body(CHAT_PATH, resp);
+            let bytes = tokio::time::timeout(self.timeout(), read)
+                .await
+                .map_err(|_| Error::Timeout {
+                    operation: format!("POST {CHAT_PATH}"),
+                    after: self.timeout(),
+                })??;
+            let mut done = parse_chat(&bytes, model, self.id())?;
+            done.cost = self.inner.prices.chat_cost(&done.model, &done.usage);
+            return Ok(single_response_stream(done));
+        }
         Ok(chat_stream(
             resp,
             model,

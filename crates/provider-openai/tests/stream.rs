@@ -166,11 +166,26 @@ async fn dropping_the_stream_cancels_the_request() {
 #[tokio::test]
 async fn stalled_stream_times_out_between_chunks() {
     let (mock, _) = mock_and_provider(Script::new()).await;
-    mock.push(Reply::text("slow stream").with_chunk_delay(Duration::from_secs(3)));
+    mock.push(Reply::text("slow stream").with_chunk_delay(Duration::from_secs(10)));
     let provider = support::builder(&mock.base_url())
-        .with_timeout(Duration::from_millis(300))
+        .with_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
     let (_, done) = collect(&provider, &req()).await;
     assert!(matches!(done, Err(Error::Timeout { .. })), "{done:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_true_still_works() {
+    let body = json!({"id": "x", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                     "message": {"role": "assistant", "content": "whole answer", "refusal": null}}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
+    let (_mock, provider) =
+        mock_and_provider(Script::new().then(Reply::raw(200, body.to_string()))).await;
+    let (events, done) = collect(&provider, &req()).await;
+    assert_eq!(events, vec![StreamEvent::TextDelta("whole answer".into())]);
+    let resp = done.unwrap();
+    assert_eq!(resp.message.text(), "whole answer");
+    assert!(resp.cost.is_some());
 }
