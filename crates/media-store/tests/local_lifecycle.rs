@@ -231,6 +231,9 @@ async fn fresh_temp_files_survive_gc() {
     let report = store.gc(GcOptions::new(false)).await.unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert!(temp.exists());
+    let forever = GcOptions::new(false).with_temp_grace(std::time::Duration::MAX);
+    assert!(store.gc(forever).await.unwrap().is_clean());
+    assert!(temp.exists());
 }
 
 #[tokio::test]
@@ -348,5 +351,17 @@ async fn gc_removes_stale_temp_files_of_records() {
     want.sort();
     assert_eq!(report.stale_temp_files, want);
     assert!(temps.iter().all(|t| !t.exists()));
+    assert!(store.retrieve(&r).await.is_ok());
+}
+
+#[tokio::test]
+async fn huge_retention_periods_never_expire_and_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let policy: RetentionPolicy = "retain-4294967295days".parse().unwrap();
+    let r = put(&store, &png(10), "a", policy, t0()).await;
+    let far = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
+    let report = store.enforce_retention(far).await.unwrap();
+    assert!(report.expired_references.is_empty());
     assert!(store.retrieve(&r).await.is_ok());
 }

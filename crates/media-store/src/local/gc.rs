@@ -132,7 +132,11 @@ fn is_stale(path: &Path, options: &GcOptions) -> bool {
         return false;
     };
     let modified = OffsetDateTime::from(modified);
-    modified + options.temp_grace <= options.now
+    // A grace period beyond the representable dates keeps every temp file.
+    time::Duration::try_from(options.temp_grace)
+        .ok()
+        .and_then(|grace| modified.checked_add(grace))
+        .is_some_and(|stale_at| stale_at <= options.now)
 }
 
 fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
