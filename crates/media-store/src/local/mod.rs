@@ -49,6 +49,23 @@
 //! worst an unreferenced file, a leftover temp file or a sidecar entry without
 //! a record, which [`FileStore::gc`] removes.
 //!
+//! A store whose future is dropped before the locked step leaves nothing
+//! behind (its temp file is removed); once the locked step has started, it
+//! runs to completion on a blocking thread.
+//!
+//! # Lifecycle
+//!
+//! [`FileStore::enforce_retention`] drops references whose time-based policy
+//! ran out (at a `now` you pass, so tests control the clock) and
+//! [`FileStore::spawn_retention_task`] does it periodically;
+//! [`FileStore::conversation_deleted`] and [`FileStore::retain_conversations`]
+//! apply `delete-with-conversation`. A file shared by deduplication goes only
+//! with its last reference. [`FileStore::gc`] (with a dry run) cleans up after
+//! crashes, [`FileStore::verify`] re-hashes everything, [`FileStore::list`]
+//! lists files with their sidecars, and `stats` is served from an in-memory
+//! index of the sidecars (rebuilt only when another store or process changed
+//! the directory), never by reading media.
+//!
 //! # Safety of paths
 //!
 //! Session, conversation and run ids are checked, not rewritten (ASCII
