@@ -138,9 +138,7 @@ impl Provider for OpenAiProvider {
         let body = chat_body(request, model, self.body_options(false))?;
         tracing::debug!(provider = self.id(), model, "chat completion");
         let bytes = self.inner.transport.post_json(CHAT_PATH, &body).await?;
-        let mut resp = parse_chat(&bytes, model, self.id())?;
-        resp.cost = self.inner.prices.chat_cost(&resp.model, &resp.usage);
-        Ok(resp)
+        parse_chat(&bytes, model, self.id(), &self.inner.prices)
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
@@ -162,8 +160,7 @@ impl Provider for OpenAiProvider {
                     operation: format!("POST {CHAT_PATH}"),
                     after: self.timeout(),
                 })??;
-            let mut done = parse_chat(&bytes, model, self.id())?;
-            done.cost = self.inner.prices.chat_cost(&done.model, &done.usage);
+            let done = parse_chat(&bytes, model, self.id(), &self.inner.prices)?;
             return Ok(single_response_stream(done));
         }
         Ok(chat_stream(

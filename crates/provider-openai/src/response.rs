@@ -4,6 +4,8 @@
 //! to build a response is checked. Malformed JSON is an [`Error::Decode`].
 
 use promptkit_core::{ChatResponse, Error, Message, Role, ToolCall, Usage};
+
+use crate::pricing::PriceTable;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -101,12 +103,13 @@ pub(crate) fn assistant_message(text: String, calls: Vec<ToolCall>) -> Message {
     }
 }
 
-/// Parses a chat completion body. `fallback_model` is used when the body names none.
-/// Returns the response without cost (the provider adds it).
+/// Parses a chat completion body. `fallback_model` is used when the body names
+/// none; the cost is filled from `prices` when the body reports usage.
 pub(crate) fn parse_chat(
     body: &[u8],
     fallback_model: &str,
     provider: &str,
+    prices: &PriceTable,
 ) -> Result<ChatResponse, Error> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|e| Error::Decode {
         what: "chat completion response".into(),
@@ -155,11 +158,20 @@ pub(crate) fn parse_chat(
             arguments: arguments_text(f.arguments.as_ref()),
         });
     }
+    let wire_usage = wire.usage;
+    let usage = wire_usage
+        .as_ref()
+        .map(WireUsage::to_usage)
+        .unwrap_or_default();
     let mut resp = ChatResponse::new(
         assistant_message(text, calls),
         wire.model.unwrap_or_else(|| fallback_model.to_string()),
     )
-    .with_usage(wire.usage.unwrap_or_default().to_usage(), None);
+    .with_usage(usage, None);
+    // No reported usage means unknown cost, not zero.
+    if wire_usage.is_some() {
+        resp.cost = prices.chat_cost(&resp.model, &resp.usage);
+    }
     if let Some(r) = choice.finish_reason {
         resp = resp.with_finish_reason(r);
     }
@@ -169,6 +181,10 @@ pub(crate) fn parse_chat(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_chat(body: &[u8], model: &str, provider: &str) -> Result<ChatResponse, Error> {
+        super::parse_chat(body, model, provider, &PriceTable::default())
+    }
 
     #[test]
     fn minimal_and_full_bodies() {
@@ -181,6 +197,7 @@ mod tests {
         assert_eq!(r.message.text(), "hi");
         assert_eq!(r.model, "m");
         assert_eq!(r.usage, Usage::default());
+        assert_eq!(r.cost, None, "no usage reported: cost unknown");
         let r = parse_chat(
             br#"{"model":"gpt-4o-2024","choices":[{"index":0,"message":{"role":"assistant","content":null,
             "tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}},

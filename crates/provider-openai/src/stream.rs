@@ -203,8 +203,8 @@ impl Accumulator {
         self.finish_reason.is_some()
     }
 
-    /// The accumulated response (without cost).
-    pub(crate) fn finish(self) -> Result<ChatResponse, Error> {
+    /// The accumulated response, with its cost when usage was reported.
+    pub(crate) fn finish(self, prices: &PriceTable) -> Result<ChatResponse, Error> {
         let mut calls = Vec::new();
         for (index, c) in self.calls {
             let name = c.name.ok_or_else(|| Error::Decode {
@@ -217,9 +217,10 @@ impl Accumulator {
                 arguments: c.arguments,
             });
         }
-        let usage = self.usage.unwrap_or_default().to_usage();
+        let usage = self.usage.as_ref().map(WireUsage::to_usage);
+        let cost = usage.and_then(|u| prices.chat_cost(&self.model, &u));
         let mut resp = ChatResponse::new(assistant_message(self.text, calls), self.model)
-            .with_usage(usage, None);
+            .with_usage(usage.unwrap_or_default(), cost);
         if let Some(r) = self.finish_reason {
             resp = resp.with_finish_reason(r);
         }
@@ -242,10 +243,7 @@ impl State {
     fn complete(&mut self) {
         self.done = true;
         let Some(acc) = self.acc.take() else { return };
-        let item = acc.finish().map(|mut resp| {
-            resp.cost = self.prices.chat_cost(&resp.model, &resp.usage);
-            StreamEvent::Done(resp)
-        });
+        let item = acc.finish(&self.prices).map(StreamEvent::Done);
         self.queue.push_back(item);
     }
 
@@ -415,7 +413,8 @@ mod tests {
             n_events += a.apply(c, "openai").unwrap().len();
         }
         assert_eq!(n_events, 5);
-        let r = a.finish().unwrap();
+        let r = a.finish(&PriceTable::default()).unwrap();
+        assert!(r.cost.is_some());
         assert_eq!(r.model, "gpt-4o");
         assert_eq!(r.message.text(), "Hi");
         assert_eq!(r.message.tool_calls.len(), 2);
@@ -442,6 +441,9 @@ mod tests {
             "o",
         )
         .unwrap();
-        assert!(matches!(a.finish(), Err(Error::Decode { .. })));
+        assert!(matches!(
+            a.finish(&PriceTable::default()),
+            Err(Error::Decode { .. })
+        ));
     }
 }
