@@ -1,6 +1,7 @@
 //! The `promptkit` command-line tool.
 //!
-//! Each command group lives in its own module (`pack_cmd` for `promptkit pack …`);
+//! Each command group lives in its own module (`pack_cmd` for `promptkit pack …`,
+//! `media_cmd` for `promptkit media …`, with its work in `media`);
 //! a new group is one more variant of [`Command`] and one more module.
 //!
 //! Exit codes: 0 success, 1 the input is invalid or the operation failed,
@@ -10,6 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod media;
+mod media_cmd;
 mod pack_cmd;
 
 /// PromptKit command-line tool.
@@ -25,11 +28,14 @@ struct Cli {
 enum Command {
     /// Validate, inspect and render PromptPack files.
     Pack(pack_cmd::PackArgs),
+    /// Inspect and maintain a media store: stats, ls, gc, verify, retention.
+    Media(media_cmd::MediaArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Pack(args) => pack_cmd::run(args),
+        Command::Media(args) => media_cmd::run(args),
     }
 }

@@ -1,0 +1,91 @@
+//! The work behind `promptkit media …`: one module per command, plus how a
+//! store is opened ([`target`]) and how results are printed ([`output`]).
+
+pub(crate) mod gc;
+pub(crate) mod ls;
+mod output;
+mod progress;
+pub(crate) mod retention;
+pub(crate) mod stats;
+mod target;
+pub(crate) mod verify;
+
+use std::path::PathBuf;
+
+pub(crate) use output::Format;
+pub(crate) use target::Target;
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Done; exit 0.
+    Clean,
+    /// Done, but the command found problems (corrupt media); exit 1.
+    ProblemsFound,
+}
+
+/// The output format selected by `--json`.
+pub(crate) fn format(json: bool) -> Format {
+    if json { Format::Json } else { Format::Human }
+}
+
+/// Why a `promptkit media` command failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The directory does not exist.
+    #[error("{}: no such directory", path.display())]
+    NoSuchDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The path exists but is not a directory.
+    #[error("{}: not a directory", path.display())]
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The directory exists but holds no store; none is created.
+    #[error(
+        "{}: not a promptkit media store (no .promptkit directory inside); nothing was created",
+        path.display()
+    )]
+    NotAStore {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A URL that does not parse or cannot name a local directory.
+    #[error("invalid media store URL `{url}`: {message}")]
+    BadUrl {
+        /// The URL (without any password).
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The command needs the local store's API, which this backend lacks.
+    #[error(
+        "{target}: `{command}` is not supported for this backend ({backend}); it works on local stores (a directory or a file:// URL)"
+    )]
+    Unsupported {
+        /// The store as shown to the user.
+        target: String,
+        /// The command (`ls`, `gc`, ...).
+        command: &'static str,
+        /// The backend's URL scheme.
+        backend: String,
+    },
+    /// The store reported an error.
+    #[error("{target}: {source}")]
+    Store {
+        /// The store as shown to the user.
+        target: String,
+        /// The store's error.
+        #[source]
+        source: promptkit_media_store::Error,
+    },
+    /// Writing the result to stdout failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}

@@ -1,0 +1,543 @@
+//! Runs the built `promptkit` binary on real local media stores.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use promptkit_media_store::{
+    FileStore, MediaContent, MediaMetadata, MediaStoreExt, RetentionPolicy, StorageReference,
+};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// 2048 bytes of "PNG" (a real PNG signature, then filler).
+fn png_bytes() -> Bytes {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.resize(2048, 7);
+    Bytes::from(v)
+}
+
+const TEXT: &str = "hello world";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A store holding the same PNG in conversations c1 (session s1) and c2
+/// (session s2), and a text in c1: 2 objects, 3 references.
+struct Fixture {
+    dir: tempfile::TempDir,
+    png_c1: StorageReference,
+    png_c2: StorageReference,
+    text_c1: StorageReference,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rt = runtime();
+        let (png_c1, png_c2, text_c1) = rt.block_on(async {
+            let store = open(dir.path());
+            let m1 = MediaMetadata::new()
+                .with_session("s1")
+                .with_conversation("c1");
+            let m2 = MediaMetadata::new()
+                .with_session("s2")
+                .with_conversation("c2");
+            let a = store.store_bytes("image/png", png_bytes(), &m1).await;
+            let b = store.store_bytes("image/png", png_bytes(), &m2).await;
+            let t = store.store_bytes("text/plain", TEXT.into(), &m1).await;
+            (a.expect("store"), b.expect("store"), t.expect("store"))
+        });
+        Fixture {
+            dir,
+            png_c1,
+            png_c2,
+            text_c1,
+        }
+    }
+
+    fn arg(&self) -> &str {
+        path_str(self.dir.path())
+    }
+
+    fn media_path(&self, r: &StorageReference) -> PathBuf {
+        runtime()
+            .block_on(open(self.dir.path()).path_of(r))
+            .expect("path_of")
+    }
+}
+
+fn open(dir: &Path) -> FileStore {
+    FileStore::builder()
+        .with_base_dir(dir)
+        .build()
+        .expect("open store")
+}
+
+fn promptkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_promptkit"))
+        .args(args)
+        .output()
+        .expect("run promptkit")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Runs a `--json` command expecting `code`, a clean stderr and one JSON
+/// document on stdout.
+fn json(args: &[&str], code: i32) -> Value {
+    let out = promptkit(args);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "{args:?}: stderr must stay clean");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).expect("read_dir") {
+            let p = entry.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+fn set_age(path: &Path, age: Duration) {
+    let f = fs::File::options().write(true).open(path).expect("open");
+    f.set_modified(SystemTime::now() - age).expect("set mtime");
+}
+
+#[test]
+fn stats_counts_dedup_in_text_and_json() {
+    let fx = Fixture::new();
+    let png = png_bytes().len() as u64;
+    let text = TEXT.len() as u64;
+
+    let v = json(&["media", "stats", fx.arg(), "--json"], 0);
+    assert_eq!(v["backend"], "local");
+    assert_eq!(v["objects"], 2);
+    assert_eq!(v["references"], 3);
+    assert_eq!(v["logical_bytes"], 2 * png + text);
+    assert_eq!(v["physical_bytes"], png + text);
+    assert_eq!(v["dedup_savings_bytes"], png);
+    let pct = v["dedup_savings_percent"].as_f64().expect("percent");
+    assert!((pct - 49.87).abs() < 0.001, "{pct}");
+    assert_eq!(v["by_mime"][0]["id"], "image/png");
+    assert_eq!(v["by_mime"][0]["references"], 2);
+    assert_eq!(v["by_mime"][0]["logical_bytes"], 2 * png);
+    assert_eq!(v["by_mime"][1]["id"], "text/plain");
+    assert_eq!(v["conversations"], 2);
+    assert_eq!(v["by_conversation"][0]["id"], "c1");
+    assert_eq!(v["by_conversation"][0]["logical_bytes"], png + text);
+    assert_eq!(v["by_session"][1]["id"], "s2");
+
+    let top = json(&["media", "stats", fx.arg(), "--json", "--top", "1"], 0);
+    assert_eq!(top["conversations"], 2);
+    assert_eq!(top["by_conversation"].as_array().map(Vec::len), Some(1));
+    assert_eq!(top["by_conversation"][0]["id"], "c1");
+
+    let out = promptkit(&["media", "stats", fx.arg()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let t = stdout(&out);
+    assert!(t.contains("objects:         2\n"), "{t}");
+    assert!(t.contains("references:      3\n"), "{t}");
+    assert!(t.contains(&format!(
+        "logical size:    4.0 KiB ({} bytes)",
+        2 * png + text
+    )));
+    assert!(t.contains(&format!("physical size:   2.0 KiB ({} bytes)", png + text)));
+    assert!(
+        t.contains("dedup savings:   2.0 KiB (2048 bytes, 49.9%)"),
+        "{t}"
+    );
+    assert!(t.contains("by conversation (2):"), "{t}");
+
+    // The same store through a file:// URL.
+    let url = format!("file://{}", fx.arg());
+    let u = json(&["media", "stats", &url, "--json"], 0);
+    assert_eq!(u["references"], 3);
+    assert_eq!(u["store"], url.as_str());
+}
+
+#[test]
+fn stats_of_a_memory_store() {
+    let v = json(&["media", "stats", "memory://", "--json"], 0);
+    assert_eq!(v["backend"], "memory");
+    assert_eq!(v["objects"], 0);
+    assert_eq!(v["references"], 0);
+    let out = promptkit(&["media", "stats", "memory://?organization=flat"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dedup savings:   0 B (0 bytes, 0.0%)"));
+}
+
+#[test]
+fn ls_lists_references_and_filters() {
+    let fx = Fixture::new();
+    let all = json(&["media", "ls", fx.arg(), "--json"], 0);
+    let refs = all["references"].as_array().expect("references");
+    assert_eq!(refs.len(), 3);
+    let by_ref = |r: &StorageReference| {
+        refs.iter()
+            .find(|row| row["reference"] == r.as_str())
+            .unwrap_or_else(|| panic!("{r} not listed"))
+    };
+    let row = by_ref(&fx.png_c2);
+    assert_eq!(row["mime_type"], "image/png");
+    assert_eq!(row["size_bytes"], 2048);
+    assert_eq!(row["conversation_id"], "c2");
+    assert_eq!(row["session_id"], "s2");
+    assert_eq!(row["retention_policy"], "retain");
+    assert_eq!(row["ref_count"], 2);
+    assert_eq!(by_ref(&fx.png_c1)["path"], row["path"], "dedup: one file");
+    assert_eq!(by_ref(&fx.text_c1)["ref_count"], 1);
+    assert!(
+        OffsetDateTime::parse(
+            row["created_at"].as_str().expect("created_at"),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
+
+    let c1 = json(
+        &["media", "ls", fx.arg(), "--json", "--conversation", "c1"],
+        0,
+    );
+    let mut got: Vec<&str> = c1["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .filter_map(|r| r["reference"].as_str())
+        .collect();
+    got.sort_unstable();
+    let mut want = vec![fx.png_c1.as_str(), fx.text_c1.as_str()];
+    want.sort_unstable();
+    assert_eq!(got, want);
+
+    let s2 = json(&["media", "ls", fx.arg(), "--json", "--session", "s2"], 0);
+    assert_eq!(s2["references"].as_array().map(Vec::len), Some(1));
+    assert_eq!(s2["references"][0]["reference"], fx.png_c2.as_str());
+    let none = json(
+        &[
+            "media",
+            "ls",
+            fx.arg(),
+            "--json",
+            "--session",
+            "s2",
+            "--conversation",
+            "c1",
+        ],
+        0,
+    );
+    assert_eq!(none["references"].as_array().map(Vec::len), Some(0));
+
+    let out = promptkit(&["media", "ls", fx.arg(), "--conversation", "c1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("REFERENCE") && lines[0].ends_with("POLICY"));
+    assert!(text.contains(fx.text_c1.as_str()) && text.contains(fx.png_c1.as_str()));
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.contains("  c1  ") && l.contains("  s1  "))
+    );
+    assert!(text.contains("2.0 KiB") && text.contains("11 B"), "{text}");
+
+    let out = promptkit(&["media", "ls", fx.arg(), "--session", "nobody"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("no stored media in "));
+}
+
+#[test]
+fn gc_dry_run_changes_nothing_and_gc_removes_orphans() {
+    let fx = Fixture::new();
+    let media_dir = fx.dir.path().join("media");
+    let orphan = media_dir.join("s1").join("stray.png");
+    fs::write(&orphan, b"no sidecar").expect("write orphan");
+    let stale_temp = media_dir.join("s1").join("c1").join(".pk-tmp-crashed");
+    fs::write(&stale_temp, b"half written").expect("write temp");
+    set_age(&stale_temp, Duration::from_secs(2 * 3600));
+    let fresh_temp = media_dir.join("s1").join("c1").join(".pk-tmp-inflight");
+    fs::write(&fresh_temp, b"being written").expect("write temp");
+
+    let before = snapshot(fx.dir.path());
+    let dry = json(&["media", "gc", fx.arg(), "--dry-run", "--json"], 0);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["clean"], false);
+    let names = |v: &Value| -> Vec<PathBuf> {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|p| p.as_str().map(PathBuf::from))
+            .collect()
+    };
+    let canon = |p: &Path| fs::canonicalize(p).expect("canonicalize");
+    assert_eq!(names(&dry["orphan_media"]), vec![canon(&orphan)]);
+    assert_eq!(names(&dry["stale_temp_files"]), vec![canon(&stale_temp)]);
+    assert_eq!(dry["freed_bytes"], 10);
+    assert_eq!(snapshot(fx.dir.path()), before, "dry run changed the store");
+
+    let out = promptkit(&["media", "gc", fx.arg(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("(dry run)") && text.contains("would remove"),
+        "{text}"
+    );
+    assert!(text.contains("stray.png") && text.contains(".pk-tmp-crashed"));
+    assert_eq!(snapshot(fx.dir.path()), before, "dry run changed the store");
+
+    let done = json(&["media", "gc", fx.arg(), "--json"], 0);
+    assert_eq!(done["dry_run"], false);
+    assert_eq!(
+        names(&done["orphan_media"]),
+        vec![canon(&media_dir).join("s1/stray.png")]
+    );
+    assert!(!orphan.exists() && !stale_temp.exists());
+    assert!(
+        fresh_temp.exists(),
+        "a temp file within the grace period stays"
+    );
+    let v = json(&["media", "stats", fx.arg(), "--json"], 0);
+    assert_eq!(
+        (v["objects"].clone(), v["references"].clone()),
+        (2.into(), 3.into())
+    );
+
+    // With no grace period the in-flight temp file goes too; then all is clean.
+    let out = promptkit(&["media", "gc", fx.arg(), "--temp-grace", "0s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!fresh_temp.exists());
+    let out = promptkit(&["media", "gc", fx.arg()]);
+    assert!(
+        stdout(&out).ends_with(": nothing to collect\n"),
+        "{}",
+        stdout(&out)
+    );
+    let bad = promptkit(&["media", "gc", fx.arg(), "--temp-grace", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn verify_reports_corruption_with_exit_1() {
+    let fx = Fixture::new();
+    let ok = json(&["media", "verify", fx.arg(), "--json"], 0);
+    assert_eq!(ok["ok"], true);
+    assert_eq!(ok["checked"], 2);
+    let out = promptkit(&["media", "verify", fx.arg()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("checked 2 files: 0 corrupt"),
+        "{}",
+        stdout(&out)
+    );
+
+    let path = fx.media_path(&fx.png_c1);
+    let mut bytes = fs::read(&path).expect("read media");
+    bytes[100] ^= 0xff;
+    bytes[101] ^= 0xff;
+    fs::write(&path, &bytes).expect("corrupt media");
+
+    let bad = json(&["media", "verify", fx.arg(), "--json"], 1);
+    assert_eq!(bad["ok"], false);
+    assert_eq!(bad["checked"], 2);
+    assert_eq!(bad["corrupt"], serde_json::json!([path_str(&path)]));
+    assert_eq!(bad["missing"], serde_json::json!([]));
+    let out = promptkit(&["media", "verify", fx.arg()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("corrupt: {}", path.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("checked 2 files: 1 corrupt, 0 missing"),
+        "{text}"
+    );
+
+    fs::remove_file(&path).expect("remove media");
+    let gone = json(&["media", "verify", fx.arg(), "--json"], 1);
+    assert_eq!(gone["missing"], serde_json::json!([path_str(&path)]));
+}
+
+#[test]
+fn retention_respects_time_and_dedup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stored = datetime!(2026-01-01 00:00 UTC);
+    let (short_lived, kept) = runtime().block_on(async {
+        let store = open(dir.path());
+        let png = MediaContent::from_bytes("image/png", png_bytes());
+        let m1 = MediaMetadata::new()
+            .with_session("s1")
+            .with_conversation("c1")
+            .with_policy(RetentionPolicy::RetainHours(1));
+        let m2 = MediaMetadata::new()
+            .with_session("s2")
+            .with_conversation("c2");
+        let a = store.store_at(&png, &m1, stored).await.expect("store");
+        let b = store.store_at(&png, &m2, stored).await.expect("store");
+        (a, b)
+    });
+    let arg = path_str(dir.path());
+
+    let early = json(
+        &[
+            "media",
+            "retention",
+            arg,
+            "--dry-run",
+            "--json",
+            "--now",
+            "2026-01-01T00:30:00Z",
+        ],
+        0,
+    );
+    assert_eq!(early["expired_references"], serde_json::json!([]));
+
+    let before = snapshot(dir.path());
+    let later = "2026-01-01T02:00:00Z";
+    let dry = json(
+        &[
+            "media",
+            "retention",
+            arg,
+            "--dry-run",
+            "--json",
+            "--now",
+            later,
+        ],
+        0,
+    );
+    assert_eq!(dry["now"], later);
+    assert_eq!(
+        dry["expired_references"][0]["reference"],
+        short_lived.as_str()
+    );
+    assert_eq!(
+        dry["expired_references"][0]["retention_policy"],
+        "retain-1hours"
+    );
+    assert_eq!(dry["expired_references"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (dry["removed_objects"].clone(), dry["freed_bytes"].clone()),
+        (0.into(), 0.into())
+    );
+    assert_eq!(snapshot(dir.path()), before, "dry run changed the store");
+
+    let out = promptkit(&["media", "retention", arg, "--now", later]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("1 reference expired at 2026-01-01 02:00:00Z"),
+        "{text}"
+    );
+    assert!(text.contains(short_lived.as_str()) && text.contains("0 files removed"));
+
+    let ls = json(&["media", "ls", arg, "--json"], 0);
+    assert_eq!(ls["references"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        ls["references"][0]["reference"],
+        kept.as_str(),
+        "shared file stays"
+    );
+
+    let bad = promptkit(&["media", "retention", arg, "--now", "tomorrow"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn bad_stores_fail_with_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = dir.path().join("plain");
+    fs::create_dir(&plain).expect("mkdir");
+    let file = dir.path().join("file.txt");
+    fs::write(&file, b"x").expect("write");
+    let missing = dir.path().join("missing");
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["media", "stats", path_str(&plain)],
+            "not a promptkit media store".into(),
+        ),
+        (
+            vec!["media", "gc", path_str(&plain)],
+            "not a promptkit media store".into(),
+        ),
+        (
+            vec!["media", "ls", path_str(&missing)],
+            format!("{}: no such directory", missing.display()),
+        ),
+        (
+            vec!["media", "verify", path_str(&file)],
+            "not a directory".into(),
+        ),
+        (
+            vec!["media", "stats", "ftp://example.com/media"],
+            "unsupported media store URL scheme".into(),
+        ),
+        (vec!["media", "stats", "s3://"], "has no bucket".into()),
+        (
+            vec!["media", "stats", "memory://?organisation=flat"],
+            "unknown parameter".into(),
+        ),
+        (
+            vec!["media", "verify", "file://elsewhere/media"],
+            "names a remote host".into(),
+        ),
+        (
+            vec!["media", "ls", "memory://"],
+            "`ls` is not supported for this backend (memory://)".into(),
+        ),
+        (
+            vec!["media", "gc", "s3://bucket/prefix"],
+            "`gc` is not supported for this backend (s3://)".into(),
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = promptkit(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("promptkit media: error: "), "{err}");
+        assert!(err.contains(&needle), "{args:?}: {err}");
+    }
+    assert_eq!(
+        fs::read_dir(&plain).expect("read_dir").count(),
+        0,
+        "nothing created"
+    );
+    assert!(!missing.exists());
+
+    assert_eq!(promptkit(&["media", "stats"]).status.code(), Some(2));
+    assert_eq!(
+        promptkit(&["media", "frobnicate", "x"]).status.code(),
+        Some(2)
+    );
+}
