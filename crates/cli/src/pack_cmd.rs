@@ -77,14 +77,16 @@ pub(crate) fn run(args: PackArgs) -> ExitCode {
     }
 }
 
+/// `FILE[:LINE:COL]: SEVERITY: POINTER: MESSAGE [KIND]`
 fn problem_line(file: &Path, severity: &str, p: &Problem) -> String {
     let pointer = if p.pointer.is_empty() {
         "/"
     } else {
         &p.pointer
     };
+    let position = p.position.map(|pos| format!(":{pos}")).unwrap_or_default();
     format!(
-        "{}: {severity}: {pointer}: {} [{}]",
+        "{}{position}: {severity}: {pointer}: {} [{}]",
         file.display(),
         p.message,
         p.kind

@@ -37,10 +37,10 @@ fn validate_lenient_prints_warnings_and_succeeds() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with(&format!(
-        "{}: warning: /prompts/image-generator/version: ",
+        "{}:14:5: warning: /prompts/image-generator/version: ",
         tutorial.display()
     )));
-    assert!(lines[1].contains(": warning: /tools/dalle-image-generator/name: "));
+    assert!(lines[1].contains(":30:7: warning: /tools/dalle-image-generator/name: "));
 }
 
 #[test]
@@ -58,12 +58,15 @@ fn validate_strict_fails_with_one_line_per_problem() {
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    for (line, pointer) in lines.iter().zip([
-        "/prompts/image-generator/version",
-        "/tools/dalle-image-generator/name",
+    for (line, (position, pointer)) in lines.iter().zip([
+        ("14:5", "/prompts/image-generator/version"),
+        ("30:7", "/tools/dalle-image-generator/name"),
     ]) {
         assert!(
-            line.starts_with(&format!("{}: error: {pointer}: ", tutorial.display())),
+            line.starts_with(&format!(
+                "{}:{position}: error: {pointer}: ",
+                tutorial.display()
+            )),
             "{line}"
         );
         assert!(line.ends_with("[schema]"), "{line}");

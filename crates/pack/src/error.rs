@@ -140,6 +140,29 @@ pub struct Problem {
     pub pointer: String,
     /// What is wrong.
     pub message: String,
+    /// Where the pointer's value starts in a JSON source file (its key, for
+    /// object members; the nearest existing ancestor for a missing property).
+    /// `None` for YAML and in-memory documents.
+    pub position: Option<Position>,
+}
+
+/// A 1-based line and column (in characters) in a source file.
+///
+/// ```
+/// assert_eq!(promptkit_pack::Position { line: 3, column: 7 }.to_string(), "3:7");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
 }
 
 impl Problem {
@@ -149,6 +172,7 @@ impl Problem {
             kind,
             pointer: pointer.into(),
             message: message.into(),
+            position: None,
         }
     }
 }

@@ -44,6 +44,7 @@
 mod dupkeys;
 mod error;
 mod load;
+mod locate;
 mod media;
 mod model;
 mod render;
@@ -53,7 +54,7 @@ mod template;
 mod validator;
 mod vars;
 
-pub use error::{Error, Problem, ProblemKind, Warning, escape_pointer_token};
+pub use error::{Error, Position, Problem, ProblemKind, Warning, escape_pointer_token};
 pub use load::{Format, LoadOptions, ValidationMode, load_pack};
 pub use media::{
     DocumentConfig, ExamplePart, GenericMediaTypeConfig, ImageConfig, MediaConfig, MediaReference,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Problem, ProblemKind, Warning, sort_problems};
 use crate::model::Pack;
-use crate::{dupkeys, schema, semantic};
+use crate::{dupkeys, locate, schema, semantic};
 
 /// How strictly a pack is checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,11 +175,26 @@ impl Pack {
         options: LoadOptions,
     ) -> Result<Pack, Error> {
         let doc = parse_document(text, format, path)?;
-        let duplicates = match format {
-            Format::Json => dupkeys::duplicate_keys(text),
-            Format::Yaml => Vec::new(),
+        let Format::Json = format else {
+            return Self::build(doc, Vec::new(), path, options);
         };
-        Self::build(doc, duplicates, path, options)
+        let duplicates = dupkeys::duplicate_keys(text);
+        let place = |problems: &mut Vec<Problem>| {
+            for p in problems {
+                p.position = locate::locate(text, &p.pointer);
+            }
+        };
+        match Self::build(doc, duplicates, path, options) {
+            Ok(mut pack) => {
+                place(&mut pack.warnings);
+                Ok(pack)
+            }
+            Err(Error::Invalid { path, mut problems }) => {
+                place(&mut problems);
+                Err(Error::Invalid { path, problems })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Builds a pack from an already parsed document.

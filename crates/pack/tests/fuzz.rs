@@ -89,9 +89,21 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
+/// Loads `doc` as a value and as pretty-printed JSON text in both modes;
+/// from text, every problem must be located in the file.
 fn load_both(doc: &Value) {
+    let text = serde_json::to_string_pretty(doc).expect("serialisable");
     for options in [LoadOptions::strict(), LoadOptions::lenient()] {
         let _ = Pack::from_value_with(doc.clone(), Path::new("fuzz.json"), options);
+        let problems =
+            match Pack::from_str_with(&text, Format::Json, Path::new("fuzz.json"), options) {
+                Ok(pack) => pack.warnings().to_vec(),
+                Err(promptkit_pack::Error::Invalid { problems, .. }) => problems,
+                Err(_) => Vec::new(),
+            };
+        for p in problems {
+            assert!(p.position.is_some(), "unlocated problem {p:?} in\n{text}");
+        }
     }
 }
 

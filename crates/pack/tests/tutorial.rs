@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use promptkit_pack::{Error, LoadOptions, Pack, ProblemKind, load_pack};
+use promptkit_pack::{Error, LoadOptions, Pack, Position, ProblemKind, load_pack};
 
 fn tutorial_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/image-generator.pack.json")
@@ -38,6 +38,21 @@ fn loads_leniently_with_warnings() {
         pack.warnings()
     );
     assert!(pack.warnings()[0].message.contains("version"));
+    // positions in the file: the prompt (the property is missing), the name
+    let positions: Vec<Option<Position>> = pack.warnings().iter().map(|w| w.position).collect();
+    assert_eq!(
+        positions,
+        [
+            Some(Position {
+                line: 14,
+                column: 5
+            }),
+            Some(Position {
+                line: 30,
+                column: 7
+            })
+        ]
+    );
     assert!(
         pack.warnings()
             .iter()
