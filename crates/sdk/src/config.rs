@@ -4,16 +4,27 @@ use std::time::Duration;
 use promptkit_media_store::RetentionPolicy;
 
 /// Which stored media is loaded back when history is sent to a provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Media that is not loaded is sent as a short text note naming its type, size
+/// and reference, so the model knows it existed. Media of the current turn is
+/// always loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RehydrationPolicy {
     /// Every referenced media item is loaded for every request (the model sees
-    /// all earlier images; largest requests).
-    #[default]
+    /// all earlier media; request size grows with the conversation).
     All,
-    /// Only media of the current turn is loaded; earlier media is described to
-    /// the model by a short text note (smallest requests, fewest input tokens).
+    /// The N most recent media items are loaded (the default is 8): requests
+    /// stay bounded however long the conversation grows.
+    Recent(usize),
+    /// Only media of the current turn is loaded (smallest requests, fewest input tokens).
     CurrentTurn,
+}
+
+impl Default for RehydrationPolicy {
+    fn default() -> Self {
+        RehydrationPolicy::Recent(8)
+    }
 }
 
 /// Settings shared by every conversation of a manager.
@@ -58,7 +69,7 @@ impl Default for ManagerConfig {
             max_tool_rounds: 8,
             max_tool_calls_per_turn: 16,
             externalize: true,
-            rehydration: RehydrationPolicy::All,
+            rehydration: RehydrationPolicy::default(),
         }
     }
 }

@@ -65,6 +65,10 @@ pub(crate) async fn externalize(
     (stored, warnings)
 }
 
+fn reference_only(m: &promptkit_core::MediaContent) -> bool {
+    m.data.is_none() && m.url.is_none() && m.storage_reference.is_some()
+}
+
 /// Returns copies of `messages` in which stored media is loaded back as the
 /// policy says. Messages from index `turn_start` on belong to the current turn.
 pub(crate) async fn rehydrate(
@@ -73,32 +77,41 @@ pub(crate) async fn rehydrate(
     turn_start: usize,
     policy: RehydrationPolicy,
 ) -> Result<Vec<Message>> {
+    // How many of the most recent stored items (before this turn) to load.
+    let budget = match policy {
+        RehydrationPolicy::All => usize::MAX,
+        RehydrationPolicy::Recent(n) => n,
+        RehydrationPolicy::CurrentTurn => 0,
+    };
+    let mut loaded_before_turn = 0usize;
     let mut out = Vec::with_capacity(messages.len());
-    for (i, msg) in messages.iter().enumerate() {
-        let needs = msg
-            .media()
-            .any(|m| m.data.is_none() && m.url.is_none() && m.storage_reference.is_some());
-        if !needs {
+    for (i, msg) in messages.iter().enumerate().rev() {
+        if !msg.media().any(reference_only) {
             out.push(msg.clone());
             continue;
         }
-        let load = policy == RehydrationPolicy::All || i >= turn_start;
         let mut msg = msg.clone();
-        for part in &mut msg.parts {
+        for part in msg.parts.iter_mut().rev() {
             let Some(media) = part.as_media() else {
                 continue;
             };
-            let (Some(reference), None, None) = (&media.storage_reference, &media.data, &media.url)
-            else {
+            if !reference_only(media) {
+                continue;
+            }
+            let Some(reference) = media.storage_reference.clone() else {
                 continue;
             };
+            let load = i >= turn_start || loaded_before_turn < budget;
             if load {
+                if i < turn_start {
+                    loaded_before_turn += 1;
+                }
                 let store = store.ok_or_else(|| {
                     crate::Error::Config(
                         "history holds stored media but the manager has no media store".into(),
                     )
                 })?;
-                let loaded = store.retrieve(reference).await?;
+                let loaded = store.retrieve(&reference).await?;
                 let mut media = media.clone();
                 media.data = loaded.data;
                 *part = ContentPart::media(media);
@@ -111,5 +124,6 @@ pub(crate) async fn rehydrate(
         }
         out.push(msg);
     }
+    out.reverse();
     Ok(out)
 }

@@ -42,6 +42,7 @@ async fn ten_generated_images_keep_history_small() {
         .new_conversation(&pack, ConversationConfig::new("user-1", "session-1"))
         .unwrap();
     let mut refs = Vec::new();
+    let mut sizes = Vec::new();
     let mut represented = 0u64;
     for i in 0..10 {
         let resp = conv
@@ -61,6 +62,7 @@ async fn ten_generated_images_keep_history_small() {
             m.size_bytes
         );
         represented += m.size_bytes;
+        sizes.push(m.size_bytes);
         assert_eq!(resp.inline_media_bytes(), 0);
         assert!(resp.cost.total() > 0.0);
         refs.push(m.reference.clone());
@@ -84,13 +86,49 @@ async fn ten_generated_images_keep_history_small() {
         let bytes = store.retrieve_bytes(r).await.unwrap();
         assert!(bytes.starts_with(b"\x89PNG"));
     }
-    // History went back to the provider with the images loaded (rehydrated).
+    // History went back to the provider with the images loaded (rehydrated):
+    // by default the current turn's image and the 8 most recent earlier ones.
     let reqs = provider.requests();
     assert!(reqs.iter().all(|r| r.reference_only_parts == 0));
-    assert_eq!(reqs.last().unwrap().inline_media_bytes as u64, represented);
+    assert_eq!(
+        reqs.last().unwrap().inline_media_bytes as u64,
+        sizes[1..].iter().sum::<u64>()
+    );
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.objects, 10);
     assert_eq!(stats.references, 10);
+}
+
+#[tokio::test]
+async fn rehydration_policies_bound_what_is_loaded() {
+    for (policy, expected_images) in [
+        (RehydrationPolicy::All, 4),
+        (RehydrationPolicy::Recent(2), 2),
+        (RehydrationPolicy::CurrentTurn, 0),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Arc::new(MockProvider::new().with_image_size(64));
+        let cfg = ManagerConfig {
+            media_size_threshold_kb: 0,
+            rehydration: policy,
+            ..Default::default()
+        };
+        let m = manager(provider.clone(), file_store(dir.path()), cfg);
+        let pack = m.load_pack(TUTORIAL_PACK).unwrap();
+        let mut conv = m
+            .new_conversation(&pack, ConversationConfig::new("u", "s"))
+            .unwrap();
+        let mut sizes = Vec::new();
+        for i in 0..4 {
+            let r = conv.send(format!("Draw picture {i}")).await.unwrap();
+            sizes.push(r.stored_media[0].size_bytes as usize);
+        }
+        conv.send("hello").await.unwrap();
+        let last = provider.requests().pop().unwrap();
+        let want: usize = sizes[4 - expected_images..].iter().sum();
+        assert_eq!(last.inline_media_bytes, want, "{policy:?}");
+        assert_eq!(last.reference_only_parts, 0, "{policy:?}");
+    }
 }
 
 #[tokio::test]
