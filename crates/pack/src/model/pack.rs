@@ -27,6 +27,10 @@ use crate::model::{
 /// assert_eq!(pack.prompt_names().collect::<Vec<_>>(), ["chat"]);
 /// assert!(pack.warnings().is_empty());
 /// ```
+///
+/// Load packs through [`load_pack`](crate::load_pack), [`Pack::load_with`]
+/// or the `from_*_str` constructors: deserializing a `Pack` with serde
+/// directly skips validation and leaves [`Prompt::key`] empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pack {
     /// The `$schema` URL, if given.
@@ -76,4 +80,39 @@ pub struct Pack {
     /// The file the pack was loaded from.
     #[serde(skip)]
     pub(crate) source: Option<PathBuf>,
+}
+
+impl Pack {
+    /// The evals that apply to `prompt`: the pack-level evals, with a
+    /// prompt-level eval replacing the pack-level one of the same `id`, then
+    /// the prompt's other evals. Disabled evals are included (check
+    /// [`Eval::enabled`]).
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+    ///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+    ///   "evals":[{"id":"tone","type":"llm_judge","trigger":"every_turn"},
+    ///            {"id":"brand","type":"contains","trigger":"every_turn"}],
+    ///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi",
+    ///     "evals":[{"id":"tone","type":"regex","trigger":"sample_turns"},
+    ///              {"id":"json","type":"json_valid","trigger":"every_turn"}]}}}"#).unwrap();
+    /// let evals = pack.evals_for(pack.prompt("a").unwrap());
+    /// let summary: Vec<(&str, &str)> =
+    ///     evals.iter().map(|e| (e.id.as_str(), e.eval_type.as_str())).collect();
+    /// assert_eq!(summary, [("tone", "regex"), ("brand", "contains"), ("json", "json_valid")]);
+    /// ```
+    pub fn evals_for<'a>(&'a self, prompt: &'a Prompt) -> Vec<&'a Eval> {
+        let mut out: Vec<&Eval> = self
+            .evals
+            .iter()
+            .map(|e| prompt.evals.iter().find(|p| p.id == e.id).unwrap_or(e))
+            .collect();
+        out.extend(
+            prompt
+                .evals
+                .iter()
+                .filter(|p| !self.evals.iter().any(|e| e.id == p.id)),
+        );
+        out
+    }
 }
