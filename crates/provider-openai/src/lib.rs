@@ -108,6 +108,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod config;
+#[cfg(test)]
+mod fuzz;
 mod http;
 mod images;
 mod pricing;
