@@ -127,6 +127,42 @@ impl ConversationManager {
         Conversation::restore(self.inner.clone(), pack, state)
     }
 
+    /// Deletes a saved conversation: first every media reference its history
+    /// holds (content shared with other conversations stays until its last
+    /// reference goes), then its state. Returns how many references were
+    /// deleted. Running it again after a failure finishes the job: references
+    /// already gone are skipped.
+    pub async fn delete_conversation(&self, conversation_id: &str) -> Result<usize> {
+        let state = self
+            .inner
+            .state
+            .load(conversation_id)
+            .await?
+            .ok_or_else(|| Error::ConversationNotFound {
+                id: conversation_id.to_owned(),
+            })?;
+        let mut deleted = 0;
+        let refs = state
+            .history
+            .iter()
+            .flat_map(|m| m.media())
+            .filter_map(|m| m.storage_reference.as_ref());
+        for reference in refs {
+            let store = self.inner.store.as_ref().ok_or_else(|| {
+                Error::Config(
+                    "history holds stored media but the manager has no media store".into(),
+                )
+            })?;
+            match store.delete(reference).await {
+                Ok(()) => deleted += 1,
+                Err(promptkit_media_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.inner.state.delete(conversation_id).await?;
+        Ok(deleted)
+    }
+
     /// Ids of saved conversations.
     pub async fn list_conversations(&self) -> Result<Vec<String>> {
         self.inner.state.list().await

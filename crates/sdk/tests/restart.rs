@@ -129,3 +129,52 @@ async fn media_events_report_store_and_retrieve() {
             .any(|e| e.kind == MediaEventKind::Retrieved && e.bytes == stored[0].bytes)
     );
 }
+
+#[tokio::test]
+async fn deleting_a_conversation_drops_its_media_but_not_shared_content() {
+    let media = tempfile::tempdir().unwrap();
+    let states = tempfile::tempdir().unwrap();
+    let m = build(media.path(), states.path());
+    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
+    let mut a = m
+        .new_conversation(
+            &pack,
+            ConversationConfig::new("u", "s").with_conversation_id("a"),
+        )
+        .unwrap();
+    let mut b = m
+        .new_conversation(
+            &pack,
+            ConversationConfig::new("u", "s").with_conversation_id("b"),
+        )
+        .unwrap();
+    let shared = a.send("Draw a harbour").await.unwrap().stored_media[0]
+        .reference
+        .clone();
+    let own = a.send("Draw a meadow").await.unwrap().stored_media[0]
+        .reference
+        .clone();
+    let kept = b.send("Draw a harbour").await.unwrap().stored_media[0]
+        .reference
+        .clone();
+    let store = m.media_store().unwrap().clone();
+    assert_eq!(store.stats().await.unwrap().objects, 2);
+
+    assert_eq!(m.delete_conversation("a").await.unwrap(), 2);
+    assert!(!store.exists(&shared).await.unwrap());
+    assert!(!store.exists(&own).await.unwrap());
+    assert!(
+        store
+            .retrieve_bytes(&kept)
+            .await
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.objects, stats.references), (1, 1));
+    assert_eq!(m.list_conversations().await.unwrap(), vec!["b"]);
+    assert!(matches!(
+        m.delete_conversation("a").await,
+        Err(promptkit_sdk::Error::ConversationNotFound { .. })
+    ));
+}
