@@ -232,7 +232,7 @@ impl Pack {
         }
         let mut findings = semantic::check(&pack);
         findings.errors.extend(text_problems);
-        let warnings = match options.mode {
+        let mut warnings = match options.mode {
             ValidationMode::Strict => {
                 let mut errors = schema_problems;
                 errors.extend(findings.errors);
@@ -249,7 +249,6 @@ impl Pack {
                 warnings
             }
         };
-        let mut warnings = warnings;
         sort_problems(&mut warnings);
         pack.warnings = warnings;
         pack.source = None;
