@@ -26,6 +26,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod echo;
 mod png;
 mod render;
 mod script;

@@ -176,7 +176,11 @@ impl Reply {
         )
     }
 
-    /// Echoes the last user text (`echo: ...`) for chat; generated PNGs for images.
+    /// A small "model" for demos: when tools are offered (and `tool_choice` is not
+    /// `none`) it calls one once per user turn, with arguments built from the
+    /// tool's JSON Schema (string fields get the user's text); otherwise, and
+    /// after tool results, it answers `echo: <last user text>`. Image requests
+    /// get generated PNGs.
     pub fn echo() -> Self {
         Self::of(ReplyKind::Echo)
     }

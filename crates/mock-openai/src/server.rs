@@ -193,28 +193,6 @@ fn mismatch(st: &Shared, path: &str, what: &str) -> Response {
     json_response(400, &body, &[])
 }
 
-fn last_user_text(req: &Value) -> String {
-    let Some(messages) = req.get("messages").and_then(Value::as_array) else {
-        return String::new();
-    };
-    let Some(m) = messages
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-    else {
-        return String::new();
-    };
-    match m.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
-}
-
 fn chat(st: &Arc<Shared>, path: &str, req: &Value, reply: Reply) -> Response {
     if let Some(r) = common(st, path, &reply) {
         return r;
@@ -222,7 +200,7 @@ fn chat(st: &Arc<Shared>, path: &str, req: &Value, reply: Reply) -> Response {
     let (text, calls) = match &reply.kind {
         ReplyKind::Text(t) => (Some(t.clone()), Vec::new()),
         ReplyKind::ToolCalls { text, calls } => (text.clone(), calls.clone()),
-        ReplyKind::Echo => (Some(format!("echo: {}", last_user_text(req))), Vec::new()),
+        ReplyKind::Echo => crate::echo::reply(req, st.next_id()),
         _ => return mismatch(st, path, "an image reply"),
     };
     let out_chars = text.as_deref().map_or(0, str::len)

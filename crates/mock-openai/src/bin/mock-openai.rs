@@ -1,5 +1,6 @@
-//! Runs the mock OpenAI server standalone in echo mode: chat replies echo the
-//! last user message (streamed when asked), image requests get real PNGs.
+//! Runs the mock OpenAI server standalone in echo mode ([`Reply::echo`]): chat
+//! calls an offered tool once per user turn, then echoes the last user message
+//! (streamed when asked); image requests get real PNGs.
 //!
 //! ```text
 //! mock-openai [--port PORT]      # default: a free port; prints OPENAI_BASE_URL=...
