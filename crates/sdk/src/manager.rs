@@ -107,17 +107,20 @@ impl ConversationManager {
         Conversation::create(self.inner.clone(), pack.clone(), config)
     }
 
-    /// Restores a saved conversation from the state store; its pack must have
-    /// been loaded with [`ConversationManager::load_pack`] or registered.
-    pub async fn resume(&self, conversation_id: &str) -> Result<Conversation> {
-        let state = self
-            .inner
+    async fn saved_state(&self, conversation_id: &str) -> Result<crate::ConversationState> {
+        self.inner
             .state
             .load(conversation_id)
             .await?
             .ok_or_else(|| Error::ConversationNotFound {
                 id: conversation_id.to_owned(),
-            })?;
+            })
+    }
+
+    /// Restores a saved conversation from the state store; its pack must have
+    /// been loaded with [`ConversationManager::load_pack`] or registered.
+    pub async fn resume(&self, conversation_id: &str) -> Result<Conversation> {
+        let state = self.saved_state(conversation_id).await?;
         let pack = self.pack_by_id(&state.pack_id).ok_or_else(|| {
             Error::Config(format!(
                 "conversation `{conversation_id}` uses pack `{}`, which this manager has not loaded",
@@ -133,14 +136,7 @@ impl ConversationManager {
     /// deleted. Running it again after a failure finishes the job: references
     /// already gone are skipped.
     pub async fn delete_conversation(&self, conversation_id: &str) -> Result<usize> {
-        let state = self
-            .inner
-            .state
-            .load(conversation_id)
-            .await?
-            .ok_or_else(|| Error::ConversationNotFound {
-                id: conversation_id.to_owned(),
-            })?;
+        let state = self.saved_state(conversation_id).await?;
         let mut deleted = 0;
         let refs = state
             .history
