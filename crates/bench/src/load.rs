@@ -159,7 +159,10 @@ pub async fn run_load(
                 let with_media = media_every > 0 && t % media_every == 0;
                 let turn_start = Instant::now();
                 let result = if with_media {
-                    let img = MediaContent::from_bytes("image/png", pool.image((c * 1_000_000 + t) as u64));
+                    let img = MediaContent::from_bytes(
+                        "image/png",
+                        pool.image((c * 1_000_000 + t) as u64),
+                    );
                     conv.send_with_media(text.clone(), vec![img]).await
                 } else {
                     conv.send(text.clone()).await
@@ -189,14 +192,14 @@ pub async fn run_load(
                         local.failed_turns += 1;
                         match error_kind(&e) {
                             Some(k) => *local.errors.entry(k).or_default() += 1,
-                            None => local.problems.push(format!(
-                                "conv-{c} turn {t}: unexpected error kind: {e}"
-                            )),
+                            None => local
+                                .problems
+                                .push(format!("conv-{c} turn {t}: unexpected error kind: {e}")),
                         }
                         if conv.history().len() != before {
-                            local.problems.push(format!(
-                                "conv-{c} turn {t}: a failed turn changed history"
-                            ));
+                            local
+                                .problems
+                                .push(format!("conv-{c} turn {t}: a failed turn changed history"));
                         }
                     }
                 }
@@ -219,7 +222,9 @@ pub async fn run_load(
                     && pair[0].text() == *text
                     && pair[1].text() == format!("echo: {text}");
                 if !ok {
-                    local.problems.push(format!("conv-{c}: history pair {i} is not turn {text:?}"));
+                    local
+                        .problems
+                        .push(format!("conv-{c}: history pair {i} is not turn {text:?}"));
                 }
             }
             let mut tot = totals.lock().await;
@@ -235,7 +240,8 @@ pub async fn run_load(
         }));
     }
     for t in tasks {
-        t.await.map_err(|e| format!("a conversation task failed: {e}"))?;
+        t.await
+            .map_err(|e| format!("a conversation task failed: {e}"))?;
     }
     let elapsed = started.elapsed();
     let mut report = std::mem::take(&mut totals.lock().await.report);
@@ -252,7 +258,9 @@ pub async fn run_load(
     }
     let lost = cfg.conversations * per_conv - report.ok_turns - report.failed_turns;
     if lost != 0 {
-        report.problems.push(format!("{lost} turns returned neither a response nor an error"));
+        report.problems.push(format!(
+            "{lost} turns returned neither a response nor an error"
+        ));
     }
     Ok(report)
 }

@@ -16,7 +16,11 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator with this seed (0 is replaced by a fixed non-zero value).
     pub fn new(seed: u64) -> Self {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// A seed from the environment variable `var` if set and numeric, else

@@ -44,11 +44,7 @@ impl Workload {
     pub fn to_args(&self) -> Vec<String> {
         match self {
             Workload::Echo => vec!["echo".into()],
-            Workload::Faults {
-                mix,
-                replies,
-                seed,
-            } => vec![
+            Workload::Faults { mix, replies, seed } => vec![
                 "faults".into(),
                 mix.to_arg(),
                 replies.to_string(),
@@ -69,7 +65,12 @@ impl Workload {
     /// assert_eq!(Workload::from_args(&["nope".to_string()]), None);
     /// ```
     pub fn from_args(args: &[String]) -> Option<Self> {
-        match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        match args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["echo"] => Some(Workload::Echo),
             ["faults", mix, replies, seed] => Some(Workload::Faults {
                 mix: FaultMix::parse(mix)?,
@@ -88,11 +89,7 @@ impl Workload {
     pub fn script(&self) -> Script {
         match self {
             Workload::Echo => Script::new().fallback(Reply::echo()),
-            Workload::Faults {
-                mix,
-                replies,
-                seed,
-            } => mix.script(*replies, *seed),
+            Workload::Faults { mix, replies, seed } => mix.script(*replies, *seed),
             Workload::Images { turns, size } => {
                 let pool = ImagePool::new(*size, 42);
                 let mut s = Script::new();
@@ -151,7 +148,10 @@ impl ServerChild {
             .ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
         let mut line = String::new();
         let read = BufReader::new(stdout).read_line(&mut line);
-        let url = line.trim().strip_prefix("OPENAI_BASE_URL=").map(str::to_owned);
+        let url = line
+            .trim()
+            .strip_prefix("OPENAI_BASE_URL=")
+            .map(str::to_owned);
         match (read, url) {
             (Ok(_), Some(base_url)) => Ok(ServerChild { child, base_url }),
             (r, _) => {

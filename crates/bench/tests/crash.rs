@@ -35,7 +35,8 @@ fn run_and_kill(exe: &Path, dir: &Path, seed: u64, delay: Duration) -> CrashLog 
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits in i32"));
     let mut out = BufReader::new(child.stdout.take().expect("stdout is piped"));
     let mut first = String::new();
-    out.read_line(&mut first).expect("read the child's first line");
+    out.read_line(&mut first)
+        .expect("read the child's first line");
     if first.trim() != "R" {
         let mut err = String::new();
         let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
@@ -174,7 +175,10 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
     for r in &deleted {
         let reference: StorageReference = r.parse().unwrap();
         assert!(
-            matches!(store.retrieve(&reference).await, Err(Error::NotFound { .. })),
+            matches!(
+                store.retrieve(&reference).await,
+                Err(Error::NotFound { .. })
+            ),
             "deleted reference {r} still resolves"
         );
     }
@@ -193,17 +197,30 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
     let mut listed = 0;
     for o in &objects {
         let refs = o.references();
-        assert_eq!(o.sidecar.ref_count as usize, refs.len(), "{}", o.path.display());
+        assert_eq!(
+            o.sidecar.ref_count as usize,
+            refs.len(),
+            "{}",
+            o.path.display()
+        );
         let rel = o
             .path
             .strip_prefix(store.base_dir())
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        assert_eq!(by_media.get(&rel).copied().unwrap_or(0), refs.len(), "{rel}");
+        assert_eq!(
+            by_media.get(&rel).copied().unwrap_or(0),
+            refs.len(),
+            "{rel}"
+        );
         listed += refs.len();
     }
-    assert_eq!(listed, records.len(), "every reference record is listed once");
+    assert_eq!(
+        listed,
+        records.len(),
+        "every reference record is listed once"
+    );
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.references, records.len() as u64);
     assert_eq!(stats.objects, objects.len() as u64);

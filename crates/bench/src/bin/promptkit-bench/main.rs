@@ -25,7 +25,8 @@ use report::Section;
 
 /// Counts live heap bytes, for the memory benchmark.
 #[global_allocator]
-pub(crate) static ALLOC: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+pub(crate) static ALLOC: cap::Cap<std::alloc::System> =
+    cap::Cap::new(std::alloc::System, usize::MAX);
 
 const SECTIONS: &[&str] = &["memory", "store", "overhead", "concurrency", "load"];
 
@@ -51,11 +52,22 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--only" => {
                 let v = it.next().ok_or("--only needs a list")?;
                 o.only = v.split(',').map(str::to_owned).collect();
-                if let Some(bad) = o.only.iter().find(|s| !SECTIONS.contains(&s.as_str()) && *s != "peers") {
-                    return Err(format!("unknown section {bad:?}; known: {}, peers", SECTIONS.join(", ")));
+                if let Some(bad) = o
+                    .only
+                    .iter()
+                    .find(|s| !SECTIONS.contains(&s.as_str()) && *s != "peers")
+                {
+                    return Err(format!(
+                        "unknown section {bad:?}; known: {}, peers",
+                        SECTIONS.join(", ")
+                    ));
                 }
             }
-            "--peers" => o.peers = Some(PathBuf::from(it.next().ok_or("--peers needs the venv's python")?)),
+            "--peers" => {
+                o.peers = Some(PathBuf::from(
+                    it.next().ok_or("--peers needs the venv's python")?,
+                ))
+            }
             "--report" => o.report = PathBuf::from(it.next().ok_or("--report needs a path")?),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -78,7 +90,9 @@ fn child_role(args: &[String]) -> Option<Result<(), String>> {
         "serve" => promptkit_bench::server::Workload::from_args(rest)
             .ok_or_else(|| format!("bad workload {rest:?}"))
             .and_then(|w| {
-                runtime()?.block_on(promptkit_bench::server::serve(&w)).map_err(|e| e.to_string())
+                runtime()?
+                    .block_on(promptkit_bench::server::serve(&w))
+                    .map_err(|e| e.to_string())
             }),
         "memory-child" => match rest {
             [n, mode] => n
@@ -171,6 +185,10 @@ fn machine_line() -> String {
                 .map(|(_, v)| v.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     format!("Machine: {cpus} CPUs ({model}); build: {profile}.\n\n")
 }

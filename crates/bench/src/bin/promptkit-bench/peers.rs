@@ -95,7 +95,10 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
             peak_rss: peak_rss_bytes().unwrap_or(0),
         })
     })?;
-    println!("{}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
+    );
     Ok(())
 }
 

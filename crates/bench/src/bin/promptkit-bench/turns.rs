@@ -18,7 +18,11 @@ use crate::report::{Section, verdict};
 const TARGET_OVERHEAD: f64 = 1.10;
 const SYSTEM: &str = "You are a helpful assistant.";
 
-fn manager(base_url: &str, media: &std::path::Path, max_concurrent: usize) -> Result<ConversationManager, String> {
+fn manager(
+    base_url: &str,
+    media: &std::path::Path,
+    max_concurrent: usize,
+) -> Result<ConversationManager, String> {
     let provider = OpenAiProvider::builder()
         .with_base_url(base_url)
         .with_no_api_key()
@@ -153,7 +157,9 @@ pub(crate) async fn concurrency(quick: bool) -> Result<Section, String> {
         );
         tasks.push(tokio::spawn(async move {
             let mut local = Samples::new();
-            let mut conv = match manager.new_conversation(&pack, ConversationConfig::new(format!("u{c}"), "s")) {
+            let mut conv = match manager
+                .new_conversation(&pack, ConversationConfig::new(format!("u{c}"), "s"))
+            {
                 Ok(c) => c,
                 Err(e) => {
                     failures.lock().await.push(e.to_string());
@@ -179,7 +185,17 @@ pub(crate) async fn concurrency(quick: bool) -> Result<Section, String> {
     let failures = failures.lock().await.clone();
     let mut s = Section::new(
         "1,000 concurrent conversations (one process, 2 cores shared with the mock server)",
-        &["conversations", "turns", "failed", "turns/s", "p50", "p90", "p99", "max", "wall"],
+        &[
+            "conversations",
+            "turns",
+            "failed",
+            "turns/s",
+            "p50",
+            "p90",
+            "p99",
+            "max",
+            "wall",
+        ],
     );
     s.row(vec![
         conversations.to_string(),
