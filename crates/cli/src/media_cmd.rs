@@ -121,10 +121,20 @@ pub(crate) fn run(args: MediaArgs) -> ExitCode {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::ProblemsFound) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("promptkit media: error: {e}");
+            eprintln!("promptkit media: error: {}", one_line(&e.to_string()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A message on one line: backends may quote multi-line server answers.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
@@ -169,5 +179,19 @@ async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
             let now = now.unwrap_or_else(OffsetDateTime::now_utc);
             retention::run(&target, dry_run, now, media::format(json)).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_printed_on_one_line() {
+        assert_eq!(
+            one_line("a: 404\n<Error>\n  <Code>X</Code>\r\n"),
+            "a: 404 <Error> <Code>X</Code>"
+        );
+        assert_eq!(one_line("plain"), "plain");
     }
 }

@@ -541,3 +541,82 @@ fn bad_stores_fail_with_one_clear_line() {
         Some(2)
     );
 }
+
+/// `stats` on S3 (moto on 127.0.0.1), configured like an application: a
+/// `MEDIA_STORE_URL`-style URL and the `AWS_*` variables.
+#[test]
+fn stats_of_an_s3_store_on_moto() {
+    let venv = promptkit_testkit::require_venv!();
+    let port = promptkit_testkit::free_port();
+    let server = promptkit_testkit::ServerProcess::spawn(
+        &venv,
+        "moto_server",
+        &["-H", "127.0.0.1", "-p", &port.to_string()],
+        port,
+    );
+    let endpoint = server.base_url();
+    promptkit_testkit::python(
+        &venv,
+        "import sys, boto3\n\
+         boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+             aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='media')",
+        &[&endpoint],
+    );
+    const SECRET: &str = "cli-secret-never-printed";
+    runtime().block_on(async {
+        let store = promptkit_media_store::S3MediaStore::builder()
+            .with_bucket("media")
+            .with_prefix("prod")
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_access_key_id("test")
+            .with_secret_access_key(SECRET)
+            .build()
+            .expect("S3 store");
+        for (conv, mime, data) in [
+            ("c1", "image/png", png_bytes()),
+            ("c2", "image/png", png_bytes()),
+            ("c1", "text/plain", Bytes::from_static(TEXT.as_bytes())),
+        ] {
+            let meta = MediaMetadata::new()
+                .with_session("s1")
+                .with_conversation(conv);
+            store.store_bytes(mime, data, &meta).await.expect("store");
+        }
+    });
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_promptkit"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env_remove("AWS_ENDPOINT_URL_S3")
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .expect("run promptkit")
+    };
+    let out = run(&["media", "stats", "s3://media/prod", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["backend"], "s3");
+    assert_eq!(
+        (v["objects"].clone(), v["references"].clone()),
+        (2.into(), 3.into())
+    );
+    assert_eq!(v["dedup_savings_bytes"], png_bytes().len() as u64);
+    assert_eq!(v["by_conversation"][0]["id"], "c1");
+
+    let out = run(&["media", "stats", "s3://no-such-bucket/prod"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("promptkit media: error: s3://no-such-bucket/prod: "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for o in [&out, &run(&["media", "ls", "s3://media/prod"])] {
+        assert!(!stderr(o).contains(SECRET) && !stdout(o).contains(SECRET));
+    }
+}

@@ -21,16 +21,27 @@ pub(crate) enum Format {
 /// Writes `value` as one JSON document (and a newline) to stdout.
 pub(crate) fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| CliError::Output(e.into()))?;
-    writeln!(out).map_err(CliError::Output)?;
-    out.flush().map_err(CliError::Output)
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    quiet_on_closed_pipe(written)
 }
 
 /// Writes text to stdout.
 pub(crate) fn print_text(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).map_err(CliError::Output)?;
-    out.flush().map_err(CliError::Output)
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    quiet_on_closed_pipe(written)
+}
+
+/// A reader that stopped reading (`promptkit media ls DIR | head`) is not
+/// an error; anything else is.
+fn quiet_on_closed_pipe(r: std::io::Result<()>) -> Result<(), CliError> {
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Output(e)),
+        _ => Ok(()),
+    }
 }
 
 /// A byte count for people: `512 B`, `1.5 KiB`, `3.2 MiB`, ...
