@@ -341,16 +341,7 @@ async fn uploads_at_or_above_threshold_are_externalized() {
 
 #[tokio::test]
 async fn bad_media_is_rejected_before_the_turn() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = manager(
-        Arc::new(MockProvider::new()),
-        file_store(dir.path()),
-        ManagerConfig::default(),
-    );
-    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
-    let mut conv = m
-        .new_conversation(&pack, ConversationConfig::new("u", "s"))
-        .unwrap();
+    let (_dir, _m, mut conv) = tutorial_conversation(MockProvider::new(), 100);
     let empty = MediaContent::from_bytes("image/png", Vec::new());
     assert!(matches!(
         conv.send_with_media("x", vec![empty]).await,
@@ -428,19 +419,7 @@ async fn prompt_selection_errors_name_the_choices() {
 
 #[tokio::test]
 async fn tool_results_with_images_keep_text_part() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = manager(
-        Arc::new(MockProvider::new().with_image_size(300)),
-        file_store(dir.path()),
-        ManagerConfig {
-            media_size_threshold_kb: 1,
-            ..Default::default()
-        },
-    );
-    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
-    let mut conv = m
-        .new_conversation(&pack, ConversationConfig::new("u", "s"))
-        .unwrap();
+    let (_dir, _m, mut conv) = tutorial_conversation(MockProvider::new().with_image_size(300), 1);
     let resp = conv.send("Paint a forest").await.unwrap();
     let tool_msg = resp.messages.iter().find(|m| m.role == Role::Tool).unwrap();
     assert!(

@@ -81,19 +81,7 @@ async fn failing_store_keeps_media_inline() {
 
 #[tokio::test]
 async fn stream_yields_events_and_commits_the_turn() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = manager(
-        Arc::new(MockProvider::new().with_image_size(64)),
-        file_store(dir.path()),
-        ManagerConfig {
-            media_size_threshold_kb: 0,
-            ..Default::default()
-        },
-    );
-    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
-    let mut conv = m
-        .new_conversation(&pack, ConversationConfig::new("u", "s"))
-        .unwrap();
+    let (_dir, _m, mut conv) = tutorial_conversation(MockProvider::new().with_image_size(64), 0);
     let events: Vec<_> = conv.stream("Sketch a bridge").collect().await;
     let events: Vec<_> = events.into_iter().map(Result::unwrap).collect();
     assert!(
@@ -120,16 +108,7 @@ async fn stream_yields_events_and_commits_the_turn() {
 
 #[tokio::test]
 async fn dropping_a_stream_leaves_history_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = manager(
-        Arc::new(MockProvider::new().with_image_size(64)),
-        file_store(dir.path()),
-        ManagerConfig::default(),
-    );
-    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
-    let mut conv = m
-        .new_conversation(&pack, ConversationConfig::new("u", "s"))
-        .unwrap();
+    let (_dir, _m, mut conv) = tutorial_conversation(MockProvider::new().with_image_size(64), 100);
     {
         let mut s = Box::pin(conv.stream("Sketch a bridge"));
         let first = s.next().await.unwrap().unwrap();

@@ -54,3 +54,29 @@ pub fn tools_pack() -> Pack {
     )
     .expect("tools pack")
 }
+
+/// A file store in a fresh temp dir, a manager over `provider` with the given
+/// externalization threshold, and a conversation with the tutorial pack.
+pub fn tutorial_conversation(
+    provider: MockProvider,
+    threshold_kb: u64,
+) -> (
+    tempfile::TempDir,
+    ConversationManager,
+    promptkit_sdk::Conversation,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let m = manager(
+        Arc::new(provider),
+        file_store(dir.path()),
+        ManagerConfig {
+            media_size_threshold_kb: threshold_kb,
+            ..Default::default()
+        },
+    );
+    let pack = m.load_pack(TUTORIAL_PACK).expect("tutorial pack");
+    let conv = m
+        .new_conversation(&pack, promptkit_sdk::ConversationConfig::new("u", "s"))
+        .expect("conversation");
+    (dir, m, conv)
+}
