@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
+mod fuzz;
 mod smoke;
 
 pub(crate) type R = Result<(), String>;
@@ -20,8 +22,8 @@ fn main() -> ExitCode {
     let result = match cmd {
         "test-all" => test_all(),
         "pyenv" => pyenv().map(|p| println!("{}", p.display())),
-        "bench" => bench(rest),
-        "fuzz" => fuzz(rest),
+        "bench" => bench::bench(rest),
+        "fuzz" => fuzz::fuzz(rest),
         _ => {
             eprintln!("usage: cargo xtask <test-all|pyenv|bench|fuzz>");
             return ExitCode::from(2);
@@ -103,15 +105,4 @@ fn test_all() -> R {
     smoke::smoke_examples(&venv, &envs)?;
     eprintln!("xtask test-all: all checks passed");
     Ok(())
-}
-
-fn bench(args: &[String]) -> R {
-    run(cargo().args(["bench", "--workspace"]).args(args))
-}
-
-fn fuzz(args: &[String]) -> R {
-    let secs = args.first().cloned().unwrap_or_else(|| "30".into());
-    run(cargo()
-        .args(["test", "--workspace", "--all-features", "fuzz_"])
-        .env("PROMPTKIT_FUZZ_SECS", secs))
 }

@@ -196,12 +196,17 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
             "OPENAI_BASE_URL",
             format!("http://127.0.0.1:{}/v1", llmock.port),
         ),
+        // llmock answers a turn only when the last message is a tool message.
+        ("PROMPTKIT_OPENAI_TOOL_MEDIA", "omit".into()),
     ]);
-    run_example(
+    // llmock's images are small SVGs: externalize everything to see them stored.
+    run_example_with(
         "openai-compatible",
         dir,
         &oa,
-        &["Provider: OpenAI", "Objects stored:"],
+        &["--threshold-kb", "0"],
+        None,
+        &["Provider: OpenAI", "image externalized: ", "image/svg+xml"],
     )?;
     Ok(())
 }
