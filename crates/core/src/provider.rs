@@ -226,6 +226,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// Stable provider id (`openai`, `mock`, ...).
     fn id(&self) -> &str;
 
+    /// The model this provider uses when a request names none, if it has one.
+    /// The SDK uses it to apply a pack's `model_overrides`.
+    fn default_model(&self) -> Option<&str> {
+        None
+    }
+
     /// Runs one chat completion.
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error>;
 
@@ -305,6 +311,9 @@ macro_rules! forward_provider {
         impl<P: Provider + ?Sized> Provider for $ty {
             fn id(&self) -> &str {
                 (**self).id()
+            }
+            fn default_model(&self) -> Option<&str> {
+                (**self).default_model()
             }
             async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
                 (**self).chat(request).await

@@ -133,6 +133,10 @@ impl Provider for OpenAiProvider {
         &self.cfg().provider_id
     }
 
+    fn default_model(&self) -> Option<&str> {
+        Some(self.model())
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         let model = self.chat_model(request);
         let body = chat_body(request, model, self.body_options(false))?;

@@ -60,9 +60,19 @@ fn resolve_prompt<'a>(pack: &'a Pack, name: Option<&str>) -> Result<(&'a str, &'
     Ok((key, prompt))
 }
 
-fn render_system(pack: &Pack, prompt: &Prompt, vars: &BTreeMap<String, String>) -> Result<String> {
+/// Renders the system prompt, with the pack's `model_overrides` for the
+/// provider's model applied.
+fn render_system(
+    inner: &Inner,
+    pack: &Pack,
+    prompt: &Prompt,
+    vars: &BTreeMap<String, String>,
+) -> Result<String> {
     let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    Ok(pack.render_system(prompt, &vars)?)
+    Ok(match inner.provider.default_model() {
+        Some(model) => pack.render_system_for_model(prompt, model, &vars)?,
+        None => pack.render_system(prompt, &vars)?,
+    })
 }
 
 impl Conversation {
@@ -90,7 +100,7 @@ impl Conversation {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let variables: BTreeMap<String, String> = config.variables.into_iter().collect();
-        let system = render_system(&pack, prompt, &variables)?;
+        let system = render_system(&inner, &pack, prompt, &variables)?;
         // Fail early on tools the pack references but does not define.
         pack.tool_definitions(prompt)?;
         Ok(Conversation {
@@ -115,7 +125,7 @@ impl Conversation {
         s: ConversationState,
     ) -> Result<Self> {
         let (_, prompt) = resolve_prompt(&pack, Some(&s.prompt_name))?;
-        let system = render_system(&pack, prompt, &s.variables)?;
+        let system = render_system(&inner, &pack, prompt, &s.variables)?;
         Ok(Conversation {
             inner,
             system,

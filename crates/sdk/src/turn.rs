@@ -81,7 +81,10 @@ impl Conversation {
         if !req.tools.is_empty() {
             req.tool_choice = policy.tool_choice.clone();
         }
-        req.parameters = prompt.parameters();
+        req.parameters = match self.inner.provider.default_model() {
+            Some(model) => prompt.parameters_for_model(model),
+            None => prompt.parameters(),
+        };
         Ok(req)
     }
 

@@ -205,3 +205,16 @@ async fn template_variables_render_into_the_system_prompt() {
     assert!(matches!(err, Error::Pack(_)), "{err}");
     assert!(err.to_string().contains("role"), "{err}");
 }
+
+#[tokio::test]
+async fn model_overrides_apply_to_the_providers_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager_with(Arc::new(MockProvider::new()), dir.path());
+    let p = m.register_pack(pack(
+        r#", "model_overrides": {"mock-image-assistant": {"system_template": "You are terse."}, "gpt-4o": {"system_template": "You are GPT."}}"#,
+    ));
+    let conv = m
+        .new_conversation(&p, ConversationConfig::new("u", "s"))
+        .unwrap();
+    assert_eq!(conv.system_prompt(), "You are terse.");
+}

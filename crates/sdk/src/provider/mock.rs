@@ -12,6 +12,8 @@ use super::procedural::{DEFAULT_SIZE, render_png};
 /// Simulated prices (USD per 1M tokens), in the range of a small hosted model.
 const INPUT_PER_M: f64 = 0.15;
 const OUTPUT_PER_M: f64 = 0.60;
+/// The model name the offline provider reports.
+const MODEL: &str = "mock-image-assistant";
 /// Simulated price of one generated image.
 const IMAGE_PRICE: f64 = 0.04;
 /// Words that make the offline model reach for an image tool.
@@ -217,6 +219,10 @@ impl Provider for MockProvider {
         "mock"
     }
 
+    fn default_model(&self) -> Option<&str> {
+        Some(MODEL)
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         if let Ok(mut r) = self.requests.lock() {
             r.push(summarize(request));
@@ -279,7 +285,7 @@ impl Provider for MockProvider {
             output: usage.completion_tokens as f64 * OUTPUT_PER_M / 1e6,
             other: 0.0,
         };
-        Ok(ChatResponse::new(message, "mock-image-assistant")
+        Ok(ChatResponse::new(message, MODEL)
             .with_usage(usage, Some(cost))
             .with_finish_reason(finish))
     }
