@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use promptkit_media_store::FileStore;
 use promptkit_media_store::local::StoredObject;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -48,48 +49,9 @@ pub(crate) async fn run(
 ) -> Result<Outcome, CliError> {
     let store = target.local("retention")?;
     let pb = progress::spinner("applying retention policies");
-    let objects = store.list().await.map_err(|e| target.err(e));
-    let objects = match objects {
-        Ok(o) => o,
-        Err(e) => {
-            pb.finish_and_clear();
-            return Err(e);
-        }
-    };
-    let plan = plan(&objects, now);
-    let (expired, removed_objects, freed_bytes) = if dry_run {
-        (plan.expired, plan.removed_objects, plan.freed_bytes)
-    } else {
-        let report = store.enforce_retention(now).await;
-        pb.finish_and_clear();
-        let report = report.map_err(|e| target.err(e))?;
-        let known: HashMap<&str, &Expired> = plan
-            .expired
-            .iter()
-            .map(|e| (e.reference.as_str(), e))
-            .collect();
-        // The listing was taken just before: a reference stored since then
-        // is reported without details.
-        let expired = report
-            .expired_references
-            .iter()
-            .map(|r| {
-                known.get(r.as_str()).map_or_else(
-                    || Expired {
-                        reference: r.to_string(),
-                        conversation_id: None,
-                        session_id: None,
-                        retention_policy: None,
-                        created_at: None,
-                        created: None,
-                    },
-                    |e| (*e).clone(),
-                )
-            })
-            .collect();
-        (expired, report.removed_objects, report.freed_bytes)
-    };
+    let result = apply(store, dry_run, now).await;
     pb.finish_and_clear();
+    let (expired, removed_objects, freed_bytes) = result.map_err(|e| target.err(e))?;
     let doc = RetentionDoc {
         store: target.shown(),
         dry_run,
@@ -104,6 +66,42 @@ pub(crate) async fn run(
         Format::Human => print_text(&human(&doc))?,
     }
     Ok(Outcome::Clean)
+}
+
+/// The expired references, removed objects and freed bytes: planned from a
+/// listing, and, unless `dry_run`, enforced by the store.
+async fn apply(
+    store: &FileStore,
+    dry_run: bool,
+    now: OffsetDateTime,
+) -> promptkit_media_store::Result<(Vec<Expired>, u64, u64)> {
+    let plan = plan(&store.list().await?, now);
+    if dry_run {
+        return Ok((plan.expired, plan.removed_objects, plan.freed_bytes));
+    }
+    let report = store.enforce_retention(now).await?;
+    let mut known: HashMap<String, Expired> = plan
+        .expired
+        .into_iter()
+        .map(|e| (e.reference.clone(), e))
+        .collect();
+    // A reference stored between the listing and the enforcement is
+    // reported without details.
+    let expired = report
+        .expired_references
+        .iter()
+        .map(|r| {
+            known.remove(r.as_str()).unwrap_or_else(|| Expired {
+                reference: r.to_string(),
+                conversation_id: None,
+                session_id: None,
+                retention_policy: None,
+                created_at: None,
+                created: None,
+            })
+        })
+        .collect();
+    Ok((expired, report.removed_objects, report.freed_bytes))
 }
 
 /// What enforcement at `now` would drop, computed from a listing the way the
@@ -177,7 +175,7 @@ fn human(d: &RetentionDoc<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "{} file{} {}, {} ({} bytes) freed",
+        "{} file{} {}, {} ({} bytes) {}",
         d.removed_objects,
         if d.removed_objects == 1 { "" } else { "s" },
         if d.dry_run {
@@ -187,6 +185,7 @@ fn human(d: &RetentionDoc<'_>) -> String {
         },
         human_size(d.freed_bytes),
         d.freed_bytes,
+        if d.dry_run { "would be freed" } else { "freed" },
     );
     out
 }
