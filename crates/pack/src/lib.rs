@@ -69,3 +69,8 @@ pub use model::{
 };
 pub use schema::PROMPTPACK_SCHEMA;
 pub use validator::{Validator, Violation, validate_response};
+
+/// The guide `docs/promptpack.md`; its code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/promptpack.md")]
+pub struct PromptPackGuideDoctests;

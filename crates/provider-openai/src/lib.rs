@@ -126,3 +126,8 @@ pub use pricing::{ImagePrice, ModelPrice, PriceTable};
 pub use provider::OpenAiProvider;
 pub use request::{ToolResultMedia, is_reasoning_model};
 pub use retry::RetryPolicy;
+
+/// The guide `docs/openai.md`; its code blocks are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/openai.md")]
+pub struct OpenAiGuideDoctests;
