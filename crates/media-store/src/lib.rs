@@ -56,6 +56,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+mod lifecycle;
 #[cfg(feature = "local")]
 pub mod local;
 mod metadata;
@@ -69,12 +70,15 @@ pub use crate::url::{
     MEDIA_STORE_URL, media_store_from_env, media_store_from_lookup, media_store_from_url,
 };
 pub use error::{Error, Result};
+pub use lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
 #[cfg(feature = "local")]
 pub use local::{FileStore, FileStoreBuilder, FileStoreConfig};
 pub use metadata::{MediaMetadata, Organization, RetentionPolicy, StorageStats, TypeStats};
 pub use mime::{check_declared_mime, extension_for_mime, validate_media};
 #[cfg(feature = "object-store")]
-pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore};
+pub use object::{
+    DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore, StoredReference,
+};
 #[cfg(feature = "s3")]
 pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};

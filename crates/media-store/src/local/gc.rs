@@ -3,7 +3,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -15,83 +14,8 @@ use super::records::{
     MediaSidecar, ObjectRecord, RefRecord, SidecarReference, read_json, remove_if_exists,
     sidecar_path, write_json,
 };
+use crate::lifecycle::{GcOptions, GcReport};
 use crate::{Error, Result};
-
-/// Options of [`FileStore::gc`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GcOptions {
-    /// Report only; change nothing.
-    pub dry_run: bool,
-    /// Temporary files younger than this may belong to a store in progress
-    /// (possibly in another process) and are kept. Default: one hour.
-    pub temp_grace: Duration,
-    /// The current time (for the grace period).
-    pub now: OffsetDateTime,
-}
-
-impl GcOptions {
-    /// Options for a real run (`dry_run = false`) or a dry run, at the
-    /// current time, with a one-hour grace period for temporary files.
-    pub fn new(dry_run: bool) -> Self {
-        GcOptions {
-            dry_run,
-            temp_grace: Duration::from_secs(3600),
-            now: OffsetDateTime::now_utc(),
-        }
-    }
-
-    /// Sets the grace period of temporary files.
-    pub fn with_temp_grace(mut self, grace: Duration) -> Self {
-        self.temp_grace = grace;
-        self
-    }
-
-    /// Sets the current time.
-    pub fn with_now(mut self, now: OffsetDateTime) -> Self {
-        self.now = now;
-        self
-    }
-}
-
-/// What [`FileStore::gc`] removed (or, in a dry run, would remove).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GcReport {
-    /// Whether this was a dry run.
-    pub dry_run: bool,
-    /// Temporary files older than the grace period.
-    pub stale_temp_files: Vec<PathBuf>,
-    /// Media files without a sidecar, or whose references are all gone.
-    pub orphan_media: Vec<PathBuf>,
-    /// Sidecars without a media file.
-    pub orphan_sidecars: Vec<PathBuf>,
-    /// Ids listed in a sidecar without a reference record (pruned).
-    pub pruned_references: Vec<String>,
-    /// Reference records whose media is gone (removed).
-    pub dangling_references: Vec<String>,
-    /// Reference records missing from their media's sidecar (re-added).
-    pub repaired_references: Vec<String>,
-    /// Dedup records pointing nowhere.
-    pub stale_object_records: Vec<PathBuf>,
-    /// Sidecars that cannot be parsed (left alone; see `verify`).
-    pub unreadable_sidecars: Vec<PathBuf>,
-    /// Bytes of media files removed.
-    pub freed_bytes: u64,
-}
-
-impl GcReport {
-    /// Whether nothing was (or would be) changed.
-    pub fn is_clean(&self) -> bool {
-        self.stale_temp_files.is_empty()
-            && self.orphan_media.is_empty()
-            && self.orphan_sidecars.is_empty()
-            && self.pruned_references.is_empty()
-            && self.dangling_references.is_empty()
-            && self.repaired_references.is_empty()
-            && self.stale_object_records.is_empty()
-    }
-}
 
 impl FileStore {
     /// Removes what interrupted writes (crashes, killed processes) or
@@ -128,15 +52,9 @@ impl FileStore {
 }
 
 fn is_stale(path: &Path, options: &GcOptions) -> bool {
-    let Ok(modified) = fs::symlink_metadata(path).and_then(|m| m.modified()) else {
-        return false;
-    };
-    let modified = OffsetDateTime::from(modified);
-    // A grace period beyond the representable dates keeps every temp file.
-    time::Duration::try_from(options.temp_grace)
-        .ok()
-        .and_then(|grace| modified.checked_add(grace))
-        .is_some_and(|stale_at| stale_at <= options.now)
+    fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| options.is_stale(OffsetDateTime::from(modified)))
 }
 
 fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {

@@ -10,6 +10,7 @@ use super::FileStore;
 use super::index::walk_files;
 use super::paths::{self, MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
 use super::records::{MediaSidecar, read_json};
+use crate::lifecycle::{RetentionReport, VerifyReport};
 use crate::{Result, RetentionPolicy, StorageReference};
 
 /// One stored media file and its sidecar, as returned by [`FileStore::list`].
@@ -30,40 +31,6 @@ impl StoredObject {
             .iter()
             .filter_map(|r| paths::reference_for(&r.id).ok())
             .collect()
-    }
-}
-
-/// What [`FileStore::enforce_retention`] or
-/// [`FileStore::conversation_deleted`] removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetentionReport {
-    /// References dropped.
-    pub expired_references: Vec<StorageReference>,
-    /// Media files removed (their last reference was dropped).
-    pub removed_objects: u64,
-    /// Bytes of the removed media files.
-    pub freed_bytes: u64,
-}
-
-/// What [`FileStore::verify`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct VerifyReport {
-    /// Media files re-hashed.
-    pub checked: u64,
-    /// Media files whose bytes no longer match the sidecar's hash or size.
-    pub corrupt: Vec<PathBuf>,
-    /// Sidecars whose media file is missing.
-    pub missing: Vec<PathBuf>,
-    /// Sidecars that cannot be parsed.
-    pub unreadable_sidecars: Vec<PathBuf>,
-}
-
-impl VerifyReport {
-    /// Whether nothing is wrong.
-    pub fn is_ok(&self) -> bool {
-        self.corrupt.is_empty() && self.missing.is_empty() && self.unreadable_sidecars.is_empty()
     }
 }
 

@@ -104,9 +104,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+pub use crate::lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
 pub use config::{FileStoreBuilder, FileStoreConfig};
-pub use gc::{GcOptions, GcReport};
-pub use lifecycle::{RetentionReport, StoredObject, VerifyReport};
+pub use lifecycle::StoredObject;
 pub use records::{MediaSidecar, Owner, SidecarReference};
 
 use self::index::Index;

@@ -59,13 +59,7 @@ impl Owner {
 
     /// Whether the reference's retention period is over at `now`.
     pub fn is_expired(&self, now: OffsetDateTime) -> bool {
-        // An expiry beyond the representable dates (e.g. `retain-4294967295days`)
-        // never comes.
-        self.retention_policy
-            .max_age()
-            .and_then(|age| time::Duration::try_from(age).ok())
-            .and_then(|age| self.created_at.checked_add(age))
-            .is_some_and(|expiry| expiry <= now)
+        crate::lifecycle::is_expired(self.retention_policy, self.created_at, now)
     }
 }
 

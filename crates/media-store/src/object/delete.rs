@@ -11,16 +11,22 @@ use crate::{Error, Result, StorageReference};
 impl ObjectStoreMediaStore {
     pub(super) async fn delete_reference(&self, reference: &StorageReference) -> Result<()> {
         let r = RefKey::parse(reference)?;
-        let marker = self.layout.marker_key(&r);
+        self.drop_reference(&r).await.map(|_| ())
+    }
+
+    /// Drops the reference `r` (the path of `delete`); returns whether its
+    /// bytes went with it (it was the last reference).
+    pub(super) async fn drop_reference(&self, r: &RefKey) -> Result<bool> {
+        let marker = self.layout.marker_key(r);
         // Object stores delete missing keys silently: look first.
         if !self.exists(&marker).await? {
             return Err(Error::NotFound {
-                reference: reference.to_string(),
+                reference: r.to_reference()?.to_string(),
             });
         }
         self.delete_key(&marker).await?;
         if self.has_references(&r.hash).await? {
-            return Ok(());
+            return Ok(false);
         }
         self.remove_unreferenced(&r.hash).await
     }
@@ -37,9 +43,11 @@ impl ObjectStoreMediaStore {
 
     /// Deletes the bytes and sidecar of `hash`, putting them back if a
     /// concurrent store added a reference meanwhile (see the module docs).
-    async fn remove_unreferenced(&self, hash: &str) -> Result<()> {
+    /// Returns whether the bytes are gone for good (not put back, and not
+    /// already removed by someone else).
+    pub(super) async fn remove_unreferenced(&self, hash: &str) -> Result<bool> {
         let Some(key) = self.location(hash).await? else {
-            return Ok(());
+            return Ok(false);
         };
         let trash = self
             .layout
@@ -48,17 +56,19 @@ impl ObjectStoreMediaStore {
         match self.store.copy(&key, &trash).await {
             Ok(()) => {}
             // Already removed by a concurrent delete of another last reference.
-            Err(object_store::Error::NotFound { .. }) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
             Err(e) => return Err(self.err("copy", &key, e)),
         }
         let sidecar = sidecar_key(&key);
         let sidecar_bytes = self.get_opt(&sidecar).await?;
         self.delete_key(&sidecar).await?;
         self.delete_key(&key).await?;
-        if self.has_references(hash).await? {
+        let restored = self.has_references(hash).await?;
+        if restored {
             self.restore(&key, &sidecar, sidecar_bytes, &trash).await?;
         }
-        self.delete_key(&trash).await
+        self.delete_key(&trash).await?;
+        Ok(!restored)
     }
 
     /// Puts bytes and sidecar back after a delete lost the race with a store.

@@ -68,12 +68,16 @@
 mod config;
 mod delete;
 mod errors;
+mod gc;
+mod inventory;
 mod layout;
+mod lifecycle;
 mod read;
 mod record;
 #[cfg(feature = "s3")]
 mod s3;
 mod stats;
+mod verify;
 mod write;
 
 use std::fmt;
@@ -87,7 +91,9 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+pub use crate::lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
 pub use config::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig};
+pub use lifecycle::StoredReference;
 #[cfg(feature = "s3")]
 pub use s3::{S3MediaStore, S3MediaStoreBuilder};
 

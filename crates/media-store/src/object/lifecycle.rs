@@ -1,0 +1,292 @@
+//! Lifecycle of stored media on object stores: listing references and
+//! enforcing retention policies. Garbage collection is in `gc`,
+//! verification in `verify`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use time::OffsetDateTime;
+
+use super::ObjectStoreMediaStore;
+use super::layout::RefKey;
+use super::record::MediaRecord;
+use crate::lifecycle::{RetentionReport, is_expired};
+use crate::{Error, MediaMetadata, Result, RetentionPolicy, StorageReference};
+
+/// Hashes whose references are dropped at the same time.
+const DELETES_IN_FLIGHT: usize = 8;
+
+/// One live reference in an object store, as returned by
+/// [`ObjectStoreMediaStore::list`]: what its marker records.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoredReference {
+    /// The reference (`obj:<blake3>/<ref-id>`).
+    pub reference: StorageReference,
+    /// BLAKE3 hash of the bytes (lowercase hex); references with the same
+    /// hash share one stored object.
+    pub blake3: String,
+    /// MIME type declared when this reference was stored.
+    pub mime_type: String,
+    /// Size of the bytes.
+    pub size_bytes: u64,
+    /// When the reference was created.
+    pub created: OffsetDateTime,
+    /// Its retention policy (the store default when none was recorded).
+    pub policy: RetentionPolicy,
+    /// Owners (conversation, session, run, user) and provenance as stored.
+    pub metadata: MediaMetadata,
+}
+
+impl StoredReference {
+    /// Whether its time-based retention period is over at `now`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
+    ///     ObjectStoreMediaStore, RetentionPolicy};
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+    /// let meta = MediaMetadata::new().with_session("s").with_conversation("c")
+    ///     .with_policy(RetentionPolicy::DeleteAfterMinutes(5));
+    /// store.store_bytes("text/plain", "hi".into(), &meta).await?;
+    /// let listed = &store.list().await?[0];
+    /// assert!(!listed.is_expired(listed.created));
+    /// assert!(listed.is_expired(listed.created + Duration::minutes(5)));
+    /// # Ok(()) }
+    /// ```
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        is_expired(self.policy, self.created, now)
+    }
+}
+
+impl ObjectStoreMediaStore {
+    /// Every live reference (one whose bytes are stored), with MIME type,
+    /// size, owners, creation time and retention policy, sorted by creation
+    /// time. Reads every reference marker (16 reads in flight), no media.
+    /// Markers that cannot be parsed are skipped with a warning (`verify`
+    /// reports them).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
+    ///     ObjectStoreMediaStore, RetentionPolicy};
+    ///
+    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+    /// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+    /// let r = store.store_bytes("image/png", "\u{89}PNG...".into(), &meta).await?;
+    /// let listed = store.list().await?;
+    /// assert_eq!(listed.len(), 1);
+    /// assert_eq!(listed[0].reference, r);
+    /// assert_eq!(listed[0].metadata.conversation_id.as_deref(), Some("c1"));
+    /// assert_eq!(listed[0].policy, RetentionPolicy::Retain);
+    /// # Ok(()) }
+    /// ```
+    pub async fn list(&self) -> Result<Vec<StoredReference>> {
+        let inv = self.inventory().await?;
+        let markers = inv
+            .hashes
+            .into_values()
+            .filter(|e| !e.content.is_empty())
+            .flat_map(|e| e.markers.into_iter().map(|(r, _)| r))
+            .collect();
+        let (records, _unreadable) = self.read_markers(markers).await?;
+        let mut out = records
+            .into_iter()
+            .map(|(r, rec)| self.stored_reference(&r, rec))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            (a.created, a.reference.as_str()).cmp(&(b.created, b.reference.as_str()))
+        });
+        Ok(out)
+    }
+
+    fn stored_reference(&self, r: &RefKey, rec: MediaRecord) -> Result<StoredReference> {
+        Ok(StoredReference {
+            reference: r.to_reference()?,
+            blake3: rec.blake3,
+            mime_type: rec.mime_type,
+            size_bytes: rec.size_bytes,
+            created: rec.created,
+            policy: rec.metadata.policy.unwrap_or(self.config.default_policy),
+            metadata: rec.metadata,
+        })
+    }
+
+    /// Drops every reference whose time-based retention policy
+    /// (`delete-after-<N>min`, `retain-<N>hours`, `retain-<N>days`, counted
+    /// from the reference's creation) has run out at `now`, through the same
+    /// race-safe path as [`delete`](crate::MediaStore::delete): bytes shared
+    /// by deduplication go only with their last reference, and a reference
+    /// stored concurrently by another process keeps them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use bytes::Bytes;
+    /// use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, ObjectStoreConfig,
+    ///     ObjectStoreMediaStore, RetentionPolicy};
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+    /// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
+    /// let png = Bytes::from_static(b"\x89PNG\r\n\x1a\n...");
+    /// let short = store
+    ///     .store_bytes("image/png", png.clone(), &meta.clone().with_policy(RetentionPolicy::RetainHours(1)))
+    ///     .await?;
+    /// let kept = store.store_bytes("image/png", png.clone(), &meta).await?; // `retain`
+    ///
+    /// let later = OffsetDateTime::now_utc() + Duration::hours(2);
+    /// let report = store.enforce_retention(later).await?;
+    /// assert_eq!(report.expired_references, vec![short]);
+    /// assert_eq!(report.removed_objects, 0, "the shared bytes are still referenced");
+    /// assert_eq!(store.retrieve_bytes(&kept).await?, png);
+    /// # Ok(()) }
+    /// ```
+    pub async fn enforce_retention(&self, now: OffsetDateTime) -> Result<RetentionReport> {
+        let default = self.config.default_policy;
+        self.drop_references(move |rec| {
+            is_expired(rec.metadata.policy.unwrap_or(default), rec.created, now)
+        })
+        .await
+    }
+
+    /// Drops the references of a deleted conversation whose policy is
+    /// [`RetentionPolicy::DeleteWithConversation`]; its other references stay.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
+    ///     ObjectStoreMediaStore, RetentionPolicy};
+    ///
+    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+    /// let meta = MediaMetadata::new().with_session("s").with_conversation("c1")
+    ///     .with_policy(RetentionPolicy::DeleteWithConversation);
+    /// let r = store.store_bytes("text/plain", "bye".into(), &meta).await?;
+    /// let report = store.conversation_deleted("c1").await?;
+    /// assert_eq!((report.expired_references, report.removed_objects), (vec![r], 1));
+    /// # Ok(()) }
+    /// ```
+    pub async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
+        let conv = conversation_id.to_owned();
+        let default = self.config.default_policy;
+        self.drop_references(move |rec| {
+            rec.metadata.policy.unwrap_or(default) == RetentionPolicy::DeleteWithConversation
+                && rec.metadata.conversation_id.as_deref() == Some(conv.as_str())
+        })
+        .await
+    }
+
+    /// Drops the [`RetentionPolicy::DeleteWithConversation`] references of
+    /// every conversation *not* in `live` (for example the conversations a
+    /// state store still holds). References without a conversation id stay.
+    pub async fn retain_conversations(&self, live: HashSet<String>) -> Result<RetentionReport> {
+        let default = self.config.default_policy;
+        self.drop_references(move |rec| {
+            rec.metadata.policy.unwrap_or(default) == RetentionPolicy::DeleteWithConversation
+                && rec
+                    .metadata
+                    .conversation_id
+                    .as_ref()
+                    .is_some_and(|c| !live.contains(c))
+        })
+        .await
+    }
+
+    /// Drops every reference whose marker `pick`s, hash by hash (the
+    /// references of one hash in turn, so the last one is counted once).
+    async fn drop_references(
+        &self,
+        pick: impl Fn(&MediaRecord) -> bool + Send + Sync,
+    ) -> Result<RetentionReport> {
+        let inv = self.inventory().await?;
+        let markers = inv
+            .hashes
+            .into_values()
+            .flat_map(|e| e.markers.into_iter().map(|(r, _)| r))
+            .collect();
+        let (records, _unreadable) = self.read_markers(markers).await?;
+        let mut by_hash: BTreeMap<String, Vec<(RefKey, u64)>> = BTreeMap::new();
+        for (r, rec) in records {
+            if pick(&rec) {
+                by_hash
+                    .entry(r.hash.clone())
+                    .or_default()
+                    .push((r, rec.size_bytes));
+            }
+        }
+        let parts: Vec<RetentionReport> = futures::stream::iter(by_hash.into_values())
+            .map(|refs| async move {
+                let mut report = RetentionReport::default();
+                for (r, size) in refs {
+                    match self.drop_reference(&r).await {
+                        Ok(removed) => {
+                            if removed {
+                                report.removed_objects += 1;
+                                report.freed_bytes += size;
+                            }
+                            report.expired_references.push(r.to_reference()?);
+                        }
+                        // Deleted meanwhile (by a user or another process).
+                        Err(Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(report)
+            })
+            .buffer_unordered(DELETES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let mut report = RetentionReport::default();
+        for p in parts {
+            report.expired_references.extend(p.expired_references);
+            report.removed_objects += p.removed_objects;
+            report.freed_bytes += p.freed_bytes;
+        }
+        report.expired_references.sort();
+        Ok(report)
+    }
+
+    /// Runs [`enforce_retention`](Self::enforce_retention) every `every` in a
+    /// background task (first run after one period) until the handle is
+    /// aborted; failures are logged with `tracing` and retried next period.
+    /// Several processes may run it on one bucket: a reference is dropped
+    /// once, the others see it gone.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use std::time::Duration;
+    /// use promptkit_media_store::{ObjectStoreConfig, ObjectStoreMediaStore};
+    ///
+    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+    /// let task = store.spawn_retention_task(Duration::from_secs(600));
+    /// task.abort();
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn_retention_task(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.enforce_retention(OffsetDateTime::now_utc()).await {
+                    Ok(r) if !r.expired_references.is_empty() => tracing::info!(
+                        references = r.expired_references.len(),
+                        objects = r.removed_objects,
+                        freed_bytes = r.freed_bytes,
+                        "retention removed expired media"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention enforcement failed"),
+                }
+            }
+        })
+    }
+}
