@@ -45,7 +45,7 @@ enum MediaCommand {
     /// One line per stored reference: reference, MIME type, size,
     /// conversation, session, creation time, retention policy.
     Ls {
-        /// The store: a FileStore directory or a file:// URL.
+        /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
         store: String,
         /// Print one JSON document on stdout.
@@ -62,7 +62,7 @@ enum MediaCommand {
     /// files, media without sidecar, sidecars without media, dangling
     /// reference records.
     Gc {
-        /// The store: a FileStore directory or a file:// URL.
+        /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
         store: String,
         /// Report what would be removed; change nothing.
@@ -79,7 +79,7 @@ enum MediaCommand {
     /// Re-hash every media file against its sidecar; exits 1 when anything
     /// is corrupt, missing or unreadable.
     Verify {
-        /// The store: a FileStore directory or a file:// URL.
+        /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
         store: String,
         /// Print one JSON document on stdout.
@@ -89,7 +89,7 @@ enum MediaCommand {
     /// Apply the time-based retention policies now: drop every expired
     /// reference (a file shared by deduplication goes with its last one).
     Retention {
-        /// The store: a FileStore directory or a file:// URL.
+        /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
         store: String,
         /// Report what would expire; change nothing.

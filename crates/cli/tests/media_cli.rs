@@ -193,6 +193,9 @@ fn stats_of_a_memory_store() {
     let out = promptkit(&["media", "stats", "memory://?organization=flat"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("dedup savings:   0 B (0 bytes, 0.0%)"));
+    let out = promptkit(&["media", "ls", "memory://"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "no stored media in memory://\n");
 }
 
 #[test]
@@ -480,6 +483,7 @@ fn bad_stores_fail_with_one_clear_line() {
     let file = dir.path().join("file.txt");
     fs::write(&file, b"x").expect("write");
     let missing = dir.path().join("missing");
+    let misspelt = format!("file://{}?organisation=flat", path_str(&plain));
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
             vec!["media", "stats", path_str(&plain)],
@@ -499,7 +503,7 @@ fn bad_stores_fail_with_one_clear_line() {
         ),
         (
             vec!["media", "stats", "ftp://example.com/media"],
-            "unsupported media store URL scheme".into(),
+            "unsupported scheme `ftp:`".into(),
         ),
         (vec!["media", "stats", "s3://"], "has no bucket".into()),
         (
@@ -507,16 +511,16 @@ fn bad_stores_fail_with_one_clear_line() {
             "unknown parameter".into(),
         ),
         (
+            vec!["media", "ls", misspelt.as_str()],
+            "parameter `organisation`: unknown parameter".into(),
+        ),
+        (
             vec!["media", "verify", "file://elsewhere/media"],
             "names a remote host".into(),
         ),
         (
-            vec!["media", "ls", "memory://"],
-            "`ls` is not supported for this backend (memory://)".into(),
-        ),
-        (
-            vec!["media", "gc", "s3://bucket/prefix"],
-            "`gc` is not supported for this backend (s3://)".into(),
+            vec!["media", "gc", "s3://bucket/prefix?max_file_size=big"],
+            "is not a byte count".into(),
         ),
     ];
     for (args, needle) in cases {
@@ -542,10 +546,10 @@ fn bad_stores_fail_with_one_clear_line() {
     );
 }
 
-/// `stats` on S3 (moto on 127.0.0.1), configured like an application: a
-/// `MEDIA_STORE_URL`-style URL and the `AWS_*` variables.
+/// Every command on S3 (moto on 127.0.0.1), configured like an
+/// application: a `MEDIA_STORE_URL`-style URL and the `AWS_*` variables.
 #[test]
-fn stats_of_an_s3_store_on_moto() {
+fn every_command_on_an_s3_store_on_moto() {
     let venv = promptkit_testkit::require_venv!();
     let port = promptkit_testkit::free_port();
     let server = promptkit_testkit::ServerProcess::spawn(
@@ -555,15 +559,16 @@ fn stats_of_an_s3_store_on_moto() {
         port,
     );
     let endpoint = server.base_url();
+    let boto = "import sys, boto3\n\
+         s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+             aws_access_key_id='test', aws_secret_access_key='test')\n";
     promptkit_testkit::python(
         &venv,
-        "import sys, boto3\n\
-         boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
-             aws_access_key_id='test', aws_secret_access_key='test').create_bucket(Bucket='media')",
+        &format!("{boto}s3.create_bucket(Bucket='media')"),
         &[&endpoint],
     );
     const SECRET: &str = "cli-secret-never-printed";
-    runtime().block_on(async {
+    let (_, short_lived, _) = runtime().block_on(async {
         let store = promptkit_media_store::S3MediaStore::builder()
             .with_bucket("media")
             .with_prefix("prod")
@@ -573,16 +578,16 @@ fn stats_of_an_s3_store_on_moto() {
             .with_secret_access_key(SECRET)
             .build()
             .expect("S3 store");
-        for (conv, mime, data) in [
-            ("c1", "image/png", png_bytes()),
-            ("c2", "image/png", png_bytes()),
-            ("c1", "text/plain", Bytes::from_static(TEXT.as_bytes())),
-        ] {
-            let meta = MediaMetadata::new()
-                .with_session("s1")
-                .with_conversation(conv);
-            store.store_bytes(mime, data, &meta).await.expect("store");
-        }
+        let meta = |c: &str| MediaMetadata::new().with_session("s1").with_conversation(c);
+        let short = meta("c2").with_policy(RetentionPolicy::RetainHours(1));
+        let a = store
+            .store_bytes("image/png", png_bytes(), &meta("c1"))
+            .await;
+        let b = store.store_bytes("image/png", png_bytes(), &short).await;
+        let t = store
+            .store_bytes("text/plain", TEXT.into(), &meta("c1"))
+            .await;
+        (a.expect("store"), b.expect("store"), t.expect("store"))
     });
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_promptkit"))
@@ -594,12 +599,19 @@ fn stats_of_an_s3_store_on_moto() {
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env_remove("AWS_ENDPOINT_URL_S3")
             .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("MEDIA_DEFAULT_POLICY")
             .output()
             .expect("run promptkit")
     };
-    let out = run(&["media", "stats", "s3://media/prod", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let json = |args: &[&str], code: i32| -> Value {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    const URL: &str = "s3://media/prod";
+
+    let v = json(&["media", "stats", URL, "--json"], 0);
     assert_eq!(v["backend"], "s3");
     assert_eq!(
         (v["objects"].clone(), v["references"].clone()),
@@ -607,6 +619,74 @@ fn stats_of_an_s3_store_on_moto() {
     );
     assert_eq!(v["dedup_savings_bytes"], png_bytes().len() as u64);
     assert_eq!(v["by_conversation"][0]["id"], "c1");
+
+    let ls = json(&["media", "ls", URL, "--json"], 0);
+    assert_eq!(ls["references"].as_array().map(Vec::len), Some(3));
+    let c2 = json(&["media", "ls", URL, "--json", "--conversation", "c2"], 0);
+    let row = &c2["references"][0];
+    assert_eq!(row["reference"], short_lived.as_str());
+    assert_eq!(row["retention_policy"], "retain-1hours");
+    assert_eq!(
+        (row["ref_count"].clone(), row["path"].clone()),
+        (2.into(), Value::Null)
+    );
+
+    let ok = json(&["media", "verify", URL, "--json"], 0);
+    assert_eq!(
+        (ok["ok"].clone(), ok["checked"].clone()),
+        (true.into(), 2.into())
+    );
+    let gc = json(&["media", "gc", URL, "--dry-run", "--json"], 0);
+    assert_eq!(gc["clean"], true);
+
+    let later = "2100-01-01T00:00:00Z";
+    let dry = json(
+        &[
+            "media",
+            "retention",
+            URL,
+            "--dry-run",
+            "--json",
+            "--now",
+            later,
+        ],
+        0,
+    );
+    assert_eq!(
+        dry["expired_references"][0]["reference"],
+        short_lived.as_str()
+    );
+    assert_eq!(dry["expired_references"].as_array().map(Vec::len), Some(1));
+    assert_eq!(dry["removed_objects"], 0, "the bytes are shared with c1");
+    assert_eq!(
+        json(&["media", "ls", URL, "--json"], 0),
+        ls,
+        "dry run changed the store"
+    );
+    let done = json(&["media", "retention", URL, "--json", "--now", later], 0);
+    assert_eq!(done["expired_references"], dry["expired_references"]);
+    let ls = json(&["media", "ls", URL, "--json"], 0);
+    assert_eq!(ls["references"].as_array().map(Vec::len), Some(2));
+
+    // Overwrite the text's bytes (same size) behind the store's back.
+    let key = promptkit_testkit::python(
+        &venv,
+        &format!(
+            "{boto}keys = [o['Key'] for o in s3.list_objects_v2(Bucket='media', Prefix='prod/media/')['Contents']]\n\
+             key = [k for k in keys if k.endswith('.txt')][0]\n\
+             s3.put_object(Bucket='media', Key=key, Body=b'HELLO WORLD')\n\
+             print(key)"
+        ),
+        &[&endpoint],
+    );
+    let bad = json(&["media", "verify", URL, "--json"], 1);
+    assert_eq!(bad["ok"], false);
+    let corrupt = bad["corrupt"].as_array().expect("corrupt");
+    assert_eq!(corrupt.len(), 1, "{bad}");
+    assert!(
+        key.trim().ends_with(corrupt[0].as_str().expect("key")),
+        "{key} {bad}"
+    );
 
     let out = run(&["media", "stats", "s3://no-such-bucket/prod"]);
     assert_eq!(out.status.code(), Some(1));
@@ -616,7 +696,7 @@ fn stats_of_an_s3_store_on_moto() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    for o in [&out, &run(&["media", "ls", "s3://media/prod"])] {
+    for o in [&out, &run(&["media", "ls", URL])] {
         assert!(!stderr(o).contains(SECRET) && !stdout(o).contains(SECRET));
     }
 }

@@ -28,24 +28,23 @@ struct GcDoc<'a> {
     freed_bytes: u64,
 }
 
-/// Runs (or with `dry_run` only reports) garbage collection of a local store.
+/// Runs (or with `dry_run` only reports) garbage collection.
 pub(crate) async fn run(
     target: &Target,
     dry_run: bool,
     temp_grace: Duration,
     format: Format,
 ) -> Result<Outcome, CliError> {
-    let store = target.local("gc")?;
     let pb = progress::spinner(if dry_run {
         "looking for orphans (dry run)"
     } else {
         "collecting orphans"
     });
-    let report = store
+    let report = target
         .gc(GcOptions::new(dry_run).with_temp_grace(temp_grace))
         .await;
     pb.finish_and_clear();
-    let r = report.map_err(|e| target.err(e))?;
+    let r = report?;
     let doc = GcDoc {
         store: target.shown(),
         dry_run: r.dry_run,
@@ -92,7 +91,7 @@ fn human(d: &GcDoc<'_>, r: &GcReport) -> String {
         if !v.is_empty() {
             let _ = writeln!(out, "  {what}: {}", v.len());
             for id in v {
-                let _ = writeln!(out, "    file:{id}");
+                let _ = writeln!(out, "    {id}");
             }
         }
     };

@@ -1,8 +1,8 @@
 //! `promptkit media ls`: one line per stored reference.
 
-use promptkit_media_store::local::StoredObject;
 use serde::Serialize;
 
+use super::backend::Listed;
 use super::output::{Format, human_size, print_json, print_text, rfc3339, short_time, table};
 use super::{CliError, Outcome, Target, progress};
 
@@ -37,23 +37,22 @@ struct Row {
     /// Live references to the same file (more than 1: shared by dedup).
     ref_count: u64,
     blake3: String,
-    path: String,
+    /// The media file (local stores; `null` on object stores).
+    path: Option<String>,
     #[serde(skip)]
     created: time::OffsetDateTime,
 }
 
-/// Lists the references of a local store matching `filter`.
+/// Lists the references of a store matching `filter`.
 pub(crate) async fn run(
     target: &Target,
     filter: &Filter,
     format: Format,
 ) -> Result<Outcome, CliError> {
-    let store = target.local("ls")?;
     let pb = progress::spinner("listing stored media");
-    let objects = store.list().await;
+    let listed = target.list(time::OffsetDateTime::now_utc()).await;
     pb.finish_and_clear();
-    let objects = objects.map_err(|e| target.err(e))?;
-    let rows = rows(&objects, filter);
+    let rows = rows(listed?, filter);
     match format {
         Format::Json => print_json(&LsDoc {
             store: target.shown(),
@@ -64,39 +63,31 @@ pub(crate) async fn run(
     Ok(Outcome::Clean)
 }
 
-fn rows(objects: &[StoredObject], filter: &Filter) -> Vec<Row> {
+fn rows(listed: Vec<Listed>, filter: &Filter) -> Vec<Row> {
     let wanted = |want: &Option<String>, have: &Option<String>| {
         want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
     };
-    let mut rows: Vec<Row> = objects
-        .iter()
-        .flat_map(|o| {
-            o.sidecar.references.iter().map(move |r| Row {
-                reference: format!("file:{}", r.id),
-                mime_type: r.mime_type.clone(),
-                size_bytes: o.sidecar.size_bytes,
-                conversation_id: r.owner.conversation_id.clone(),
-                session_id: r.owner.session_id.clone(),
-                run_id: r.owner.run_id.clone(),
-                created_at: rfc3339(r.owner.created_at),
-                retention_policy: r.owner.retention_policy.to_string(),
-                ref_count: o.sidecar.ref_count,
-                blake3: o.sidecar.blake3.clone(),
-                path: o.path.display().to_string(),
-                created: r.owner.created_at,
-            })
+    listed
+        .into_iter()
+        .filter(|l| {
+            wanted(&filter.conversation, &l.conversation_id)
+                && wanted(&filter.session, &l.session_id)
         })
-        .filter(|r| {
-            wanted(&filter.conversation, &r.conversation_id)
-                && wanted(&filter.session, &r.session_id)
+        .map(|l| Row {
+            created_at: rfc3339(l.created),
+            retention_policy: l.policy.to_string(),
+            path: l.path.map(|p| p.display().to_string()),
+            reference: l.reference,
+            mime_type: l.mime_type,
+            size_bytes: l.size_bytes,
+            conversation_id: l.conversation_id,
+            session_id: l.session_id,
+            run_id: l.run_id,
+            ref_count: l.ref_count,
+            blake3: l.blake3,
+            created: l.created,
         })
-        .collect();
-    rows.sort_by(|a, b| {
-        a.created
-            .cmp(&b.created)
-            .then_with(|| a.reference.cmp(&b.reference))
-    });
-    rows
+        .collect()
 }
 
 fn human(target: &Target, rows: &[Row]) -> String {

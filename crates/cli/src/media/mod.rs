@@ -1,6 +1,8 @@
 //! The work behind `promptkit media …`: one module per command, plus how a
-//! store is opened ([`target`]) and how results are printed ([`output`]).
+//! store is opened ([`target`]), the lifecycle operations of both kinds of
+//! store ([`backend`]) and how results are printed ([`output`]).
 
+mod backend;
 pub(crate) mod gc;
 pub(crate) mod ls;
 mod output;
@@ -60,18 +62,6 @@ pub(crate) enum CliError {
         url: String,
         /// What is wrong.
         message: String,
-    },
-    /// The command needs the local store's API, which this backend lacks.
-    #[error(
-        "{target}: `{command}` is not supported for this backend ({backend}); it works on local stores (a directory or a file:// URL)"
-    )]
-    Unsupported {
-        /// The store as shown to the user.
-        target: String,
-        /// The command (`ls`, `gc`, ...).
-        command: &'static str,
-        /// The backend's URL scheme.
-        backend: String,
     },
     /// The store reported an error.
     #[error("{target}: {source}")]

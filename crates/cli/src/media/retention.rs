@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use promptkit_media_store::FileStore;
-use promptkit_media_store::local::StoredObject;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::backend::Listed;
 use super::output::{Format, human_size, print_json, print_text, rfc3339, short_time};
 use super::{CliError, Outcome, Target, progress};
 
@@ -47,11 +46,10 @@ pub(crate) async fn run(
     now: OffsetDateTime,
     format: Format,
 ) -> Result<Outcome, CliError> {
-    let store = target.local("retention")?;
     let pb = progress::spinner("applying retention policies");
-    let result = apply(store, dry_run, now).await;
+    let result = apply(target, dry_run, now).await;
     pb.finish_and_clear();
-    let (expired, removed_objects, freed_bytes) = result.map_err(|e| target.err(e))?;
+    let (expired, removed_objects, freed_bytes) = result?;
     let doc = RetentionDoc {
         store: target.shown(),
         dry_run,
@@ -71,15 +69,15 @@ pub(crate) async fn run(
 /// The expired references, removed objects and freed bytes: planned from a
 /// listing, and, unless `dry_run`, enforced by the store.
 async fn apply(
-    store: &FileStore,
+    target: &Target,
     dry_run: bool,
     now: OffsetDateTime,
-) -> promptkit_media_store::Result<(Vec<Expired>, u64, u64)> {
-    let plan = plan(&store.list().await?, now);
+) -> Result<(Vec<Expired>, u64, u64), CliError> {
+    let plan = plan(target.list(now).await?);
     if dry_run {
         return Ok((plan.expired, plan.removed_objects, plan.freed_bytes));
     }
-    let report = store.enforce_retention(now).await?;
+    let report = target.enforce_retention(now).await?;
     let mut known: HashMap<String, Expired> = plan
         .expired
         .into_iter()
@@ -104,47 +102,44 @@ async fn apply(
     Ok((expired, report.removed_objects, report.freed_bytes))
 }
 
-/// What enforcement at `now` would drop, computed from a listing the way the
-/// store decides it: a reference expires by its own policy and creation
-/// time; a file goes when all its references expire.
+/// What enforcement would drop, from a listing whose expiry the store
+/// evaluated: the expired references, and the stored files (objects) all of
+/// whose references expired.
 struct Plan {
     expired: Vec<Expired>,
     removed_objects: u64,
     freed_bytes: u64,
 }
 
-fn plan(objects: &[StoredObject], now: OffsetDateTime) -> Plan {
-    let mut p = Plan {
-        expired: Vec::new(),
-        removed_objects: 0,
-        freed_bytes: 0,
-    };
-    for o in objects {
-        let refs = &o.sidecar.references;
-        let before = p.expired.len();
-        p.expired.extend(
-            refs.iter()
-                .filter(|r| r.owner.is_expired(now))
-                .map(|r| Expired {
-                    reference: format!("file:{}", r.id),
-                    conversation_id: r.owner.conversation_id.clone(),
-                    session_id: r.owner.session_id.clone(),
-                    retention_policy: Some(r.owner.retention_policy.to_string()),
-                    created_at: Some(rfc3339(r.owner.created_at)),
-                    created: Some(r.owner.created_at),
-                }),
-        );
-        if !refs.is_empty() && p.expired.len() - before == refs.len() {
-            p.removed_objects += 1;
-            p.freed_bytes += o.sidecar.size_bytes;
-        }
+fn plan(listed: Vec<Listed>) -> Plan {
+    // Stored bytes: a file on the local store (one per hash with dedup, one
+    // per reference without), the content hash on object stores.
+    let mut by_object: HashMap<String, (u64, bool)> = HashMap::new();
+    for l in &listed {
+        let key = l
+            .path
+            .as_ref()
+            .map_or_else(|| l.blake3.clone(), |p| p.display().to_string());
+        let e = by_object.entry(key).or_insert((l.size_bytes, true));
+        e.1 &= l.expired;
     }
-    p.expired.sort_by(|a, b| {
-        a.created
-            .cmp(&b.created)
-            .then_with(|| a.reference.cmp(&b.reference))
-    });
-    p
+    let gone = by_object.values().filter(|(_, all_expired)| *all_expired);
+    Plan {
+        removed_objects: gone.clone().count() as u64,
+        freed_bytes: gone.map(|(size, _)| size).sum(),
+        expired: listed
+            .into_iter()
+            .filter(|l| l.expired)
+            .map(|l| Expired {
+                reference: l.reference,
+                conversation_id: l.conversation_id,
+                session_id: l.session_id,
+                retention_policy: Some(l.policy.to_string()),
+                created_at: Some(rfc3339(l.created)),
+                created: Some(l.created),
+            })
+            .collect(),
+    }
 }
 
 fn human(d: &RetentionDoc<'_>) -> String {
@@ -188,4 +183,57 @@ fn human(d: &RetentionDoc<'_>) -> String {
         if d.dry_run { "would be freed" } else { "freed" },
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promptkit_media_store::RetentionPolicy;
+
+    fn listed(reference: &str, path: Option<&str>, expired: bool) -> Listed {
+        Listed {
+            reference: reference.into(),
+            mime_type: "image/png".into(),
+            size_bytes: 100,
+            conversation_id: None,
+            session_id: None,
+            run_id: None,
+            created: OffsetDateTime::UNIX_EPOCH,
+            policy: RetentionPolicy::RetainHours(1),
+            blake3: "h".into(),
+            path: path.map(Into::into),
+            ref_count: 2,
+            expired,
+        }
+    }
+
+    #[test]
+    fn bytes_go_with_their_last_reference() {
+        // Deduplicated: one file, two references.
+        let p = plan(vec![
+            listed("a", Some("/f"), true),
+            listed("b", Some("/f"), false),
+        ]);
+        assert_eq!(
+            (p.expired.len(), p.removed_objects, p.freed_bytes),
+            (1, 0, 0)
+        );
+        let p = plan(vec![
+            listed("a", Some("/f"), true),
+            listed("b", Some("/f"), true),
+        ]);
+        assert_eq!(
+            (p.expired.len(), p.removed_objects, p.freed_bytes),
+            (2, 1, 100)
+        );
+        // Without dedup, identical bytes live in two files.
+        let p = plan(vec![
+            listed("a", Some("/f"), true),
+            listed("b", Some("/g"), false),
+        ]);
+        assert_eq!((p.removed_objects, p.freed_bytes), (1, 100));
+        // Object stores: by content hash.
+        let p = plan(vec![listed("a", None, true), listed("b", None, false)]);
+        assert_eq!(p.removed_objects, 0);
+    }
 }

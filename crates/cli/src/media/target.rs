@@ -1,9 +1,12 @@
 //! Opening the store a `DIR|URL` argument names, without ever creating one.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::str::FromStr;
 
-use promptkit_media_store::{FileStore, MediaStore, StorageStats, media_store_from_url};
+use promptkit_media_store::{
+    FileStore, MediaStore, ObjectStoreConfig, ObjectStoreMediaStore, Organization, RetentionPolicy,
+    S3MediaStore, StorageStats,
+};
 use url::Url;
 
 use super::CliError;
@@ -21,19 +24,24 @@ pub(crate) enum Target {
         /// The store.
         store: FileStore,
     },
-    /// Any other backend, through the `MediaStore` trait only.
-    Remote {
+    /// An object-store backend (`s3://`, `memory://`).
+    Object {
         /// The URL as shown in messages (without any password).
         shown: String,
-        /// The URL scheme (`s3`, `memory`, ...).
+        /// The URL scheme (`s3`, `memory`).
         scheme: String,
         /// The store.
-        store: Arc<dyn MediaStore>,
+        store: ObjectStoreMediaStore,
     },
 }
 
 impl Target {
     /// Opens `arg`: a URL when it contains `://`, a directory otherwise.
+    ///
+    /// URLs are read as the application reads `MEDIA_STORE_URL`: query
+    /// parameters `organization`, `default_policy` and `max_file_size`
+    /// (over the `MEDIA_*` variables), S3 settings from the `AWS_*`
+    /// variables.
     pub(crate) fn open(arg: &str) -> Result<Target, CliError> {
         if !arg.contains("://") {
             return open_dir(Path::new(arg), arg.to_owned());
@@ -43,29 +51,55 @@ impl Target {
             message: e.to_string(),
         })?;
         let shown = shown_url(&url);
-        if url.scheme() == "file" {
-            if url
-                .host_str()
-                .is_some_and(|h| !h.is_empty() && h != "localhost")
-            {
-                return Err(CliError::BadUrl {
-                    url: shown,
-                    message: "names a remote host; use file:///absolute/path".into(),
-                });
+        let bad = |message: String| CliError::BadUrl {
+            url: shown.clone(),
+            message,
+        };
+        let scheme = url.scheme().to_owned();
+        let store = match scheme.as_str() {
+            "file" => {
+                if url
+                    .host_str()
+                    .is_some_and(|h| !h.is_empty() && h != "localhost")
+                {
+                    return Err(bad("names a remote host; use file:///absolute/path".into()));
+                }
+                let path = url
+                    .to_file_path()
+                    .map_err(|()| bad("not an absolute local path".into()))?;
+                // Checked like the application checks them; a local store
+                // records every reference's policy, so they change nothing.
+                object_config(&url).map_err(bad)?;
+                return open_dir(&path, shown);
             }
-            let path = url.to_file_path().map_err(|()| CliError::BadUrl {
-                url: shown.clone(),
-                message: "not an absolute local path".into(),
-            })?;
-            return open_dir(&path, shown);
-        }
-        let store = media_store_from_url(arg.trim()).map_err(|source| CliError::Store {
+            "memory" => ObjectStoreMediaStore::in_memory(object_config(&url).map_err(bad)?),
+            "s3" => {
+                let bucket = url
+                    .host_str()
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| bad("has no bucket (s3://bucket/prefix)".into()))?;
+                let mut builder = S3MediaStore::builder()
+                    .with_config(object_config(&url).map_err(bad)?)
+                    .with_bucket(bucket);
+                let prefix = url.path().trim_matches('/');
+                if !prefix.is_empty() {
+                    builder = builder.with_prefix(prefix);
+                }
+                builder.from_env().build()
+            }
+            other => {
+                return Err(bad(format!(
+                    "unsupported scheme `{other}:` (use a directory, file://, s3:// or memory://)"
+                )));
+            }
+        };
+        let store = store.map_err(|source| CliError::Store {
             target: shown.clone(),
             source,
         })?;
-        Ok(Target::Remote {
+        Ok(Target::Object {
             shown,
-            scheme: url.scheme().to_owned(),
+            scheme,
             store,
         })
     }
@@ -73,7 +107,7 @@ impl Target {
     /// The store as shown to the user.
     pub(crate) fn shown(&self) -> &str {
         match self {
-            Target::Local { shown, .. } | Target::Remote { shown, .. } => shown,
+            Target::Local { shown, .. } | Target::Object { shown, .. } => shown,
         }
     }
 
@@ -81,19 +115,7 @@ impl Target {
     pub(crate) fn backend(&self) -> &str {
         match self {
             Target::Local { .. } => "local",
-            Target::Remote { scheme, .. } => scheme,
-        }
-    }
-
-    /// The local store, or [`CliError::Unsupported`] for `command`.
-    pub(crate) fn local(&self, command: &'static str) -> Result<&FileStore, CliError> {
-        match self {
-            Target::Local { store, .. } => Ok(store),
-            Target::Remote { shown, scheme, .. } => Err(CliError::Unsupported {
-                target: shown.clone(),
-                command,
-                backend: format!("{scheme}://"),
-            }),
+            Target::Object { scheme, .. } => scheme,
         }
     }
 
@@ -109,10 +131,51 @@ impl Target {
     pub(crate) async fn stats(&self) -> Result<StorageStats, CliError> {
         let r = match self {
             Target::Local { store, .. } => store.stats().await,
-            Target::Remote { store, .. } => store.stats().await,
+            Target::Object { store, .. } => store.stats().await,
         };
         r.map_err(|e| self.err(e))
     }
+}
+
+/// The object-store settings of a URL: the `MEDIA_*` variables, then the
+/// query parameters (which win).
+fn object_config(url: &Url) -> Result<ObjectStoreConfig, String> {
+    let mut config = ObjectStoreConfig::default();
+    let env = [
+        ("MEDIA_ORGANIZATION", "organization"),
+        ("MEDIA_DEFAULT_POLICY", "default_policy"),
+        ("MEDIA_MAX_FILE_SIZE", "max_file_size"),
+    ]
+    .into_iter()
+    .filter_map(|(var, key)| {
+        let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+        Some((var.to_owned(), key.to_owned(), v))
+    });
+    let query = url
+        .query_pairs()
+        .map(|(k, v)| (format!("parameter `{k}`"), k.into_owned(), v.into_owned()));
+    for (source, key, value) in env.chain(query) {
+        let invalid = |e: &dyn std::fmt::Display| format!("{source}: {e}");
+        config = match key.as_str() {
+            "organization" => {
+                config.with_organization(Organization::from_str(&value).map_err(|e| invalid(&e))?)
+            }
+            "default_policy" => config
+                .with_default_policy(RetentionPolicy::from_str(&value).map_err(|e| invalid(&e))?),
+            "max_file_size" => config.with_max_file_size(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|e| invalid(&format!("`{value}` is not a byte count: {e}")))?,
+            ),
+            _ => {
+                return Err(invalid(
+                    &"unknown parameter (organization, default_policy, max_file_size)",
+                ));
+            }
+        };
+    }
+    Ok(config)
 }
 
 /// Opens the local store in `path`, refusing anything that is not one.
@@ -192,7 +255,15 @@ mod tests {
     fn unknown_schemes_and_remote_file_hosts_fail() {
         assert!(matches!(
             Target::open("ftp://host/x"),
-            Err(CliError::Store { .. })
+            Err(CliError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Target::open("memory://?organisation=flat"),
+            Err(CliError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            Target::open("s3:///prefix"),
+            Err(CliError::BadUrl { .. })
         ));
         assert!(matches!(
             Target::open("file://elsewhere/x"),
@@ -200,7 +271,7 @@ mod tests {
         ));
         assert!(matches!(
             Target::open("memory://"),
-            Ok(Target::Remote { .. })
+            Ok(Target::Object { .. })
         ));
     }
 }

@@ -24,20 +24,19 @@ struct VerifyDoc<'a> {
     unreadable_sidecars: &'a [PathBuf],
 }
 
-/// Verifies a local store; [`Outcome::ProblemsFound`] when anything is
+/// Verifies a store; [`Outcome::ProblemsFound`] when anything is
 /// corrupt, missing or unreadable.
 pub(crate) async fn run(target: &Target, format: Format) -> Result<Outcome, CliError> {
-    let store = target.local("verify")?;
     let pb = progress::bar("verifying");
     let bar = pb.clone();
-    let report = store
-        .verify_with_progress(move |done, total| {
+    let report = target
+        .verify(move |done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })
         .await;
     pb.finish_and_clear();
-    let r = report.map_err(|e| target.err(e))?;
+    let r = report?;
     let doc = VerifyDoc {
         store: target.shown(),
         ok: r.is_ok(),
