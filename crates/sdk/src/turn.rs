@@ -7,6 +7,7 @@ use futures::channel::mpsc::UnboundedSender;
 use promptkit_core::{
     ChatRequest, ChatResponse, ContentPart, Cost, Message, StreamEvent, ToolCall, ToolChoice, Usage,
 };
+use tracing::Instrument;
 
 use crate::media::{externalize, rehydrate};
 use crate::tools::ToolOutput;
@@ -105,9 +106,9 @@ impl Conversation {
             provider = inner.provider.id(),
             messages = req.messages.len()
         );
-        let _e = span.enter();
         if events.is_none() {
             return tokio::time::timeout(timeout, inner.provider.chat(req))
+                .instrument(span)
                 .await
                 .map_err(|_| timed_out())?
                 .map_err(Error::from);
@@ -127,6 +128,7 @@ impl Conversation {
             })
         };
         tokio::time::timeout(timeout, fut)
+            .instrument(span)
             .await
             .map_err(|_| timed_out())?
             .map_err(Error::from)
@@ -149,8 +151,9 @@ impl Conversation {
                     .map_err(|e| format!("invalid arguments JSON for `{}`: {e}", call.name))?
             };
             let span = tracing::info_span!("tool_call", tool = %call.name, id = %call.id);
-            let _e = span.enter();
-            match tokio::time::timeout(self.inner.config.default_timeout, handler.call(args)).await
+            match tokio::time::timeout(self.inner.config.default_timeout, handler.call(args))
+                .instrument(span)
+                .await
             {
                 Ok(r) => r.map_err(|e| e.0),
                 Err(_) => Err(format!(
