@@ -73,12 +73,14 @@ impl ObjectStoreMediaStore {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use bytes::Bytes;
     /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
     ///     ObjectStoreMediaStore, RetentionPolicy};
     ///
     /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
     /// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
-    /// let r = store.store_bytes("image/png", "\u{89}PNG...".into(), &meta).await?;
+    /// let png = Bytes::from_static(b"\x89PNG\r\n\x1a\n...");
+    /// let r = store.store_bytes("image/png", png, &meta).await?;
     /// let listed = store.list().await?;
     /// assert_eq!(listed.len(), 1);
     /// assert_eq!(listed[0].reference, r);

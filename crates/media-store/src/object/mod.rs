@@ -59,6 +59,35 @@
 //! `stats()` lists `media/` and `index/` and reads every reference marker (16
 //! reads in flight), so its cost grows with the number of live references.
 //!
+//! # Lifecycle
+//!
+//! The same operations as the local store, with the same report types
+//! ([`RetentionReport`], [`GcReport`], [`VerifyReport`]):
+//!
+//! - [`ObjectStoreMediaStore::list`]: every live reference with MIME type,
+//!   size, owners, creation time and policy ([`StoredReference`]);
+//! - [`ObjectStoreMediaStore::enforce_retention`] (at a `now` you pass, so
+//!   tests control the clock) and
+//!   [`spawn_retention_task`](ObjectStoreMediaStore::spawn_retention_task)
+//!   drop references whose time-based policy ran out;
+//!   [`conversation_deleted`](ObjectStoreMediaStore::conversation_deleted) and
+//!   [`retain_conversations`](ObjectStoreMediaStore::retain_conversations)
+//!   apply `delete-with-conversation`. Each reference is dropped exactly like
+//!   `delete` does it, so shared bytes go with their last reference and a
+//!   concurrent store in another process keeps them;
+//! - [`ObjectStoreMediaStore::gc`] removes bytes without references, stray
+//!   copies, sidecars without bytes, markers whose bytes are gone, leftover
+//!   trash copies and location records of content that is gone, puts back
+//!   bytes an interrupted delete left only in its trash, and leaves objects
+//!   younger than a grace period alone (work in progress elsewhere); a dry
+//!   run only reports. Removing a location record follows the same
+//!   check/delete/re-check order as a last delete;
+//! - [`ObjectStoreMediaStore::verify`] re-hashes every object.
+//!
+//! All of them list the bucket and read the small marker objects; `verify`
+//! also reads every media object. Objects of other shapes under the prefix
+//! (foreign files) are never touched.
+//!
 //! Failures never hand out a reference: if the bytes cannot be written the
 //! marker is removed again. That removal is best effort: a marker left behind
 //! by a backend outage is not counted by `stats()` while its bytes are absent,
@@ -121,8 +150,11 @@ enum UrlSource {
 /// how concurrent stores and deletes stay consistent).
 ///
 /// `retrieve` checks the bytes against their hash ([`Error::Corrupt`] on a
-/// mismatch). Retention policies are recorded in the sidecar and markers but
-/// not enforced by this store: use the bucket's lifecycle rules to expire media.
+/// mismatch). Retention policies are recorded in each reference's marker and
+/// enforced by [`enforce_retention`](Self::enforce_retention) and
+/// [`conversation_deleted`](Self::conversation_deleted); see the
+/// [module docs](crate::object#lifecycle) for garbage collection and
+/// verification.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
