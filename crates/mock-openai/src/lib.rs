@@ -42,6 +42,9 @@ pub use png::png_bytes;
 pub use script::{MockToolCall, MockUsage, Reply, Script};
 use server::{Shared, lock};
 
+/// Largest request body the mock accepts (axum's default is 2 MB).
+const MAX_REQUEST_BODY: usize = 512 * 1024 * 1024;
+
 /// One request the mock received.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -106,8 +109,11 @@ impl MockOpenAi {
         let shared = Arc::new(Shared::default());
         *lock(&shared.script) = script;
         *lock(&shared.root_url) = format!("http://{addr}");
+        // Chat requests carrying image history are far above axum's 2 MB
+        // default; OpenAI itself accepts much larger bodies.
         let app = axum::Router::new()
             .fallback(server::handle)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
             .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
