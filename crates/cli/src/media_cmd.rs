@@ -86,8 +86,10 @@ enum MediaCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Apply the time-based retention policies now: drop every expired
-    /// reference (a file shared by deduplication goes with its last one).
+    /// Apply the retention policies now: drop every reference whose
+    /// time-based policy ran out, and with `--deleted-conversation` the
+    /// `delete-with-conversation` references of deleted conversations (bytes
+    /// shared by deduplication go with their last reference).
     Retention {
         /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
@@ -101,6 +103,10 @@ enum MediaCommand {
         /// Evaluate expiry at this RFC 3339 time instead of the current time.
         #[arg(long, value_name = "TIME", value_parser = parse_time)]
         now: Option<OffsetDateTime>,
+        /// This conversation was deleted: also drop its references whose
+        /// policy is `delete-with-conversation`. Repeat for several.
+        #[arg(long = "deleted-conversation", value_name = "ID")]
+        deleted_conversations: Vec<String>,
     },
 }
 
@@ -174,10 +180,15 @@ async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
             dry_run,
             json,
             now,
+            deleted_conversations,
         } => {
             let target = Target::open(&store)?;
-            let now = now.unwrap_or_else(OffsetDateTime::now_utc);
-            retention::run(&target, dry_run, now, media::format(json)).await
+            let request = retention::Request {
+                dry_run,
+                now: now.unwrap_or_else(OffsetDateTime::now_utc),
+                deleted_conversations,
+            };
+            retention::run(&target, &request, media::format(json)).await
         }
     }
 }

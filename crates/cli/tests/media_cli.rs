@@ -458,7 +458,7 @@ fn retention_respects_time_and_dedup() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("1 reference expired at 2026-01-01 02:00:00Z"),
+        text.contains("1 reference dropped (time-based policies at 2026-01-01 02:00:00Z)\n"),
         "{text}"
     );
     assert!(text.contains(short_lived.as_str()) && text.contains("0 files removed"));
@@ -473,6 +473,71 @@ fn retention_respects_time_and_dedup() {
 
     let bad = promptkit(&["media", "retention", arg, "--now", "tomorrow"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn retention_drops_references_of_deleted_conversations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (with_conv, kept) = runtime().block_on(async {
+        let store = open(dir.path());
+        let meta = |c: &str| MediaMetadata::new().with_session("s1").with_conversation(c);
+        let goes = meta("c3").with_policy(RetentionPolicy::DeleteWithConversation);
+        let a = store.store_bytes("text/plain", TEXT.into(), &goes).await;
+        let a = a.expect("store");
+        let b = store
+            .store_bytes("image/png", png_bytes(), &meta("c3"))
+            .await;
+        (a, b.expect("store"))
+    });
+    let arg = path_str(dir.path());
+    let args = |extra: &[&'static str]| {
+        let mut v = vec!["media", "retention", arg, "--json"];
+        v.extend_from_slice(extra);
+        v
+    };
+    let none = json(&args(&["--dry-run"]), 0);
+    assert_eq!(none["expired_references"], serde_json::json!([]));
+
+    let before = snapshot(dir.path());
+    let deleted = [
+        "--deleted-conversation",
+        "c3",
+        "--deleted-conversation",
+        "c9",
+    ];
+    let dry = json(&args(&[&["--dry-run"][..], &deleted[..]].concat()), 0);
+    assert_eq!(
+        dry["deleted_conversations"],
+        serde_json::json!(["c3", "c9"])
+    );
+    assert_eq!(dry["expired_references"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        dry["expired_references"][0]["reference"],
+        with_conv.as_str()
+    );
+    assert_eq!(
+        dry["expired_references"][0]["retention_policy"],
+        "delete-with-conversation"
+    );
+    assert_eq!(
+        (dry["removed_objects"].clone(), dry["freed_bytes"].clone()),
+        (1.into(), 11.into())
+    );
+    assert_eq!(snapshot(dir.path()), before, "dry run changed the store");
+
+    let done = json(&args(&deleted), 0);
+    assert_eq!(done["expired_references"], dry["expired_references"]);
+    assert_eq!(
+        (done["removed_objects"].clone(), done["freed_bytes"].clone()),
+        (1.into(), 11.into())
+    );
+    let ls = json(&["media", "ls", arg, "--json"], 0);
+    assert_eq!(ls["references"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        ls["references"][0]["reference"],
+        kept.as_str(),
+        "`retain` stays"
+    );
 }
 
 #[test]

@@ -140,4 +140,17 @@ impl Target {
         };
         r.map_err(|e| self.err(e))
     }
+
+    /// Drops the `delete-with-conversation` references of a deleted
+    /// conversation.
+    pub(crate) async fn conversation_deleted(
+        &self,
+        conversation_id: &str,
+    ) -> Result<RetentionReport, CliError> {
+        let r = match self {
+            Target::Local { store, .. } => store.conversation_deleted(conversation_id).await,
+            Target::Object { store, .. } => store.conversation_deleted(conversation_id).await,
+        };
+        r.map_err(|e| self.err(e))
+    }
 }

@@ -1,14 +1,26 @@
-//! `promptkit media retention`: apply the time-based retention policies now.
+//! `promptkit media retention`: apply the retention policies now.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
+use promptkit_media_store::RetentionPolicy;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::backend::Listed;
 use super::output::{Format, human_size, print_json, print_text, rfc3339, short_time};
 use super::{CliError, Outcome, Target, progress};
+
+/// What to apply.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    /// Report only; change nothing.
+    pub(crate) dry_run: bool,
+    /// When time-based policies are evaluated.
+    pub(crate) now: OffsetDateTime,
+    /// Conversations whose `delete-with-conversation` references go.
+    pub(crate) deleted_conversations: Vec<String>,
+}
 
 /// The `--json` document.
 #[derive(Debug, Serialize)]
@@ -19,6 +31,7 @@ struct RetentionDoc<'a> {
     now: String,
     #[serde(skip)]
     at: OffsetDateTime,
+    deleted_conversations: &'a [String],
     expired_references: Vec<Expired>,
     /// Media files removed (or that would be) with their last reference.
     removed_objects: u64,
@@ -39,22 +52,23 @@ struct Expired {
     created: Option<OffsetDateTime>,
 }
 
-/// Drops (or with `dry_run` lists) every reference expired at `now`.
+/// Drops (or with `request.dry_run` lists) every reference expired at
+/// `request.now` or owned by a deleted conversation.
 pub(crate) async fn run(
     target: &Target,
-    dry_run: bool,
-    now: OffsetDateTime,
+    request: &Request,
     format: Format,
 ) -> Result<Outcome, CliError> {
     let pb = progress::spinner("applying retention policies");
-    let result = apply(target, dry_run, now).await;
+    let result = apply(target, request).await;
     pb.finish_and_clear();
     let (expired, removed_objects, freed_bytes) = result?;
     let doc = RetentionDoc {
         store: target.shown(),
-        dry_run,
-        now: rfc3339(now),
-        at: now,
+        dry_run: request.dry_run,
+        now: rfc3339(request.now),
+        at: request.now,
+        deleted_conversations: &request.deleted_conversations,
         expired_references: expired,
         removed_objects,
         freed_bytes,
@@ -68,16 +82,20 @@ pub(crate) async fn run(
 
 /// The expired references, removed objects and freed bytes: planned from a
 /// listing, and, unless `dry_run`, enforced by the store.
-async fn apply(
-    target: &Target,
-    dry_run: bool,
-    now: OffsetDateTime,
-) -> Result<(Vec<Expired>, u64, u64), CliError> {
-    let plan = plan(target.list(now).await?);
-    if dry_run {
+async fn apply(target: &Target, request: &Request) -> Result<(Vec<Expired>, u64, u64), CliError> {
+    let deleted: HashSet<&str> = request
+        .deleted_conversations
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let plan = plan(target.list(request.now).await?, &deleted);
+    if request.dry_run {
         return Ok((plan.expired, plan.removed_objects, plan.freed_bytes));
     }
-    let report = target.enforce_retention(now).await?;
+    let mut reports = vec![target.enforce_retention(request.now).await?];
+    for id in &deleted {
+        reports.push(target.conversation_deleted(id).await?);
+    }
     let mut known: HashMap<String, Expired> = plan
         .expired
         .into_iter()
@@ -85,9 +103,9 @@ async fn apply(
         .collect();
     // A reference stored between the listing and the enforcement is
     // reported without details.
-    let expired = report
-        .expired_references
+    let expired = reports
         .iter()
+        .flat_map(|r| &r.expired_references)
         .map(|r| {
             known.remove(r.as_str()).unwrap_or_else(|| Expired {
                 reference: r.to_string(),
@@ -99,19 +117,31 @@ async fn apply(
             })
         })
         .collect();
-    Ok((expired, report.removed_objects, report.freed_bytes))
+    Ok((
+        expired,
+        reports.iter().map(|r| r.removed_objects).sum(),
+        reports.iter().map(|r| r.freed_bytes).sum(),
+    ))
 }
 
 /// What enforcement would drop, from a listing whose expiry the store
-/// evaluated: the expired references, and the stored files (objects) all of
-/// whose references expired.
+/// evaluated: the expired references and the `delete-with-conversation`
+/// references of deleted conversations (as the store picks them), and the
+/// stored files (objects) all of whose references go.
 struct Plan {
     expired: Vec<Expired>,
     removed_objects: u64,
     freed_bytes: u64,
 }
 
-fn plan(listed: Vec<Listed>) -> Plan {
+fn plan(listed: Vec<Listed>, deleted: &HashSet<&str>) -> Plan {
+    let goes = |l: &Listed| {
+        l.expired
+            || (l.policy == RetentionPolicy::DeleteWithConversation
+                && l.conversation_id
+                    .as_deref()
+                    .is_some_and(|c| deleted.contains(c)))
+    };
     // Stored bytes: a file on the local store (one per hash with dedup, one
     // per reference without), the content hash on object stores.
     let mut by_object: HashMap<String, (u64, bool)> = HashMap::new();
@@ -121,7 +151,7 @@ fn plan(listed: Vec<Listed>) -> Plan {
             .as_ref()
             .map_or_else(|| l.blake3.clone(), |p| p.display().to_string());
         let e = by_object.entry(key).or_insert((l.size_bytes, true));
-        e.1 &= l.expired;
+        e.1 &= goes(l);
     }
     let gone = by_object.values().filter(|(_, all_expired)| *all_expired);
     Plan {
@@ -129,7 +159,7 @@ fn plan(listed: Vec<Listed>) -> Plan {
         freed_bytes: gone.map(|(size, _)| size).sum(),
         expired: listed
             .into_iter()
-            .filter(|l| l.expired)
+            .filter(|l| goes(l))
             .map(|l| Expired {
                 reference: l.reference,
                 conversation_id: l.conversation_id,
@@ -144,19 +174,27 @@ fn plan(listed: Vec<Listed>) -> Plan {
 
 fn human(d: &RetentionDoc<'_>) -> String {
     let mut out = String::new();
-    let verb = if d.dry_run { "would expire" } else { "expired" };
-    let _ = writeln!(
+    let verb = if d.dry_run {
+        "would be dropped"
+    } else {
+        "dropped"
+    };
+    let n = d.expired_references.len();
+    let _ = write!(
         out,
-        "{}: {} reference{} {verb} at {}",
+        "{}: {n} reference{} {verb} (time-based policies at {}",
         d.store,
-        d.expired_references.len(),
-        if d.expired_references.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
+        if n == 1 { "" } else { "s" },
         short_time(d.at),
     );
+    if !d.deleted_conversations.is_empty() {
+        let _ = write!(
+            out,
+            "; delete-with-conversation for {}",
+            d.deleted_conversations.join(", ")
+        );
+    }
+    out.push_str(")\n");
     for e in &d.expired_references {
         let _ = writeln!(
             out,
@@ -207,10 +245,14 @@ mod tests {
         }
     }
 
+    fn plan_of(listed: Vec<Listed>) -> Plan {
+        plan(listed, &HashSet::new())
+    }
+
     #[test]
     fn bytes_go_with_their_last_reference() {
         // Deduplicated: one file, two references.
-        let p = plan(vec![
+        let p = plan_of(vec![
             listed("a", Some("/f"), true),
             listed("b", Some("/f"), false),
         ]);
@@ -218,7 +260,7 @@ mod tests {
             (p.expired.len(), p.removed_objects, p.freed_bytes),
             (1, 0, 0)
         );
-        let p = plan(vec![
+        let p = plan_of(vec![
             listed("a", Some("/f"), true),
             listed("b", Some("/f"), true),
         ]);
@@ -227,13 +269,32 @@ mod tests {
             (2, 1, 100)
         );
         // Without dedup, identical bytes live in two files.
-        let p = plan(vec![
+        let p = plan_of(vec![
             listed("a", Some("/f"), true),
             listed("b", Some("/g"), false),
         ]);
         assert_eq!((p.removed_objects, p.freed_bytes), (1, 100));
         // Object stores: by content hash.
-        let p = plan(vec![listed("a", None, true), listed("b", None, false)]);
+        let p = plan_of(vec![listed("a", None, true), listed("b", None, false)]);
         assert_eq!(p.removed_objects, 0);
+    }
+
+    #[test]
+    fn deleted_conversations_take_only_their_delete_with_conversation_references() {
+        let owned = |reference: &str, conv: &str, policy| Listed {
+            conversation_id: Some(conv.into()),
+            policy,
+            expired: false,
+            ..listed(reference, Some(reference), false)
+        };
+        let listed = vec![
+            owned("a", "c1", RetentionPolicy::DeleteWithConversation),
+            owned("b", "c1", RetentionPolicy::Retain),
+            owned("c", "c2", RetentionPolicy::DeleteWithConversation),
+        ];
+        let p = plan(listed, &HashSet::from(["c1"]));
+        let refs: Vec<&str> = p.expired.iter().map(|e| e.reference.as_str()).collect();
+        assert_eq!(refs, ["a"]);
+        assert_eq!((p.removed_objects, p.freed_bytes), (1, 100));
     }
 }
