@@ -93,8 +93,11 @@ async fn apply(target: &Target, request: &Request) -> Result<(Vec<Expired>, u64,
         return Ok((plan.expired, plan.removed_objects, plan.freed_bytes));
     }
     let mut reports = vec![target.enforce_retention(request.now).await?];
-    for id in &deleted {
-        reports.push(target.conversation_deleted(id).await?);
+    let mut seen = HashSet::new();
+    for id in &request.deleted_conversations {
+        if seen.insert(id) {
+            reports.push(target.conversation_deleted(id).await?);
+        }
     }
     let mut known: HashMap<String, Expired> = plan
         .expired
@@ -103,7 +106,7 @@ async fn apply(target: &Target, request: &Request) -> Result<(Vec<Expired>, u64,
         .collect();
     // A reference stored between the listing and the enforcement is
     // reported without details.
-    let expired = reports
+    let mut expired: Vec<Expired> = reports
         .iter()
         .flat_map(|r| &r.expired_references)
         .map(|r| {
@@ -117,6 +120,7 @@ async fn apply(target: &Target, request: &Request) -> Result<(Vec<Expired>, u64,
             })
         })
         .collect();
+    expired.sort_by(|a, b| (a.created, &a.reference).cmp(&(b.created, &b.reference)));
     Ok((
         expired,
         reports.iter().map(|r| r.removed_objects).sum(),
