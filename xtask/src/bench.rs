@@ -43,7 +43,10 @@ pub(crate) fn bench(args: &[String]) -> R {
         pass.push("--peers".into());
         pass.push(python.display().to_string());
     }
-    let report = root().join("target/bench-report.md");
+    if !pass.iter().any(|a| a == "--report") {
+        pass.push("--report".into());
+        pass.push(root().join("target/bench-report.md").display().to_string());
+    }
     run(cargo()
         .args([
             "run",
@@ -55,7 +58,5 @@ pub(crate) fn bench(args: &[String]) -> R {
             "promptkit-bench",
             "--",
         ])
-        .args(&pass)
-        .arg("--report")
-        .arg(&report))
+        .args(&pass))
 }

@@ -118,7 +118,7 @@ fn child_role(args: &[String]) -> Option<Result<(), String>> {
 fn run(o: &Options) -> Result<Vec<Section>, String> {
     let rt = runtime()?;
     let mut sections = Vec::new();
-    for name in &o.only {
+    for name in o.only.iter().filter(|n| SECTIONS.contains(&n.as_str())) {
         eprintln!("== {name}");
         let s = match name.as_str() {
             "memory" => memory::bench(o.quick)?,
