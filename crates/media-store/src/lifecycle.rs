@@ -100,6 +100,10 @@ impl GcOptions {
     }
 
     /// Whether something last modified at `modified` is past the grace period.
+    #[cfg_attr(
+        not(any(feature = "local", feature = "object-store")),
+        allow(dead_code)
+    )]
     pub(crate) fn is_stale(&self, modified: OffsetDateTime) -> bool {
         // A grace period beyond the representable dates keeps everything.
         time::Duration::try_from(self.temp_grace)
@@ -164,6 +168,10 @@ impl GcReport {
 /// Whether a reference created at `created` under `policy` has expired at
 /// `now`. Only time-based policies expire; an expiry beyond the representable
 /// dates (e.g. `retain-4294967295days`) never comes.
+#[cfg_attr(
+    not(any(feature = "local", feature = "object-store")),
+    allow(dead_code)
+)]
 pub(crate) fn is_expired(
     policy: RetentionPolicy,
     created: OffsetDateTime,

@@ -340,6 +340,20 @@ async fn plant(store: &ObjectStoreMediaStore) -> Planted {
     remove(store, &kf).await;
     remove(store, &Path::from(format!("{kf}.meta"))).await;
 
+    // Bytes with neither references nor a location record (a foreign copy).
+    let g = random_bytes(PNG, 600);
+    let unrecorded = format!("app/media/{}.png", hash(&g));
+    put(store, &unrecorded, g).await;
+
+    // A live reference whose location record was lost: gc records it again.
+    let h = random_bytes(PNG, 400);
+    let rh = store_png(store, &h, RetentionPolicy::Retain, "c4").await;
+    remove(
+        store,
+        &Path::from(format!("app/index/{}/location", hash(&h))),
+    )
+    .await;
+
     // Objects the store does not own.
     let foreign = vec!["app/media/README.txt".to_owned(), "other/x.bin".to_owned()];
     for k in &foreign {
@@ -347,11 +361,16 @@ async fn plant(store: &ObjectStoreMediaStore) -> Planted {
     }
 
     Planted {
-        live: vec![(a1, a.clone()), (a2, a.clone()), (rf.clone(), f)],
-        orphan_media: BTreeSet::from([stray, kb.to_string()]),
+        live: vec![
+            (a1, a.clone()),
+            (a2, a.clone()),
+            (rf.clone(), f),
+            (rh.clone(), h),
+        ],
+        orphan_media: BTreeSet::from([stray, kb.to_string(), unrecorded]),
         orphan_sidecars: BTreeSet::from([sidecar]),
         dangling: vec![rc],
-        repaired: vec![rf],
+        repaired: vec![rf, rh],
         trash: BTreeSet::from([
             format!("app/index/{ha}/trash/t1"),
             format!("app/index/{hf}/trash/t2"),
@@ -361,7 +380,7 @@ async fn plant(store: &ObjectStoreMediaStore) -> Planted {
             format!("app/index/{}/location", hash(&c)),
             format!("app/index/{he}/location"),
         ]),
-        freed: 3000 + 1100,
+        freed: 3000 + 1100 + 600,
         foreign,
     }
 }
@@ -436,13 +455,13 @@ async fn gc_scenario(store: &ObjectStoreMediaStore) {
         Err(Error::NotFound { .. })
     ));
     let stats = store.stats().await.unwrap();
-    assert_eq!((stats.objects, stats.references), (2, 3));
-    assert_eq!(stats.physical_bytes, 3000 + 1500);
-    assert_eq!(stats.logical_bytes, 2 * 3000 + 1500);
-    assert_eq!(store.list().await.unwrap().len(), 3);
+    assert_eq!((stats.objects, stats.references), (3, 4));
+    assert_eq!(stats.physical_bytes, 3000 + 1500 + 400);
+    assert_eq!(stats.logical_bytes, 2 * 3000 + 1500 + 400);
+    assert_eq!(store.list().await.unwrap().len(), 4);
     let verify = store.verify().await.unwrap();
     assert!(verify.is_ok(), "{verify:?}");
-    assert_eq!(verify.checked, 2);
+    assert_eq!(verify.checked, 3);
 
     for (r, _) in &p.live {
         store.delete(r).await.unwrap();

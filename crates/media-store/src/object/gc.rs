@@ -124,8 +124,12 @@ impl ObjectStoreMediaStore {
                 .collect()
         };
 
-        // A lost location record of bytes that live references need: put it back.
-        if location.is_none() && !e.markers.is_empty() {
+        // Bytes without a location record. With references, the record was
+        // lost: put it back. Without, record it anyway, so that a store of
+        // the same bytes racing this gc sees them at that key and the removal
+        // below takes the race-safe path of the last delete.
+        let mut claimed = false;
+        if location.is_none() {
             if let Some(content) = e.content.iter().find(|m| stale(m)) {
                 let text = Bytes::from(content.location.to_string());
                 location = Some(if apply && !self.create_if_absent(&loc_key, text).await? {
@@ -134,7 +138,10 @@ impl ObjectStoreMediaStore {
                         None => return Ok(report), // changing under us: next run
                     }
                 } else {
-                    report.repaired_references.extend(refs()?);
+                    if !e.markers.is_empty() {
+                        report.repaired_references.extend(refs()?);
+                    }
+                    claimed = true;
                     content.location.clone()
                 });
             }
@@ -231,10 +238,12 @@ impl ObjectStoreMediaStore {
         }
 
         // The location record of content that is gone.
-        let record_stale = e.location.as_ref().is_some_and(&stale);
+        let record_stale = claimed || e.location.as_ref().is_some_and(&stale);
         if record_stale && !content_present && markers_left == 0 && !young_trash {
             if let Some(loc) = &location {
-                if !apply || self.remove_location(hash, loc).await? {
+                let removed = !apply || self.remove_location(hash, loc).await?;
+                // A record this run wrote itself is not reported.
+                if removed && e.location.is_some() {
                     report.stale_object_records.push(key_path(&loc_key));
                 }
             }

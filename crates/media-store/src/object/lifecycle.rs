@@ -258,7 +258,8 @@ impl ObjectStoreMediaStore {
     /// background task (first run after one period) until the handle is
     /// aborted; failures are logged with `tracing` and retried next period.
     /// Several processes may run it on one bucket: a reference is dropped
-    /// once, the others see it gone.
+    /// once, the others see it gone. Must be called from within a Tokio
+    /// runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
