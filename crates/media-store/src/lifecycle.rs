@@ -1,6 +1,6 @@
 //! Report and option types shared by the lifecycle operations of every
 //! backend (retention, garbage collection, verification): the local
-//! [`FileStore`](crate::FileStore) and the object-store backend
+//! `FileStore` and the object-store backend
 //! (`ObjectStoreMediaStore`, feature `object-store`) return the same types.
 //!
 //! Locations in these reports are `PathBuf`s: absolute file paths for the

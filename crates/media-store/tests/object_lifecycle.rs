@@ -278,6 +278,38 @@ async fn retention_racing_a_store_of_the_same_bytes_keeps_the_new_reference() {
     assert_eq!(store.stats().await.unwrap().objects, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_enforcing_retention_drop_every_expired_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || ObjectStoreMediaStore::local_filesystem(dir.path(), config()).unwrap();
+    let (one, two) = (open(), open());
+    let shared = random_bytes(PNG, 1000);
+    let mut all = Vec::new();
+    for i in 0..12 {
+        let data = if i % 2 == 0 {
+            shared.clone()
+        } else {
+            random_bytes(PNG, 300)
+        };
+        all.push(store_png(&one, &data, RetentionPolicy::RetainHours(1), "c").await);
+    }
+    let later = OffsetDateTime::now_utc() + Duration::hours(2);
+    let (a, b) = tokio::join!(one.enforce_retention(later), two.enforce_retention(later));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // A reference both drop at the same moment may be in both reports.
+    let dropped: BTreeSet<_> = a
+        .expired_references
+        .iter()
+        .chain(&b.expired_references)
+        .cloned()
+        .collect();
+    assert_eq!(dropped, all.into_iter().collect::<BTreeSet<_>>());
+    assert!(a.removed_objects + b.removed_objects >= 7, "{a:?} {b:?}");
+    let stats = two.stats().await.unwrap();
+    assert_eq!((stats.objects, stats.references), (0, 0));
+    assert!(keys(&one).await.iter().all(|k| k.ends_with("/location")));
+}
+
 /// Plants every kind of orphan next to healthy media; returns the live
 /// references and what gc must report.
 struct Planted {

@@ -124,7 +124,11 @@ impl ObjectStoreMediaStore {
     /// from the reference's creation) has run out at `now`, through the same
     /// race-safe path as [`delete`](crate::MediaStore::delete): bytes shared
     /// by deduplication go only with their last reference, and a reference
-    /// stored concurrently by another process keeps them.
+    /// stored concurrently by another process keeps them. Several processes
+    /// may enforce retention at once; the result is the same, but object
+    /// stores cannot tell a delete which of two simultaneous deleters removed
+    /// an object, so a reference (or object) that two of them drop at the
+    /// same moment may appear in both reports.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -257,9 +261,9 @@ impl ObjectStoreMediaStore {
     /// Runs [`enforce_retention`](Self::enforce_retention) every `every` in a
     /// background task (first run after one period) until the handle is
     /// aborted; failures are logged with `tracing` and retried next period.
-    /// Several processes may run it on one bucket: a reference is dropped
-    /// once, the others see it gone. Must be called from within a Tokio
-    /// runtime.
+    /// Several processes may run it on one bucket (see
+    /// [`enforce_retention`](Self::enforce_retention)). Must be called from
+    /// within a Tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
