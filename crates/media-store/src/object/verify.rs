@@ -3,12 +3,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures::StreamExt;
+use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
 use super::ObjectStoreMediaStore;
 use super::inventory::{READS_IN_FLIGHT, content_of_sidecar, key_path};
 use super::record::MediaRecord;
-use super::write::hash_hex;
 use crate::lifecycle::VerifyReport;
 use crate::{Error, Result};
 
@@ -127,11 +127,10 @@ impl ObjectStoreMediaStore {
         progress(0, total);
         let mut checks = futures::stream::iter(objects)
             .map(|(hash, key)| async move {
-                let Some(data) = self.get_opt(&key).await? else {
+                let Some((actual, len)) = self.hash_object(&key).await? else {
                     return Ok::<_, Error>(None); // deleted since the listing
                 };
-                let ok = hash_hex(&data).await? == hash;
-                Ok(Some((key, data.len() as u64, ok)))
+                Ok(Some((key, len, actual == hash)))
             })
             .buffer_unordered(HASHES_IN_FLIGHT);
         let mut done = 0;
@@ -154,5 +153,23 @@ impl ObjectStoreMediaStore {
         report.missing = missing.iter().map(key_path).collect();
         report.unreadable_sidecars = unreadable.iter().map(key_path).collect();
         Ok(report)
+    }
+
+    /// BLAKE3 (hex) and length of an object, streamed (large media is never
+    /// held in memory whole); `None` when it does not exist.
+    async fn hash_object(&self, key: &Path) -> Result<Option<(String, u64)>> {
+        let mut stream = match self.store.get(key).await {
+            Ok(r) => r.into_stream(),
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.err("get", key, e)),
+        };
+        let mut hasher = blake3::Hasher::new();
+        let mut len = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.err("get", key, e))?;
+            len += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((hasher.finalize().to_hex().to_string(), len)))
     }
 }
