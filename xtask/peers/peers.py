@@ -61,7 +61,8 @@ def run_openai(base_url, turns):
             )
         r = client.chat.completions.create(model="gpt-4o", messages=history, tools=[TOOL])
         history.append({"role": "assistant", "content": r.choices[0].message.content})
-    return base, time.perf_counter() - t0
+    # Measured while the conversation is still alive.
+    return base, time.perf_counter() - t0, status_kib("VmRSS:")
 
 
 def run_langchain(base_url, turns):
@@ -85,7 +86,8 @@ def run_langchain(base_url, turns):
             history.append(ToolMessage(content="image generated", tool_call_id=call["id"]))
             history.append(HumanMessage(content=[{"type": "image_url", "image_url": {"url": url}}]))
         history.append(llm.invoke(history))
-    return base, time.perf_counter() - t0
+    # Measured while the conversation is still alive.
+    return base, time.perf_counter() - t0, status_kib("VmRSS:")
 
 
 def main():
@@ -95,7 +97,7 @@ def main():
     p.add_argument("--turns", type=int, default=20)
     a = p.parse_args()
     run = run_openai if a.client == "openai" else run_langchain
-    base, seconds = run(a.base_url, a.turns)
+    base, seconds, end = run(a.base_url, a.turns)
     name = {"openai": "openai (Python)", "langchain": "LangChain ChatOpenAI (Python)"}[a.client]
     print(
         json.dumps(
@@ -104,7 +106,7 @@ def main():
                 "turns": a.turns,
                 "seconds": seconds,
                 "rss_base": base,
-                "rss_end": status_kib("VmRSS:"),
+                "rss_end": end,
                 "peak_rss": status_kib("VmHWM:"),
             }
         )

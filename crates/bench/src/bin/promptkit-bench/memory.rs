@@ -39,7 +39,8 @@ pub(crate) struct MemoryResult {
 }
 
 /// The child: runs `images` image turns in `mode` (`inline`, `external`,
-/// `external-all`, `external-nostate`) and prints one JSON line.
+/// `external-current`, `external-all`, `external-nostate`) and prints one
+/// JSON line.
 pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -54,11 +55,11 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
             .tool(IMAGE_TOOL, pool_image_tool(ImagePool::new(IMAGE_SIZE, 11)));
         match mode {
             "inline" => config.externalize = false,
-            "external" | "external-all" | "external-nostate" => {
-                config.rehydration = if mode == "external-all" {
-                    RehydrationPolicy::All
-                } else {
-                    RehydrationPolicy::CurrentTurn
+            "external" | "external-current" | "external-all" | "external-nostate" => {
+                config.rehydration = match mode {
+                    "external-all" => RehydrationPolicy::All,
+                    "external-current" | "external-nostate" => RehydrationPolicy::CurrentTurn,
+                    _ => RehydrationPolicy::default(),
                 };
                 if mode == "external-nostate" {
                     builder = builder.state_store(NullState);
@@ -154,7 +155,9 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
             scenarios.push((n, "inline"));
         }
     }
-    scenarios.push((if quick { 100 } else { 1000 }, "external-nostate"));
+    let big = if quick { 100 } else { 1000 };
+    scenarios.push((big, "external-current"));
+    scenarios.push((big, "external-nostate"));
     scenarios.push((10, "external-all"));
     if !quick {
         scenarios.push((100, "external-all"));
@@ -180,7 +183,7 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
             external_1000 = Some((heap, rss, r.reference_bytes, r.messages));
         }
     }
-    s.note("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off), rehydration `CurrentTurn`; `external-all` = rehydration `All` (the default: every earlier image is loaded again for every request); `external-nostate` = `external` with a state store that keeps nothing (the history alone).");
+    s.note("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's default rehydration (`Recent(8)`: the 8 newest earlier images are loaded again for each request); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone).");
     s.note("heap = live bytes of a counting global allocator; RSS = VmRSS. Baseline: after two warm-up image turns. The conversation keeps the default in-memory state store, which holds a second copy of the history.");
     if let Some((heap, rss, refs, messages)) = external_1000 {
         let per = heap / 1000.0;

@@ -7,7 +7,8 @@
 //! image, then a chat call answered with text. The Python peers keep the
 //! image in history as a `data:` URL (as an in-memory chat app does) and
 //! send the whole history with every request; the SDK externalizes it to a
-//! `FileStore` and keeps a reference (rehydration `CurrentTurn`).
+//! `FileStore` and keeps a reference; with the default rehydration
+//! (`Recent(8)`) its requests carry at most the 8 newest images.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +20,7 @@ use promptkit_bench::server::{ServerChild, Workload};
 use promptkit_bench::stats::fmt_bytes;
 use promptkit_media_store::FileStore;
 use promptkit_provider_openai::OpenAiProvider;
-use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, RehydrationPolicy};
+use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::report::Section;
@@ -65,10 +66,7 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
             .provider(provider)
             .media_store(store)
             .image_tool(IMAGE_TOOL)
-            .config(ManagerConfig {
-                rehydration: RehydrationPolicy::CurrentTurn,
-                ..ManagerConfig::default()
-            })
+            .config(ManagerConfig::default())
             .build()
             .map_err(|e| e.to_string())?;
         let pack = manager.register_pack(image_pack());
@@ -164,7 +162,7 @@ pub(crate) fn bench(python: &Path, quick: bool) -> Result<Section, String> {
             fmt_bytes(r.peak_rss as f64),
         ]);
     }
-    s.note("Each turn makes two chat calls and one image call. The Python clients keep each image in history as a base64 `data:` URL and resend the whole history with every request (so their requests grow with the conversation); the SDK stores the image and sends only the current turn's media (`RehydrationPolicy::CurrentTurn`).");
+    s.note("Each turn makes two chat calls and one image call. The Python clients keep each image in history as a base64 `data:` URL and resend the whole history with every request (so their requests grow with the conversation); the SDK (default configuration) stores each image and sends at most the 8 newest images again (`RehydrationPolicy::Recent(8)`).");
     s.note("RSS is VmRSS of the client process (baseline after setup, before the first turn); the mock server runs in a separate process.");
     Ok(s)
 }
