@@ -113,12 +113,19 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
             r.map_err(|e| e.to_string())?;
             fsr.push(d);
         }
+        let mut hash = Samples::new();
+        for data in items.iter().skip(WARM_UP) {
+            let (h, d) = timed(|| blake3::hash(data));
+            std::hint::black_box(h);
+            hash.push(d);
+        }
         let fs_p50 = fsw.percentile(50.0);
         let fsr_p50 = fsr.percentile(50.0);
         let ratio = st.percentile(50.0).as_secs_f64() / fs_p50.as_secs_f64().max(1e-12);
         ratios.push((label, ratio));
         for (op, samples, base) in [
             ("std::fs::write", &mut fsw, None),
+            ("BLAKE3 hash only", &mut hash, Some(fs_p50)),
             ("store (new bytes)", &mut st, Some(fs_p50)),
             ("store (dedup hit)", &mut dedup, Some(fs_p50)),
             ("std::fs::read", &mut fsr, None),

@@ -78,6 +78,8 @@ pub(crate) async fn overhead(quick: bool) -> Result<Section, String> {
     let (mut sdk, mut raw) = (Samples::new(), Samples::new());
     for i in 0..warm + n {
         let text = format!("hello {i}");
+        // A fresh conversation per turn (created outside the timing) so both
+        // sides send the same two messages.
         let mut conv = manager
             .new_conversation(&pack, ConversationConfig::new("u", "s"))
             .map_err(|e| e.to_string())?;
@@ -125,7 +127,7 @@ pub(crate) async fn overhead(quick: bool) -> Result<Section, String> {
             fmt_duration(x.mean()),
         ]);
     }
-    s.note("Each SDK turn: a new conversation (pack prompt rendered), request mapping, OpenAiProvider HTTP call, response parsing, cost, validators, externalization check, state saved to the in-memory state store. The raw call sends the same two messages and parses the JSON.");
+    s.note("The SDK side times `Conversation::send` on a fresh conversation (created untimed): request building, OpenAiProvider request mapping and HTTP call, response parsing, cost, validators, externalization check, state saved to the in-memory state store. The raw side sends the same two messages with `reqwest` and parses the JSON. Calls alternate, so both see the same server and machine load.");
     s.note(format!(
         "target SDK/raw ≤ {TARGET_OVERHEAD:.2} at p50: {ratio:.3} (+{}) → {}",
         fmt_duration(sdk.percentile(50.0).saturating_sub(raw.percentile(50.0))),
