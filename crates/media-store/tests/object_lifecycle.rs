@@ -340,6 +340,41 @@ async fn gc_collects_planted_orphans_and_repairs_interrupted_deletes() {
     }
 }
 
+/// gc collecting unreferenced bytes, or the location record of deleted
+/// bytes, while a store of the same bytes runs: the new reference resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_racing_a_store_of_the_same_bytes_keeps_the_new_reference() {
+    let store = Arc::new(ObjectStoreMediaStore::in_memory(config()).unwrap());
+    let later = OffsetDateTime::now_utc() + Duration::hours(2);
+    for round in 0..64 {
+        let data = random_bytes(PNG, 2000);
+        let old = store_png(&store, &data, RetentionPolicy::Retain, "c").await;
+        if round % 2 == 0 {
+            // Bytes whose marker vanished (gc removes the bytes).
+            remove(&store, &marker_key(&old)).await;
+        } else {
+            // Deleted bytes; only the location record is left (gc removes it).
+            store.delete(&old).await.unwrap();
+        }
+        let (s1, s2, d) = (store.clone(), store.clone(), data.clone());
+        let gc = tokio::spawn(async move { s1.gc(GcOptions::new(false).with_now(later)).await });
+        let fresh = tokio::spawn(async move {
+            s2.store_bytes("image/png", d, &fresh_metadata("gc-race"))
+                .await
+        });
+        gc.await.unwrap().unwrap();
+        let fresh = fresh.await.unwrap().unwrap();
+        assert_eq!(
+            store.retrieve_bytes(&fresh).await.unwrap(),
+            data,
+            "round {round}"
+        );
+        store.delete(&fresh).await.unwrap();
+    }
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.objects, stats.references), (0, 0));
+}
+
 async fn verify_scenario(store: &ObjectStoreMediaStore, overwrite: impl AsyncOverwrite) {
     let good = random_bytes(PNG, 2000);
     let bad = random_bytes(PNG, 2000);
