@@ -26,7 +26,7 @@ pub struct Conversation {
     pub(crate) user_id: Option<String>,
     pub(crate) run_id: Option<String>,
     pub(crate) variables: BTreeMap<String, String>,
-    pub(crate) history: Vec<Message>,
+    pub(crate) history: Vec<Arc<Message>>,
     pub(crate) usage: Usage,
     pub(crate) cost: Cost,
 }
@@ -173,8 +173,9 @@ impl Conversation {
         &self.system
     }
 
-    /// History so far (system prompt excluded).
-    pub fn history(&self) -> &[Message] {
+    /// History so far (system prompt excluded). Messages are shared (`Arc`)
+    /// with responses and the in-memory state store, never copied.
+    pub fn history(&self) -> &[Arc<Message>] {
         &self.history
     }
 
@@ -194,7 +195,7 @@ impl Conversation {
             messages: self.history.len(),
             ..MemoryStats::default()
         };
-        for m in self.history.iter().flat_map(Message::media) {
+        for m in self.history.iter().flat_map(|m| m.media()) {
             s.media_parts += 1;
             s.inline_media_bytes += m.inline_len();
             s.represented_media_bytes += m.size_bytes.max(m.inline_len() as u64);

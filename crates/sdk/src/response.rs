@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use promptkit_core::{Cost, Message, StorageReference, ToolCall, Usage};
@@ -26,7 +27,7 @@ pub struct Response {
     pub content: String,
     /// The messages this turn added to history (user, assistant, tool), with
     /// externalized media already replaced by references.
-    pub messages: Vec<Message>,
+    pub messages: Vec<Arc<Message>>,
     /// Every tool call the model made during the turn.
     pub tool_calls: Vec<ToolCall>,
     /// Token usage summed over the turn's provider calls.
@@ -50,7 +51,7 @@ impl Response {
 
     /// Media bytes this turn still holds inline (0 when everything was externalized).
     pub fn inline_media_bytes(&self) -> usize {
-        self.messages.iter().map(Message::inline_media_bytes).sum()
+        self.messages.iter().map(|m| m.inline_media_bytes()).sum()
     }
 }
 

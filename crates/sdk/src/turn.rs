@@ -1,5 +1,6 @@
 //! The turn engine: provider call, tool loop, validation, externalization, commit.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -62,7 +63,7 @@ impl Conversation {
             .ok_or_else(|| Error::Config(format!("prompt `{}` vanished", self.prompt_name)))?;
         let mut all = Vec::with_capacity(self.history.len() + turn.len() + 1);
         all.push(Message::system(self.system.clone()));
-        all.extend(self.history.iter().cloned());
+        all.extend(self.history.iter().map(|m| Message::clone(m)));
         all.extend(turn.iter().cloned());
         let turn_start = 1 + self.history.len();
         let messages = rehydrate(
@@ -273,6 +274,7 @@ impl Conversation {
             }
         }
 
+        let turn: Vec<Arc<Message>> = turn.into_iter().map(Arc::new).collect();
         self.history.extend(turn.iter().cloned());
         self.usage += usage;
         self.cost += cost;

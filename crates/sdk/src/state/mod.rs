@@ -10,6 +10,7 @@ mod memory;
 mod redis;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use promptkit_core::{Cost, Message, Usage};
@@ -45,7 +46,9 @@ pub struct ConversationState {
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     /// History (system prompt excluded; it is rendered from the pack).
-    pub history: Vec<Message>,
+    /// Messages are shared with the live conversation, so keeping state in
+    /// memory costs a pointer per message, not a copy.
+    pub history: Vec<Arc<Message>>,
     /// Usage so far.
     #[serde(default)]
     pub usage: Usage,
