@@ -293,13 +293,13 @@ async fn gc_scenario(store: &ObjectStoreMediaStore) {
         Err(Error::NotFound { .. })
     ));
     let stats = store.stats().await.unwrap();
-    assert_eq!((stats.objects, stats.references), (3, 4));
-    assert_eq!(stats.physical_bytes, 3000 + 1500 + 400);
-    assert_eq!(stats.logical_bytes, 2 * 3000 + 1500 + 400);
-    assert_eq!(store.list().await.unwrap().len(), 4);
+    assert_eq!((stats.objects, stats.references), (4, 5));
+    assert_eq!(stats.physical_bytes, 3000 + 1500 + 400 + 350);
+    assert_eq!(stats.logical_bytes, 2 * 3000 + 1500 + 400 + 350);
+    assert_eq!(store.list().await.unwrap().len(), 5);
     let verify = store.verify().await.unwrap();
     assert!(verify.is_ok(), "{verify:?}");
-    assert_eq!(verify.checked, 3);
+    assert_eq!(verify.checked, 4);
 
     for (r, _) in &p.live {
         store.delete(r).await.unwrap();

@@ -31,10 +31,11 @@ impl ObjectStoreMediaStore {
     ///   location (`orphan_media`);
     /// - sidecars without bytes (`orphan_sidecars`);
     /// - reference markers whose bytes are gone (`dangling_references`);
-    /// - trash copies left by interrupted deletes (`stale_temp_files`); when
-    ///   live references still need them, the bytes are first put back
-    ///   (`repaired_references`), as is a lost location record of bytes that
-    ///   are still stored;
+    /// - trash copies left by interrupted deletes (`stale_temp_files`);
+    /// - repairs (`repaired_references`): when live references find no bytes
+    ///   at their location, a trash copy or a copy at another key (checked
+    ///   against the hash) is put back there; a lost location record of bytes
+    ///   that are still stored is written again;
     /// - location records of content that is gone (`stale_object_records`).
     ///
     /// Objects younger than [`GcOptions::temp_grace`] (default one hour) are
@@ -150,27 +151,19 @@ impl ObjectStoreMediaStore {
             .as_ref()
             .and_then(|l| e.content.iter().find(|m| &m.location == l));
 
-        // Bytes away from the recorded location: no reference resolves to them.
         let mut gone_sidecars = Vec::new();
-        for m in &e.content {
-            if Some(&m.location) != location.as_ref() && stale(m) {
-                let sidecar = sidecar_key(&m.location);
-                if apply {
-                    self.delete_key(&sidecar).await?;
-                    self.delete_key(&m.location).await?;
-                }
-                gone_sidecars.push(sidecar);
-                report.orphan_media.push(key_path(&m.location));
-                report.freed_bytes += m.size;
-            }
-        }
-
         let young_trash = e.trash.iter().any(|m| !stale(m));
         let mut content_present = at_location.is_some();
         let mut markers_left = e.markers.len();
         if !e.markers.is_empty() && !young_trash {
             if let (None, Some(loc)) = (at_location, &location) {
-                if self.restore_from_trash(hash, &e, loc, apply).await? {
+                // Bytes an interrupted delete left only in its trash, or that
+                // sit at another key: put a copy back where references look.
+                let copies = e.trash.iter().chain(e.content.iter().filter(|m| stale(m)));
+                if self
+                    .restore_copy(hash, copies, &e.markers, loc, apply)
+                    .await?
+                {
                     report.repaired_references.extend(refs()?);
                     content_present = true;
                 }
@@ -206,6 +199,20 @@ impl ObjectStoreMediaStore {
                 report.orphan_media.push(key_path(&m.location));
                 report.freed_bytes += m.size;
                 content_present = false;
+            }
+        }
+
+        // Bytes away from the recorded location: no reference resolves to them.
+        for m in &e.content {
+            if Some(&m.location) != location.as_ref() && stale(m) {
+                let sidecar = sidecar_key(&m.location);
+                if apply {
+                    self.delete_key(&sidecar).await?;
+                    self.delete_key(&m.location).await?;
+                }
+                gone_sidecars.push(sidecar);
+                report.orphan_media.push(key_path(&m.location));
+                report.freed_bytes += m.size;
             }
         }
 
@@ -251,36 +258,37 @@ impl ObjectStoreMediaStore {
         Ok(report)
     }
 
-    /// Puts the bytes of `hash` back at `loc` from a trash copy (checked
-    /// against the hash) and their sidecar from a reference marker; whether a
-    /// usable copy was found.
-    async fn restore_from_trash(
+    /// Puts the bytes of `hash` back at `loc` from the first of `copies`
+    /// that matches the hash (a trash copy, or the bytes at another key),
+    /// with a sidecar made from a reference marker; whether one was usable.
+    async fn restore_copy(
         &self,
         hash: &str,
-        e: &HashEntry,
+        copies: impl Iterator<Item = &ObjectMeta>,
+        markers: &[(RefKey, ObjectMeta)],
         loc: &Path,
         apply: bool,
     ) -> Result<bool> {
-        for copy in &e.trash {
+        for copy in copies {
             let Some(data) = self.get_opt(&copy.location).await? else {
                 continue;
             };
             if hash_hex(&data).await? != hash {
-                tracing::warn!(key = %copy.location, "trash copy does not match its hash");
+                tracing::warn!(key = %copy.location, "copy does not match its hash");
                 continue;
             }
             if !apply {
                 return Ok(true);
             }
             // Sidecar first: bytes are never visible without it.
-            if let Some(record) = self.first_marker_record(&e.markers).await? {
+            if let Some(record) = self.first_marker_record(markers).await? {
                 self.create_if_absent(&sidecar_key(loc), record).await?;
             }
             self.store
                 .put(loc, data.into())
                 .await
                 .map_err(|err| self.err("put", loc, err))?;
-            tracing::info!(%loc, "gc restored media from a trash copy");
+            tracing::info!(%loc, from = %copy.location, "gc put media back where its references look");
             return Ok(true);
         }
         Ok(false)
@@ -303,9 +311,9 @@ impl ObjectStoreMediaStore {
     /// store that read the record before it was deleted is seen by the
     /// listing after the delete, which puts the record back. (If, in that
     /// short window, a second store of the same bytes claimed a new location,
-    /// the new one stays; the first store's bytes then live at an
-    /// unrecorded key and its reference resolves once the second store has
-    /// written its bytes, which it does unless the backend fails it.)
+    /// the new one stays and the first store's bytes live at another key;
+    /// they are found through the second store's bytes, or, should that
+    /// store fail, put back at the new location by the next gc.)
     async fn remove_location(&self, hash: &str, loc: &Path) -> Result<bool> {
         if self.has_references(hash).await? {
             return Ok(false);

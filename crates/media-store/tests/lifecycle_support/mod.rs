@@ -175,6 +175,14 @@ pub(crate) async fn plant(store: &ObjectStoreMediaStore) -> Planted {
     )
     .await;
 
+    // A live reference whose bytes were moved to another key.
+    let m = random_bytes(PNG, 350);
+    let rm = store_png(store, &m, RetentionPolicy::Retain, "c5").await;
+    let km = content_key(store, &hash(&m)).await;
+    let moved = format!("app/media/moved/{}.png", hash(&m));
+    put(store, &moved, m.clone()).await;
+    remove(store, &km).await;
+
     // Objects the store does not own.
     let foreign = vec!["app/media/README.txt".to_owned(), "other/x.bin".to_owned()];
     for k in &foreign {
@@ -187,11 +195,12 @@ pub(crate) async fn plant(store: &ObjectStoreMediaStore) -> Planted {
             (a2, a.clone()),
             (rf.clone(), f),
             (rh.clone(), h),
+            (rm.clone(), m),
         ],
-        orphan_media: BTreeSet::from([stray, kb.to_string(), unrecorded]),
+        orphan_media: BTreeSet::from([stray, kb.to_string(), unrecorded, moved]),
         orphan_sidecars: BTreeSet::from([sidecar]),
         dangling: vec![rc],
-        repaired: vec![rf, rh],
+        repaired: vec![rf, rh, rm],
         trash: BTreeSet::from([
             format!("app/index/{ha}/trash/t1"),
             format!("app/index/{hf}/trash/t2"),
@@ -201,7 +210,7 @@ pub(crate) async fn plant(store: &ObjectStoreMediaStore) -> Planted {
             format!("app/index/{}/location", hash(&c)),
             format!("app/index/{he}/location"),
         ]),
-        freed: 3000 + 1100 + 600,
+        freed: 3000 + 1100 + 600 + 350,
         foreign,
     }
 }
