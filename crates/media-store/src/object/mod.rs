@@ -78,7 +78,8 @@
 //! - [`ObjectStoreMediaStore::gc`] removes bytes without references, stray
 //!   copies, sidecars without bytes, markers whose bytes are gone, leftover
 //!   trash copies and location records of content that is gone, puts back
-//!   bytes an interrupted delete left only in its trash, and leaves objects
+//!   bytes an interrupted delete left only in its trash (or found at another
+//!   key) where their references look for them, and leaves objects
 //!   younger than a grace period alone (work in progress elsewhere); a dry
 //!   run only reports. Removing a location record follows the same
 //!   check/delete/re-check order as a last delete;
