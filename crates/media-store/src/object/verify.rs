@@ -25,6 +25,7 @@ impl ObjectStoreMediaStore {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> promptkit_media_store::Result<()> {
+    /// use object_store::{ObjectStoreExt, path::Path};
     /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
     ///     ObjectStoreMediaStore};
     ///
@@ -34,9 +35,16 @@ impl ObjectStoreMediaStore {
     /// let report = store.verify().await?;
     /// assert_eq!(report.checked, 1);
     /// assert!(report.is_ok());
+    ///
+    /// // Someone overwrites the bytes behind the store's back.
+    /// let key = Path::from(format!("media/s/c/{}.txt", blake3::hash(b"intact").to_hex()));
+    /// store.object_store().put(&key, "tampered".into()).await.unwrap();
+    /// let report = store.verify().await?;
+    /// assert_eq!(report.corrupt, vec![std::path::PathBuf::from("media/s/c")
+    ///     .join(key.filename().unwrap())]);
     /// # Ok(()) }
     /// ```
-    pub async fn verify(&self) -> Result<crate::VerifyReport> {
+    pub async fn verify(&self) -> Result<VerifyReport> {
         self.verify_with_progress(|_, _| {}).await
     }
 
