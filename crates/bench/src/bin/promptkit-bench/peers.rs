@@ -20,7 +20,7 @@ use promptkit_bench::server::{ServerChild, Workload};
 use promptkit_bench::stats::fmt_bytes;
 use promptkit_media_store::FileStore;
 use promptkit_provider_openai::OpenAiProvider;
-use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig};
+use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, RehydrationPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::report::Section;
@@ -38,10 +38,13 @@ struct PeerResult {
     peak_rss: u64,
 }
 
-/// `peer-child TURNS BASE_URL`: the SDK side of the workload.
+/// `peer-child TURNS BASE_URL [current]`: the SDK side of the workload,
+/// with the default configuration or rehydration `CurrentTurn`.
 pub(crate) fn child(args: &[String]) -> Result<(), String> {
-    let [turns, base_url] = args else {
-        return Err("usage: peer-child TURNS BASE_URL".into());
+    let (turns, base_url, current) = match args {
+        [t, u] => (t, u, false),
+        [t, u, m] if m == "current" => (t, u, true),
+        _ => return Err("usage: peer-child TURNS BASE_URL [current]".into()),
     };
     let turns: usize = turns.parse().map_err(|e| format!("{turns:?}: {e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -66,7 +69,14 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
             .provider(provider)
             .media_store(store)
             .image_tool(IMAGE_TOOL)
-            .config(ManagerConfig::default())
+            .config(ManagerConfig {
+                rehydration: if current {
+                    RehydrationPolicy::CurrentTurn
+                } else {
+                    RehydrationPolicy::default()
+                },
+                ..ManagerConfig::default()
+            })
             .build()
             .map_err(|e| e.to_string())?;
         let pack = manager.register_pack(image_pack());
@@ -85,7 +95,11 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
             }
         }
         Ok::<_, String>(PeerResult {
-            client: "promptkit-rs SDK".into(),
+            client: if current {
+                "promptkit-rs SDK (rehydration CurrentTurn)".into()
+            } else {
+                "promptkit-rs SDK (default config)".into()
+            },
             turns,
             seconds: t.elapsed().as_secs_f64(),
             rss_base,
@@ -131,7 +145,7 @@ pub(crate) fn bench(python: &Path, quick: bool) -> Result<Section, String> {
             "peak RSS",
         ],
     );
-    for client in ["sdk", "openai", "langchain"] {
+    for client in ["sdk", "sdk-current", "openai", "langchain"] {
         eprintln!("peers: {client}");
         let server = ServerChild::spawn(
             &exe,
@@ -141,9 +155,12 @@ pub(crate) fn bench(python: &Path, quick: bool) -> Result<Section, String> {
             },
         )
         .map_err(|e| e.to_string())?;
-        let cmd = if client == "sdk" {
+        let cmd = if client.starts_with("sdk") {
             let mut c = Command::new(&exe);
             c.args(["peer-child", &turns.to_string(), server.base_url()]);
+            if client == "sdk-current" {
+                c.arg("current");
+            }
             c
         } else {
             let mut c = Command::new(python);
@@ -162,7 +179,7 @@ pub(crate) fn bench(python: &Path, quick: bool) -> Result<Section, String> {
             fmt_bytes(r.peak_rss as f64),
         ]);
     }
-    s.note("Each turn makes two chat calls and one image call. The Python clients keep each image in history as a base64 `data:` URL and resend the whole history with every request (so their requests grow with the conversation); the SDK (default configuration) stores each image and sends at most the 8 newest images again (`RehydrationPolicy::Recent(8)`).");
+    s.note("Each turn makes two chat calls and one image call. The Python clients keep each image in history as a base64 `data:` URL and resend the whole history with every request (so their requests grow with the conversation); the SDK stores each image and, with its default configuration, sends at most the 8 newest images again (`RehydrationPolicy::Recent(8)`), or only the current turn's (`CurrentTurn`).");
     s.note("RSS is VmRSS of the client process (baseline after setup, before the first turn); the mock server runs in a separate process.");
     Ok(s)
 }

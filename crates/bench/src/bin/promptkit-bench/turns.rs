@@ -7,6 +7,7 @@ use std::time::Instant;
 use promptkit_bench::fixtures::chat_pack;
 use promptkit_bench::server::{ServerChild, Workload};
 use promptkit_bench::stats::{Samples, fmt_duration};
+use promptkit_core::{ChatRequest, Message, Provider};
 use promptkit_media_store::FileStore;
 use promptkit_provider_openai::OpenAiProvider;
 use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig};
@@ -75,7 +76,8 @@ pub(crate) async fn overhead(quick: bool) -> Result<Section, String> {
     let client = reqwest::Client::new();
     let url = format!("{}/chat/completions", server.base_url());
     let (warm, n) = if quick { (30, 300) } else { (100, 2000) };
-    let (mut sdk, mut raw) = (Samples::new(), Samples::new());
+    let (mut sdk, mut raw, mut prov) = (Samples::new(), Samples::new(), Samples::new());
+    let provider = manager.provider().clone();
     for i in 0..warm + n {
         let text = format!("hello {i}");
         // A fresh conversation per turn (created outside the timing) so both
@@ -104,9 +106,16 @@ pub(crate) async fn overhead(quick: bool) -> Result<Section, String> {
             let dr = t.elapsed();
             (run_sdk.await?, dr)
         };
+        // The provider alone, with the same two messages: splits the SDK's
+        // overhead between the provider and the conversation layer.
+        let req = ChatRequest::new(vec![Message::system(SYSTEM), Message::user(text.clone())]);
+        let t = Instant::now();
+        provider.chat(&req).await.map_err(|e| e.to_string())?;
+        let dp = t.elapsed();
         if i >= warm {
             sdk.push(ds);
             raw.push(dr);
+            prov.push(dp);
         }
     }
     let ratio = sdk.percentile(50.0).as_secs_f64() / raw.percentile(50.0).as_secs_f64().max(1e-12);
@@ -116,6 +125,7 @@ pub(crate) async fn overhead(quick: bool) -> Result<Section, String> {
     );
     for (name, x) in [
         ("raw reqwest + serde_json", &mut raw),
+        ("OpenAiProvider::chat alone", &mut prov),
         ("SDK Conversation::send", &mut sdk),
     ] {
         s.row(vec![
