@@ -162,7 +162,7 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
     if !quick {
         scenarios.push((100, "external-all"));
     }
-    let mut external_1000 = None;
+    let mut verdicts = Vec::new();
     for (n, mode) in scenarios {
         eprintln!("memory: {n} images, {mode}");
         let r = run_child(n, mode)?;
@@ -179,27 +179,21 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
             fmt_bytes(r.inline_media_bytes as f64),
             format!("{:.2}s", r.seconds),
         ]);
-        if n == 1000 && mode == "external" {
-            external_1000 = Some((heap, rss, r.reference_bytes, r.messages));
+        if n == big && mode.starts_with("external") && mode != "external-nostate" {
+            verdicts.push((mode, heap, rss, r.reference_bytes, r.messages));
         }
     }
     s.note("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's default rehydration (`Recent(8)`: the 8 newest earlier images are loaded again for each request); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone).");
-    s.note("heap = live bytes of a counting global allocator; RSS = VmRSS. Baseline: after two warm-up image turns. The conversation keeps the default in-memory state store, which holds a second copy of the history.");
-    if let Some((heap, rss, refs, messages)) = external_1000 {
-        let per = heap / 1000.0;
+    s.note("heap = live bytes of a counting global allocator; RSS = VmRSS. Baseline: after two warm-up image turns. Conversations use the default in-memory state store.");
+    for (mode, heap, rss, refs, messages) in verdicts {
+        let per = heap / big as f64;
         s.note(format!(
-            "target per image < 1 KiB (heap, externalized): {:.0} B → {}",
-            per,
-            verdict(per < TARGET_PER_IMAGE)
-        ));
-        s.note(format!(
-            "target 1000-image conversation < 5 MiB above baseline: heap {} / RSS {} → {}",
+            "`{mode}`, {big} images: target < 1 KiB per image (heap): {per:.0} B → {}; target < 5 MiB above baseline: heap {} → {}, RSS {} → {}; history {messages} messages, {} of storage references",
+            verdict(per < TARGET_PER_IMAGE),
             fmt_bytes(heap),
+            verdict(heap < TARGET_1000),
             fmt_bytes(rss),
-            verdict(heap < TARGET_1000 && rss < TARGET_1000)
-        ));
-        s.note(format!(
-            "history after 1000 images: {messages} messages, {} of storage references",
+            verdict(rss < TARGET_1000),
             fmt_bytes(refs as f64)
         ));
     }
