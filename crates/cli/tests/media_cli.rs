@@ -548,7 +548,10 @@ fn bad_stores_fail_with_one_clear_line() {
     let file = dir.path().join("file.txt");
     fs::write(&file, b"x").expect("write");
     let missing = dir.path().join("missing");
-    let misspelt = format!("file://{}?organisation=flat", path_str(&plain));
+    // A directory that passes the store check, so the URL's options are what fails.
+    let store_like = dir.path().join("store");
+    fs::create_dir_all(store_like.join(".promptkit")).expect("mkdir");
+    let misspelt = format!("file://{}?organisation=flat", path_str(&store_like));
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
             vec!["media", "stats", path_str(&plain)],
@@ -568,7 +571,7 @@ fn bad_stores_fail_with_one_clear_line() {
         ),
         (
             vec!["media", "stats", "ftp://example.com/media"],
-            "unsupported scheme `ftp:`".into(),
+            "URL scheme `ftp:`".into(),
         ),
         (vec!["media", "stats", "s3://"], "has no bucket".into()),
         (

@@ -36,6 +36,45 @@ pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 /// # drop(store); }
 /// ```
 pub fn media_store_from_url(url: &str) -> Result<Arc<dyn MediaStore>> {
+    from_url_with(url, &env_var).map(OpenedStore::into_dyn)
+}
+
+/// A store opened from a URL, with its concrete type, for callers that need
+/// more than the [`MediaStore`] trait (lifecycle operations such as `gc`,
+/// `verify` or `enforce_retention`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum OpenedStore {
+    /// A local file store (`file://`).
+    #[cfg(feature = "local")]
+    File(crate::FileStore),
+    /// An object store (`s3://`, `memory://`, or `file://` without `local`).
+    #[cfg(feature = "object-store")]
+    Object(crate::ObjectStoreMediaStore),
+}
+
+impl OpenedStore {
+    /// The store as a trait object.
+    pub fn into_dyn(self) -> Arc<dyn MediaStore> {
+        match self {
+            #[cfg(feature = "local")]
+            OpenedStore::File(s) => Arc::new(s),
+            #[cfg(feature = "object-store")]
+            OpenedStore::Object(s) => Arc::new(s),
+        }
+    }
+}
+
+/// Opens the store a URL names, like [`media_store_from_url`], but returns
+/// it with its concrete type.
+///
+/// ```
+/// # #[cfg(feature = "object-store")] {
+/// use promptkit_media_store::{OpenedStore, open_media_store_url};
+/// let OpenedStore::Object(store) = open_media_store_url("memory://").unwrap() else { panic!() };
+/// # drop(store); }
+/// ```
+pub fn open_media_store_url(url: &str) -> Result<OpenedStore> {
     from_url_with(url, &env_var)
 }
 
@@ -77,7 +116,7 @@ pub fn media_store_from_lookup(
 ) -> Result<Arc<dyn MediaStore>> {
     let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
     match get(MEDIA_STORE_URL) {
-        Some(url) => from_url_with(&url, &get),
+        Some(url) => from_url_with(&url, &get).map(OpenedStore::into_dyn),
         None => default_store(&get),
     }
 }
@@ -175,7 +214,7 @@ impl Options {
     }
 }
 
-fn from_url_with(url: &str, get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn from_url_with(url: &str, get: Lookup<'_>) -> Result<OpenedStore> {
     let parsed = Url::parse(url.trim())
         .map_err(|e| Error::Config(format!("invalid media store URL `{url}`: {e}")))?;
     let options = Options::read(&parsed, get)?;
@@ -210,7 +249,7 @@ fn file_path(url: &Url) -> Result<std::path::PathBuf> {
 }
 
 #[cfg(feature = "local")]
-fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
     let mut b = crate::FileStore::builder()
         .from_lookup(get)
         .with_base_dir(file_path(url)?);
@@ -223,37 +262,36 @@ fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<Arc<dyn MediaSt
     if let Some(m) = o.max_file_size {
         b = b.with_max_file_size(m);
     }
-    Ok(Arc::new(b.build()?))
+    Ok(OpenedStore::File(b.build()?))
 }
 
 #[cfg(all(not(feature = "local"), feature = "object-store"))]
-fn file_store(url: &Url, o: &Options, _get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
-    Ok(Arc::new(crate::ObjectStoreMediaStore::local_filesystem(
-        file_path(url)?,
-        o.object_config(None),
-    )?))
+fn file_store(url: &Url, o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
+    Ok(OpenedStore::Object(
+        crate::ObjectStoreMediaStore::local_filesystem(file_path(url)?, o.object_config(None))?,
+    ))
 }
 
 #[cfg(all(not(feature = "local"), not(feature = "object-store")))]
-fn file_store(url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn file_store(url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
     file_path(url)?;
     Err(missing_feature("file", "local"))
 }
 
 #[cfg(feature = "object-store")]
-fn memory_store(o: &Options) -> Result<Arc<dyn MediaStore>> {
-    Ok(Arc::new(crate::ObjectStoreMediaStore::in_memory(
-        o.object_config(None),
-    )?))
+fn memory_store(o: &Options) -> Result<OpenedStore> {
+    Ok(OpenedStore::Object(
+        crate::ObjectStoreMediaStore::in_memory(o.object_config(None))?,
+    ))
 }
 
 #[cfg(not(feature = "object-store"))]
-fn memory_store(_o: &Options) -> Result<Arc<dyn MediaStore>> {
+fn memory_store(_o: &Options) -> Result<OpenedStore> {
     Err(missing_feature("memory", "object-store"))
 }
 
 #[cfg(feature = "s3")]
-fn s3_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn s3_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
     let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
         Error::Config(format!("S3 URL `{url}` has no bucket (s3://bucket/prefix)"))
     })?;
@@ -264,11 +302,11 @@ fn s3_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<Arc<dyn MediaStor
         .with_bucket(bucket)
         .from_lookup(get)
         .build()?;
-    Ok(Arc::new(store))
+    Ok(OpenedStore::Object(store))
 }
 
 #[cfg(not(feature = "s3"))]
-fn s3_store(_url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn s3_store(_url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
     Err(missing_feature("s3", "s3"))
 }
 

@@ -1,11 +1,9 @@
 //! Opening the store a `DIR|URL` argument names, without ever creating one.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use promptkit_media_store::{
-    FileStore, MediaStore, ObjectStoreConfig, ObjectStoreMediaStore, Organization, RetentionPolicy,
-    S3MediaStore, StorageStats,
+    FileStore, MediaStore, ObjectStoreMediaStore, OpenedStore, StorageStats, open_media_store_url,
 };
 use url::Url;
 
@@ -56,51 +54,40 @@ impl Target {
             message,
         };
         let scheme = url.scheme().to_owned();
-        let store = match scheme.as_str() {
-            "file" => {
-                if url
-                    .host_str()
-                    .is_some_and(|h| !h.is_empty() && h != "localhost")
-                {
-                    return Err(bad("names a remote host; use file:///absolute/path".into()));
-                }
-                let path = url
-                    .to_file_path()
-                    .map_err(|()| bad("not an absolute local path".into()))?;
-                // Checked like the application checks them; a local store
-                // records every reference's policy, so they change nothing.
-                object_config(&url).map_err(bad)?;
-                return open_dir(&path, shown);
+        if scheme == "file" {
+            // Refuse anything that is not already a store before opening it:
+            // opening a local store creates its directory.
+            if url
+                .host_str()
+                .is_some_and(|h| !h.is_empty() && h != "localhost")
+            {
+                return Err(bad("names a remote host; use file:///absolute/path".into()));
             }
-            "memory" => ObjectStoreMediaStore::in_memory(object_config(&url).map_err(bad)?),
-            "s3" => {
-                let bucket = url
-                    .host_str()
-                    .filter(|b| !b.is_empty())
-                    .ok_or_else(|| bad("has no bucket (s3://bucket/prefix)".into()))?;
-                let mut builder = S3MediaStore::builder()
-                    .with_config(object_config(&url).map_err(bad)?)
-                    .with_bucket(bucket);
-                let prefix = url.path().trim_matches('/');
-                if !prefix.is_empty() {
-                    builder = builder.with_prefix(prefix);
-                }
-                builder.from_env().build()
-            }
-            other => {
-                return Err(bad(format!(
-                    "unsupported scheme `{other}:` (use a directory, file://, s3:// or memory://)"
-                )));
-            }
-        };
-        let store = store.map_err(|source| CliError::Store {
-            target: shown.clone(),
-            source,
+            let path = url
+                .to_file_path()
+                .map_err(|()| bad("not an absolute local path".into()))?;
+            check_store_dir(&path, &shown)?;
+        }
+        // The same parsing (query parameters over MEDIA_* variables, AWS_* for
+        // S3) as the application's MEDIA_STORE_URL.
+        let opened = open_media_store_url(arg.trim()).map_err(|e| match e {
+            promptkit_media_store::Error::Config(message) => bad(message),
+            source => CliError::Store {
+                target: shown.clone(),
+                source,
+            },
         })?;
-        Ok(Target::Object {
-            shown,
-            scheme,
-            store,
+        Ok(match opened {
+            OpenedStore::File(store) => Target::Local { shown, store },
+            OpenedStore::Object(store) => Target::Object {
+                shown,
+                scheme,
+                store,
+            },
+            other => {
+                let _ = other;
+                return Err(bad("this kind of store is not supported by the CLI".into()));
+            }
         })
     }
 
@@ -137,49 +124,21 @@ impl Target {
     }
 }
 
-/// The object-store settings of a URL: the `MEDIA_*` variables, then the
-/// query parameters (which win).
-fn object_config(url: &Url) -> Result<ObjectStoreConfig, String> {
-    let mut config = ObjectStoreConfig::default();
-    let env = [
-        ("MEDIA_ORGANIZATION", "organization"),
-        ("MEDIA_DEFAULT_POLICY", "default_policy"),
-        ("MEDIA_MAX_FILE_SIZE", "max_file_size"),
-    ]
-    .into_iter()
-    .filter_map(|(var, key)| {
-        let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
-        Some((var.to_owned(), key.to_owned(), v))
-    });
-    let query = url
-        .query_pairs()
-        .map(|(k, v)| (format!("parameter `{k}`"), k.into_owned(), v.into_owned()));
-    for (source, key, value) in env.chain(query) {
-        let invalid = |e: &dyn std::fmt::Display| format!("{source}: {e}");
-        config = match key.as_str() {
-            "organization" => {
-                config.with_organization(Organization::from_str(&value).map_err(|e| invalid(&e))?)
-            }
-            "default_policy" => config
-                .with_default_policy(RetentionPolicy::from_str(&value).map_err(|e| invalid(&e))?),
-            "max_file_size" => config.with_max_file_size(
-                value
-                    .trim()
-                    .parse()
-                    .map_err(|e| invalid(&format!("`{value}` is not a byte count: {e}")))?,
-            ),
-            _ => {
-                return Err(invalid(
-                    &"unknown parameter (organization, default_policy, max_file_size)",
-                ));
-            }
-        };
-    }
-    Ok(config)
-}
-
 /// Opens the local store in `path`, refusing anything that is not one.
 fn open_dir(path: &Path, shown: String) -> Result<Target, CliError> {
+    check_store_dir(path, &shown)?;
+    let store = FileStore::builder()
+        .with_base_dir(path)
+        .build()
+        .map_err(|source| CliError::Store {
+            target: shown.clone(),
+            source,
+        })?;
+    Ok(Target::Local { shown, store })
+}
+
+/// Checks that `path` is an existing local store, creating nothing.
+fn check_store_dir(path: &Path, shown: &str) -> Result<(), CliError> {
     let owned = || PathBuf::from(path);
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {}
@@ -189,7 +148,7 @@ fn open_dir(path: &Path, shown: String) -> Result<Target, CliError> {
         }
         Err(e) => {
             return Err(CliError::Store {
-                target: shown,
+                target: shown.to_owned(),
                 source: promptkit_media_store::Error::io(path, e),
             });
         }
@@ -197,14 +156,7 @@ fn open_dir(path: &Path, shown: String) -> Result<Target, CliError> {
     if !path.join(STATE_DIR).is_dir() {
         return Err(CliError::NotAStore { path: owned() });
     }
-    let store = FileStore::builder()
-        .with_base_dir(path)
-        .build()
-        .map_err(|source| CliError::Store {
-            target: shown.clone(),
-            source,
-        })?;
-    Ok(Target::Local { shown, store })
+    Ok(())
 }
 
 /// The URL as shown in messages: without a password.
