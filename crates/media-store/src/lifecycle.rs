@@ -184,6 +184,36 @@ pub(crate) fn is_expired(
         .is_some_and(|expiry| expiry <= now)
 }
 
+/// Runs `enforce(now)` every `every` in a background task (first run after
+/// one period) until the handle is aborted; failures are logged with `tracing`
+/// and retried next period. Shared by both backends' `spawn_retention_task`.
+pub(crate) fn spawn_retention_loop<F, Fut>(
+    every: Duration,
+    enforce: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(OffsetDateTime) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = crate::Result<RetentionReport>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match enforce(OffsetDateTime::now_utc()).await {
+                Ok(r) if !r.expired_references.is_empty() => tracing::info!(
+                    references = r.expired_references.len(),
+                    objects = r.removed_objects,
+                    freed_bytes = r.freed_bytes,
+                    "retention removed expired media"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention enforcement failed"),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,24 +161,11 @@ impl Transport {
     /// POSTs `body` and returns the successful response body, with retries.
     pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Result<Bytes, Error> {
         let body = Bytes::from(body.to_string());
-        self.with_retries(path, || async {
-            let attempt = async {
-                let resp = self
-                    .request(path, body.clone())
-                    .send()
-                    .await
-                    .map_err(|e| self.map_reqwest(path, e))?;
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let bytes = self.read_body(path, resp).await?;
-                if !status.is_success() {
-                    return Err(self.status_error(status, &headers, &bytes));
-                }
-                Ok(bytes)
-            };
-            tokio::time::timeout(self.cfg.timeout, attempt)
-                .await
-                .map_err(|_| self.timeout_error(path))?
+        self.with_retries(path, || {
+            self.timed(path, async {
+                let resp = self.send_ok(path, self.request(path, body.clone())).await?;
+                self.read_body(path, resp).await
+            })
         })
         .await
     }
@@ -191,24 +178,8 @@ impl Transport {
         body: &Value,
     ) -> Result<reqwest::Response, Error> {
         let body = Bytes::from(body.to_string());
-        self.with_retries(path, || async {
-            let attempt = async {
-                let resp = self
-                    .request(path, body.clone())
-                    .send()
-                    .await
-                    .map_err(|e| self.map_reqwest(path, e))?;
-                let status = resp.status();
-                if status.is_success() {
-                    return Ok(resp);
-                }
-                let headers = resp.headers().clone();
-                let bytes = self.read_body(path, resp).await?;
-                Err(self.status_error(status, &headers, &bytes))
-            };
-            tokio::time::timeout(self.cfg.timeout, attempt)
-                .await
-                .map_err(|_| self.timeout_error(path))?
+        self.with_retries(path, || {
+            self.timed(path, self.send_ok(path, self.request(path, body.clone())))
         })
         .await
     }
@@ -217,27 +188,44 @@ impl Transport {
     /// elsewhere and must not receive the key).
     pub(crate) async fn get_public(&self, url: &str) -> Result<Bytes, Error> {
         let path = "image URL";
-        self.with_retries(path, || async {
-            let attempt = async {
-                let resp = self
-                    .client
-                    .get(url)
-                    .send()
-                    .await
-                    .map_err(|e| self.map_reqwest(path, e))?;
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let bytes = self.read_body(path, resp).await?;
-                if !status.is_success() {
-                    return Err(self.status_error(status, &headers, &bytes));
-                }
-                Ok(bytes)
-            };
-            tokio::time::timeout(self.cfg.timeout, attempt)
-                .await
-                .map_err(|_| self.timeout_error(path))?
+        self.with_retries(path, || {
+            self.timed(path, async {
+                let resp = self.send_ok(path, self.client.get(url)).await?;
+                self.read_body(path, resp).await
+            })
         })
         .await
+    }
+
+    /// Sends one request; a non-success status becomes the matching error
+    /// (with the API's message read from the body).
+    async fn send_ok(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(path, e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let bytes = self.read_body(path, resp).await?;
+        Err(self.status_error(status, &headers, &bytes))
+    }
+
+    /// One attempt, bounded by the configured timeout.
+    async fn timed<T>(
+        &self,
+        path: &str,
+        attempt: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        tokio::time::timeout(self.cfg.timeout, attempt)
+            .await
+            .map_err(|_| self.timeout_error(path))?
     }
 
     async fn with_retries<T, F, Fut>(&self, path: &str, mut attempt: F) -> Result<T, Error>

@@ -278,22 +278,9 @@ impl ObjectStoreMediaStore {
     /// ```
     pub fn spawn_retention_task(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match store.enforce_retention(OffsetDateTime::now_utc()).await {
-                    Ok(r) if !r.expired_references.is_empty() => tracing::info!(
-                        references = r.expired_references.len(),
-                        objects = r.removed_objects,
-                        freed_bytes = r.freed_bytes,
-                        "retention removed expired media"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "retention enforcement failed"),
-                }
-            }
+        crate::lifecycle::spawn_retention_loop(every, move |now| {
+            let store = store.clone();
+            async move { store.enforce_retention(now).await }
         })
     }
 }
