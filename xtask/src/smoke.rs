@@ -44,6 +44,36 @@ impl Server {
     }
 }
 
+/// Kills (by PID, never a group) the processes whose command line has
+/// `--port P` for one of `ports`: mock-ai-api starts its uvicorn servers in
+/// sessions of their own, out of reach of the process-group kill.
+fn kill_listeners_on(ports: &[u16]) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let ours = args
+            .windows(2)
+            .any(|w| w[0] == "--port" && ports.iter().any(|p| w[1] == p.to_string()));
+        if ours && pid > 1 && pid != std::process::id() as i32 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if !matches!(self.child.try_wait(), Ok(Some(_)))
@@ -189,7 +219,7 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         &["serve", "--host", "127.0.0.1", "--port", &p],
         port,
     )?;
-    let mut oa = base;
+    let mut oa = base.clone();
     oa.extend([
         ("OPENAI_API_KEY", "sk-smoke-test".to_string()),
         (
@@ -208,5 +238,37 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         None,
         &["Provider: OpenAI", "image externalized: ", "image/svg+xml"],
     )?;
+    drop(llmock);
+
+    // Against mock-ai-api, a second server nobody here wrote (its chat never
+    // calls our tool, so this run checks chat interop; its images are covered
+    // by the provider's interop tests).
+    let (port, other) = (free_port()?, free_port()?);
+    let (p, q) = (port.to_string(), other.to_string());
+    let result = Server::start(
+        venv,
+        "mock-ai-api",
+        &["--openai-port", &p, "--anthropic-port", &q],
+        port,
+    )
+    .and_then(|server| {
+        let mut env = oa.clone();
+        env.retain(|(k, _)| *k != "OPENAI_BASE_URL");
+        env.push((
+            "OPENAI_BASE_URL",
+            format!("http://127.0.0.1:{}/v1", server.port),
+        ));
+        env.push(("OPENAI_MODEL", "gpt-4o".into()));
+        run_example_with(
+            "mock-ai-api",
+            dir,
+            &env,
+            &["--no-dedup-demo"],
+            None,
+            &["Provider: OpenAI", "Assistant: ", "Total cost: $"],
+        )
+    });
+    kill_listeners_on(&[port, other]);
+    result?;
     Ok(())
 }
