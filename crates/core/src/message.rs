@@ -28,8 +28,9 @@ pub enum ContentPart {
     },
     /// An image, audio clip, video or document.
     Media {
-        /// The media (inline, stored, or by URL).
-        media: MediaContent,
+        /// The media (inline, stored, or by URL). Boxed, so a part costs 32
+        /// bytes whatever its kind: history holds many text parts.
+        media: Box<MediaContent>,
     },
 }
 
@@ -41,13 +42,15 @@ impl ContentPart {
 
     /// A media part.
     pub fn media(media: MediaContent) -> Self {
-        ContentPart::Media { media }
+        ContentPart::Media {
+            media: Box::new(media),
+        }
     }
 
     /// The media of a media part.
     pub fn as_media(&self) -> Option<&MediaContent> {
         match self {
-            ContentPart::Media { media } => Some(media),
+            ContentPart::Media { media } => Some(&**media),
             ContentPart::Text { .. } => None,
         }
     }
@@ -55,7 +58,7 @@ impl ContentPart {
     /// Mutable media of a media part.
     pub fn as_media_mut(&mut self) -> Option<&mut MediaContent> {
         match self {
-            ContentPart::Media { media } => Some(media),
+            ContentPart::Media { media } => Some(&mut **media),
             ContentPart::Text { .. } => None,
         }
     }
@@ -168,5 +171,23 @@ impl Message {
     /// Bytes of media held inline in this message.
     pub fn inline_media_bytes(&self) -> usize {
         self.media().map(MediaContent::inline_len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_stay_small_in_history() {
+        // History holds many parts; media is boxed so a text part is not
+        // padded to the size of `MediaContent`.
+        assert!(std::mem::size_of::<ContentPart>() <= 32);
+        let m = MediaContent::from_bytes("image/png", vec![1, 2, 3]);
+        let p = ContentPart::media(m.clone());
+        assert_eq!(p.as_media(), Some(&m));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["type"], "media");
+        assert_eq!(serde_json::from_value::<ContentPart>(json).unwrap(), p);
     }
 }
