@@ -101,7 +101,7 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
         deleted.len()
     );
     assert!(
-        must_resolve.len() >= KILLS / 4,
+        must_resolve.len() >= KILLS / 10,
         "the children did too little work to test anything"
     );
 
