@@ -168,6 +168,30 @@ impl Message {
         self.parts.iter().filter_map(ContentPart::as_media)
     }
 
+    /// Releases spare capacity of every string and list in the message, so a
+    /// message kept in history for a long time holds only what it needs.
+    pub fn shrink_to_fit(&mut self) {
+        self.parts.shrink_to_fit();
+        for p in &mut self.parts {
+            match p {
+                ContentPart::Text { text } => text.shrink_to_fit(),
+                ContentPart::Media { media } => media.mime_type.shrink_to_fit(),
+            }
+        }
+        self.tool_calls.shrink_to_fit();
+        for c in &mut self.tool_calls {
+            c.id.shrink_to_fit();
+            c.name.shrink_to_fit();
+            c.arguments.shrink_to_fit();
+        }
+        for s in [&mut self.tool_call_id, &mut self.name]
+            .into_iter()
+            .flatten()
+        {
+            s.shrink_to_fit();
+        }
+    }
+
     /// Bytes of media held inline in this message.
     pub fn inline_media_bytes(&self) -> usize {
         self.media().map(MediaContent::inline_len).sum()

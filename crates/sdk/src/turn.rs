@@ -274,7 +274,13 @@ impl Conversation {
             }
         }
 
-        let turn: Vec<Arc<Message>> = turn.into_iter().map(Arc::new).collect();
+        let turn: Vec<Arc<Message>> = turn
+            .into_iter()
+            .map(|mut m| {
+                m.shrink_to_fit();
+                Arc::new(m)
+            })
+            .collect();
         self.history.extend(turn.iter().cloned());
         self.usage += usage;
         self.cost += cost;
