@@ -96,8 +96,17 @@ pub fn validate_media(content: &MediaContent, max_size: Option<u64>) -> Result<B
 /// assert!(check_declared_mime("text/plain", b"hello").is_ok());
 /// assert!(check_declared_mime("image/gif", b"%PDF-1.7").is_err());
 /// assert!(check_declared_mime("not a mime", b"hello").is_err());
+/// assert!(check_declared_mime("image/png\r\nX-Evil: 1", b"x").is_err());
+/// assert!(check_declared_mime(&format!("text/{}", "x".repeat(300)), b"x").is_err());
 /// ```
 pub fn check_declared_mime(declared: &str, data: &[u8]) -> Result<()> {
+    // RFC 6838 limits type and subtype names to 127 characters each.
+    if declared.len() > 255 {
+        return Err(Error::invalid(
+            "mime_type",
+            format!("MIME type is {} bytes long (at most 255)", declared.len()),
+        ));
+    }
     let declared_essence = essence(declared);
     let well_formed = declared_essence
         .split_once('/')

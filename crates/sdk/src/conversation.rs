@@ -280,10 +280,13 @@ impl Conversation {
             if m.data.as_ref().is_some_and(|d| d.is_empty()) {
                 return Err(Error::invalid(format!("media[{i}]"), "media data is empty"));
             }
-            if m.mime_type.trim().is_empty() || !m.mime_type.contains('/') {
+            // Malformed or lying MIME types are refused before the turn, not
+            // discovered when the store refuses the media after it.
+            let data = m.data.as_deref().unwrap_or_default();
+            if let Err(e) = promptkit_media_store::check_declared_mime(&m.mime_type, data) {
                 return Err(Error::invalid(
                     format!("media[{i}].mime_type"),
-                    format!("`{}` is not a MIME type", m.mime_type),
+                    e.to_string(),
                 ));
             }
         }
