@@ -186,6 +186,12 @@ impl Conversation {
     }
 
     pub(crate) async fn run_turn(&mut self, user: Message, events: Events) -> Result<Response> {
+        if user.media().next().is_none() && user.text().is_empty() {
+            return Err(Error::invalid(
+                "message",
+                "the message has no text and no media",
+            ));
+        }
         let started = Instant::now();
         let policy = self.turn_policy();
         let mut turn = vec![user];

@@ -356,6 +356,20 @@ async fn bad_media_is_rejected_before_the_turn() {
 }
 
 #[tokio::test]
+async fn empty_messages_are_rejected() {
+    let (_dir, _m, mut conv) = tutorial_conversation(MockProvider::new(), 100);
+    assert!(matches!(
+        conv.send("").await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        conv.send_with_media("", vec![]).await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(conv.history().is_empty());
+}
+
+#[tokio::test]
 async fn hostile_ids_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let m = manager(
