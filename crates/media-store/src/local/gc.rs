@@ -57,6 +57,23 @@ fn is_stale(path: &Path, options: &GcOptions) -> bool {
         .is_ok_and(|modified| options.is_stale(OffsetDateTime::from(modified)))
 }
 
+/// Handles one of the store's temporary files (`.pk-tmp-*`): removes it
+/// (unless this is a dry run) and reports it when it is stale. Returns whether
+/// `file` is a temporary file at all.
+fn sweep_temp(file: &Path, options: &GcOptions, report: &mut GcReport) -> Result<bool> {
+    let is_temp = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+    if is_temp && is_stale(file, options) {
+        if !options.dry_run {
+            remove_if_exists(file)?;
+        }
+        report.stale_temp_files.push(file.to_path_buf());
+    }
+    Ok(is_temp)
+}
+
 fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
     let apply = !options.dry_run;
     let fsync = inner.config.fsync;
@@ -70,16 +87,14 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
     let mut sidecars: HashMap<PathBuf, PathBuf> = HashMap::new(); // sidecar -> media
     let mut media_files = Vec::new();
     for file in walk_files(&inner.base.join(MEDIA_DIR))? {
+        if sweep_temp(&file, &options, &mut report)? {
+            continue;
+        }
         let name = file
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if name.starts_with(TEMP_PREFIX) {
-            if is_stale(&file, &options) {
-                remove(&file)?;
-                report.stale_temp_files.push(file);
-            }
-        } else if let Some(media_name) = name.strip_suffix(META_SUFFIX) {
+        if let Some(media_name) = name.strip_suffix(META_SUFFIX) {
             sidecars.insert(file.clone(), file.with_file_name(media_name));
         } else {
             media_files.push(file);
@@ -131,17 +146,13 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
     // 3. Reference records: dangling ones go, unlisted ones are re-added.
     let refs_dir = inner.state_dir().join(REFS_DIR);
     for file in walk_files(&refs_dir)? {
+        if sweep_temp(&file, &options, &mut report)? {
+            continue;
+        }
         let name = file
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if name.starts_with(TEMP_PREFIX) {
-            if is_stale(&file, &options) {
-                remove(&file)?;
-                report.stale_temp_files.push(file);
-            }
-            continue;
-        }
         let Some(id) = name.strip_suffix(".json") else {
             continue;
         };
@@ -178,17 +189,13 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
         .map(|(p, s)| format!("{}:{p}", s.blake3))
         .collect();
     for file in walk_files(&inner.state_dir().join(OBJECTS_DIR))? {
+        if sweep_temp(&file, &options, &mut report)? {
+            continue;
+        }
         let name = file
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if name.starts_with(TEMP_PREFIX) {
-            if is_stale(&file, &options) {
-                remove(&file)?;
-                report.stale_temp_files.push(file);
-            }
-            continue;
-        }
         let hash = name.strip_suffix(".json").unwrap_or_default();
         let ok = read_json::<ObjectRecord>(&file)
             .ok()
@@ -205,13 +212,8 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
     let entries = fs::read_dir(&state).map_err(|e| Error::io(&state, e))?;
     for entry in entries {
         let path = entry.map_err(|e| Error::io(&state, e))?.path();
-        let is_temp = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(TEMP_PREFIX));
-        if is_temp && path.is_file() && is_stale(&path, &options) {
-            remove(&path)?;
-            report.stale_temp_files.push(path);
+        if path.is_file() {
+            sweep_temp(&path, &options, &mut report)?;
         }
     }
 
