@@ -135,53 +135,43 @@ impl Conversation {
             .map_err(Error::from)
     }
 
-    async fn run_tool(&self, call: &ToolCall, policy: &TurnPolicy) -> (Message, Usage, Cost) {
-        let result: std::result::Result<ToolOutput, String> = async {
-            if policy.blocklist.contains(&call.name) {
-                return Err(format!("tool `{}` is not allowed", call.name));
-            }
-            let handler = self
-                .inner
-                .tools
-                .get(&call.name)
-                .ok_or_else(|| format!("tool `{}` is not available", call.name))?;
-            let args: serde_json::Value = if call.arguments.trim().is_empty() {
-                serde_json::json!({})
-            } else {
-                serde_json::from_str(&call.arguments)
-                    .map_err(|e| format!("invalid arguments JSON for `{}`: {e}", call.name))?
-            };
-            let span = tracing::info_span!("tool_call", tool = %call.name, id = %call.id);
-            match tokio::time::timeout(self.inner.config.default_timeout, handler.call(args))
-                .instrument(span)
-                .await
-            {
-                Ok(r) => r.map_err(|e| e.0),
-                Err(_) => Err(format!(
-                    "tool `{}` timed out after {:?}",
-                    call.name, self.inner.config.default_timeout
-                )),
-            }
+    /// Runs one tool call; the error is what the model will be told.
+    async fn run_tool(
+        &self,
+        call: &ToolCall,
+        policy: &TurnPolicy,
+        within_budget: bool,
+    ) -> std::result::Result<ToolOutput, String> {
+        if !within_budget {
+            return Err(format!(
+                "tool call limit of {} per turn reached",
+                policy.max_calls
+            ));
         }
-        .await;
-        match result {
-            Ok(out) => (
-                Message::tool_result(&call.id, &call.name, out.parts),
-                out.usage,
-                out.cost.unwrap_or_default(),
-            ),
-            Err(msg) => {
-                tracing::warn!(tool = %call.name, error = %msg, "tool call failed");
-                (
-                    Message::tool_result(
-                        &call.id,
-                        &call.name,
-                        vec![ContentPart::text(format!("error: {msg}"))],
-                    ),
-                    Usage::default(),
-                    Cost::default(),
-                )
-            }
+        if policy.blocklist.contains(&call.name) {
+            return Err(format!("tool `{}` is not allowed", call.name));
+        }
+        let handler = self
+            .inner
+            .tools
+            .get(&call.name)
+            .ok_or_else(|| format!("tool `{}` is not available", call.name))?;
+        let args: serde_json::Value = if call.arguments.trim().is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_str(&call.arguments)
+                .map_err(|e| format!("invalid arguments JSON for `{}`: {e}", call.name))?
+        };
+        let span = tracing::info_span!("tool_call", tool = %call.name, id = %call.id);
+        match tokio::time::timeout(self.inner.config.default_timeout, handler.call(args))
+            .instrument(span)
+            .await
+        {
+            Ok(r) => r.map_err(|e| e.0),
+            Err(_) => Err(format!(
+                "tool `{}` timed out after {:?}",
+                call.name, self.inner.config.default_timeout
+            )),
         }
     }
 
@@ -222,30 +212,23 @@ impl Conversation {
                 emit(&events, ConversationEvent::ToolCall(c.clone()));
             }
             let this = &*self;
-            let runs = calls.iter().enumerate().map(|(i, c)| {
-                let policy = &policy;
-                async move {
-                    if i < budget {
-                        this.run_tool(c, policy).await
-                    } else {
-                        (
-                            Message::tool_result(
-                                &c.id,
-                                &c.name,
-                                vec![ContentPart::text(format!(
-                                    "error: tool call limit of {} per turn reached",
-                                    policy.max_calls
-                                ))],
-                            ),
-                            Usage::default(),
-                            Cost::default(),
-                        )
-                    }
-                }
-            });
+            let runs = calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| this.run_tool(c, &policy, i < budget));
             let results = futures::future::join_all(runs).await;
-            for (c, (msg, u, k)) in calls.iter().zip(results) {
-                let error = msg.text().strip_prefix("error: ").map(str::to_owned);
+            for (c, result) in calls.iter().zip(results) {
+                let (parts, error) = match result {
+                    Ok(out) => {
+                        usage += out.usage;
+                        cost += out.cost.unwrap_or_default();
+                        (out.parts, None)
+                    }
+                    Err(msg) => {
+                        tracing::warn!(tool = %c.name, error = %msg, "tool call failed");
+                        (vec![ContentPart::text(format!("error: {msg}"))], Some(msg))
+                    }
+                };
                 emit(
                     &events,
                     ConversationEvent::ToolResult {
@@ -254,9 +237,7 @@ impl Conversation {
                         error,
                     },
                 );
-                usage += u;
-                cost += k;
-                turn.push(msg);
+                turn.push(Message::tool_result(&c.id, &c.name, parts));
             }
             all_calls.extend(calls);
         };

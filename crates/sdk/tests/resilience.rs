@@ -168,3 +168,47 @@ async fn resume_from_file_state_store_in_a_new_manager() {
         Err(promptkit_sdk::Error::ConversationNotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn tool_result_events_report_failures_not_text_that_looks_like_one() {
+    use promptkit_sdk::{FnTool, MockReply, ToolOutput};
+    let dir = tempfile::tempdir().unwrap();
+    let provider = MockProvider::scripted(vec![
+        MockReply::ToolCalls(vec![
+            ("add".into(), "{}".into()),
+            ("add".into(), "{broken".into()),
+        ]),
+        MockReply::Text("done".into()),
+    ]);
+    let m = ConversationManager::builder()
+        .provider(provider)
+        .media_store_arc(file_store(dir.path()))
+        .tool(
+            "add",
+            FnTool::new(|_| async {
+                Ok(ToolOutput::text("error: this is the tool's real output"))
+            }),
+        )
+        .build()
+        .unwrap();
+    let pack = m.register_pack(tools_pack());
+    let mut conv = m
+        .new_conversation(&pack, ConversationConfig::new("u", "s"))
+        .unwrap();
+    let events: Vec<_> = conv.stream("go").collect().await;
+    let errors: Vec<_> = events
+        .into_iter()
+        .filter_map(|e| match e.unwrap() {
+            ConversationEvent::ToolResult { error, .. } => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0], None, "a successful tool is not a failure");
+    assert!(
+        errors[1]
+            .as_deref()
+            .is_some_and(|e| e.contains("invalid arguments JSON")),
+        "{errors:?}"
+    );
+}
