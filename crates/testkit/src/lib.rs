@@ -50,12 +50,45 @@ macro_rules! require_venv {
     };
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1 that no other call in this process returned.
+///
+/// Ports come from below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), so neither another `bind(0)`
+/// nor an outgoing connection can take a port between this call and the
+/// server binding it, and each process starts at its own offset so that test
+/// binaries running side by side rarely meet. When the ephemeral range leaves
+/// no room below it, the kernel picks (`bind(0)`) and repeats are refused.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    const LOW: u32 = 20_000;
+
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let span = ephemeral_low.saturating_sub(LOW).min(12_000);
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..20_000 {
+        let port = if span >= 1_000 {
+            let offset = std::process::id().wrapping_mul(7_919) % span;
+            LOW + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % span
+        } else {
+            let Ok(port) = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) else {
+                continue;
+            };
+            u32::from(port.port())
+        };
+        let port = u16::try_from(port).expect("ports fit in u16");
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
+    panic!("no free TCP port on 127.0.0.1");
 }
 
 /// A server child process, killed (with its process group) on drop.
@@ -97,6 +130,13 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Something listens; make sure it is this child and not a
+                // process that took the port first (the child then dies on bind).
+                std::thread::sleep(Duration::from_millis(100));
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    panic!("{program} exited with {status}; port {port} is someone else's:\n{log}");
+                }
                 return server;
             }
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -159,4 +199,27 @@ pub fn python(venv: &std::path::Path, script: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_and_bindable_across_threads() {
+        let handles: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(|| (0..50).map(|_| free_port()).collect::<Vec<_>>()))
+            .collect();
+        let mut all: Vec<u16> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        for &p in &all {
+            TcpListener::bind(("127.0.0.1", p)).expect("returned port is free");
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a port was handed out twice");
+    }
 }
