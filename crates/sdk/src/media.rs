@@ -1,9 +1,11 @@
 //! Externalization (history → store) and rehydration (store → provider request).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use promptkit_core::{ContentPart, Message};
-use promptkit_media_store::{MediaMetadata, MediaStore};
+use promptkit_media_store::{MediaMetadata, MediaStore, StorageReference};
 
 use crate::config::RehydrationPolicy;
 use crate::{Result, StoredMedia};
@@ -69,13 +71,20 @@ fn reference_only(m: &promptkit_core::MediaContent) -> bool {
     m.data.is_none() && m.url.is_none() && m.storage_reference.is_some()
 }
 
+/// Media loaded for earlier requests of the same turn: a tool round sends the
+/// same history again, and its images are not read (and hashed) twice.
+pub(crate) type Loaded = HashMap<StorageReference, Bytes>;
+
 /// Returns copies of `messages` in which stored media is loaded back as the
 /// policy says. Messages from index `turn_start` on belong to the current turn.
+/// `loaded` keeps what this turn already read; pass the same map for every
+/// request of a turn and drop it with the turn.
 pub(crate) async fn rehydrate(
     store: Option<&Arc<dyn MediaStore>>,
     messages: &[Message],
     turn_start: usize,
     policy: RehydrationPolicy,
+    loaded: &mut Loaded,
 ) -> Result<Vec<Message>> {
     // How many of the most recent stored items (before this turn) to load.
     let budget = match policy {
@@ -111,9 +120,20 @@ pub(crate) async fn rehydrate(
                         "history holds stored media but the manager has no media store".into(),
                     )
                 })?;
-                let loaded = store.retrieve(&reference).await?;
+                let data = match loaded.get(&reference) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let Some(d) = store.retrieve(&reference).await?.data else {
+                            return Err(crate::Error::Config(format!(
+                                "the media store returned no bytes for {reference}"
+                            )));
+                        };
+                        loaded.insert(reference.clone(), d.clone());
+                        d
+                    }
+                };
                 let mut media = media.clone();
-                media.data = loaded.data;
+                media.data = Some(data);
                 *part = ContentPart::media(media);
             } else {
                 *part = ContentPart::text(format!(

@@ -10,7 +10,7 @@ use promptkit_core::{
 };
 use tracing::Instrument;
 
-use crate::media::{externalize, rehydrate};
+use crate::media::{Loaded, externalize, rehydrate};
 use crate::tools::ToolOutput;
 use crate::{Conversation, ConversationEvent, Error, Response, Result};
 
@@ -56,7 +56,12 @@ impl Conversation {
         p
     }
 
-    async fn build_request(&self, turn: &[Message], policy: &TurnPolicy) -> Result<ChatRequest> {
+    async fn build_request(
+        &self,
+        turn: &[Message],
+        policy: &TurnPolicy,
+        loaded: &mut Loaded,
+    ) -> Result<ChatRequest> {
         let prompt = self
             .pack
             .prompt(&self.prompt_name)
@@ -71,6 +76,7 @@ impl Conversation {
             &all,
             turn_start,
             self.inner.config.rehydration,
+            loaded,
         )
         .await?;
         let mut req = ChatRequest::new(messages);
@@ -189,8 +195,9 @@ impl Conversation {
         let mut cost = Cost::default();
         let mut all_calls = Vec::new();
         let mut rounds = 0u32;
+        let mut loaded = Loaded::new();
         let content = loop {
-            let req = self.build_request(&turn, &policy).await?;
+            let req = self.build_request(&turn, &policy, &mut loaded).await?;
             let resp = self.call_provider(&req, &events).await?;
             drop(req);
             usage += resp.usage;
@@ -241,6 +248,7 @@ impl Conversation {
             }
             all_calls.extend(calls);
         };
+        drop(loaded);
 
         let mut warnings = self.validate(&content)?;
 

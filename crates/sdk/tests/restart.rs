@@ -131,6 +131,45 @@ async fn media_events_report_store_and_retrieve() {
 }
 
 #[tokio::test]
+async fn a_tool_round_reads_each_earlier_image_once_per_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = events.clone();
+    let m = ConversationManager::builder()
+        .provider(MockProvider::new().with_image_size(96))
+        .media_store_arc(file_store(dir.path()))
+        .image_tool("dalle-image-generator")
+        .on_media_event(move |e| log.lock().unwrap().push(e.clone()))
+        .config(ManagerConfig {
+            media_size_threshold_kb: 1,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
+    let mut conv = m
+        .new_conversation(&pack, ConversationConfig::new("u", "s"))
+        .unwrap();
+    let kite = conv.send("Draw a kite").await.unwrap().stored_media[0]
+        .reference
+        .clone();
+    let retrieves_of_kite = |events: &[promptkit_sdk::MediaEvent]| {
+        events
+            .iter()
+            .filter(|e| e.kind == MediaEventKind::Retrieved && e.reference.as_ref() == Some(&kite))
+            .count()
+    };
+    let before = retrieves_of_kite(&events.lock().unwrap());
+    // Two provider requests (tool call, then answer), both carrying the kite.
+    let boat = conv.send("Draw a boat").await.unwrap();
+    assert_eq!(boat.tool_calls.len(), 1);
+    assert_eq!(retrieves_of_kite(&events.lock().unwrap()) - before, 1);
+    // The next turn reads it again (nothing is cached across turns).
+    conv.send("hello").await.unwrap();
+    assert_eq!(retrieves_of_kite(&events.lock().unwrap()) - before, 2);
+}
+
+#[tokio::test]
 async fn deleting_a_conversation_drops_its_media_but_not_shared_content() {
     let media = tempfile::tempdir().unwrap();
     let states = tempfile::tempdir().unwrap();

@@ -22,6 +22,11 @@ const TARGET_PER_IMAGE: f64 = 1024.0;
 /// Target: a 1000-image conversation above baseline.
 const TARGET_1000: f64 = 5.0 * 1024.0 * 1024.0;
 
+/// glibc malloc setting of the `external-trim` mode: a fixed trim threshold
+/// turns off glibc's dynamic mmap threshold, so freed megabyte buffers go
+/// back to the system instead of staying in the heap.
+const GLIBC_TRIM: &str = "glibc.malloc.trim_threshold=131072";
+
 /// What one child measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct MemoryResult {
@@ -55,7 +60,8 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
             .tool(IMAGE_TOOL, pool_image_tool(ImagePool::new(IMAGE_SIZE, 11)));
         match mode {
             "inline" => config.externalize = false,
-            "external" | "external-current" | "external-all" | "external-nostate" => {
+            "external" | "external-trim" | "external-current" | "external-all"
+            | "external-nostate" => {
                 config.rehydration = match mode {
                     "external-all" => RehydrationPolicy::All,
                     "external-current" | "external-nostate" => RehydrationPolicy::CurrentTurn,
@@ -117,8 +123,12 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
 
 fn run_child(images: usize, mode: &str) -> Result<MemoryResult, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args(["memory-child", &images.to_string(), mode])
+    let mut cmd = Command::new(exe);
+    cmd.args(["memory-child", &images.to_string(), mode]);
+    if mode == "external-trim" {
+        cmd.env("GLIBC_TUNABLES", GLIBC_TRIM);
+    }
+    let out = cmd
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -156,6 +166,7 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
         }
     }
     let big = if quick { 100 } else { 1000 };
+    scenarios.push((big, "external-trim"));
     scenarios.push((big, "external-current"));
     scenarios.push((big, "external-nostate"));
     scenarios.push((10, "external-all"));
@@ -183,7 +194,7 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
             verdicts.push((mode, heap, rss, r.reference_bytes, r.messages));
         }
     }
-    s.note("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's default rehydration (`Recent(8)`: the 8 newest earlier images are loaded again for each request); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone).");
+    s.note(format!("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's default rehydration (`Recent(8)`: the 8 newest earlier images are loaded again for each request); `external-trim` = `external` in a process started with `GLIBC_TUNABLES={GLIBC_TRIM}` (see docs/production.md: with glibc's default dynamic threshold, the megabyte buffers of rehydrated images are kept by the allocator after they are freed); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone)."));
     s.note("heap = live bytes of a counting global allocator; RSS = VmRSS. Baseline: after two warm-up image turns. Conversations use the default in-memory state store.");
     for (mode, heap, rss, refs, messages) in verdicts {
         let per = heap / big as f64;
