@@ -59,20 +59,26 @@ fn run_and_kill(exe: &Path, dir: &Path, seed: u64, delay: Duration) -> CrashLog 
     CrashLog::parse(&format!("{first}{rest}"))
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
+/// Live journal records, reference id -> media path: a replay of
+/// `.promptkit/journal` (an incomplete last line is ignored, as the store
+/// does).
+fn journal_refs(dir: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
+    let mut live = BTreeMap::new();
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        match v["op"].as_str().unwrap() {
+            "add" => {
+                live.insert(id, v["path"].as_str().unwrap().to_owned());
             }
+            "remove" => {
+                live.remove(&id);
+            }
+            op => panic!("unknown journal op {op}"),
         }
     }
-    out
+    live
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,15 +189,12 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
         );
     }
 
-    // Reference counts: each sidecar lists exactly the reference records
+    // Reference counts: each sidecar lists exactly the live journal records
     // that point at its file, and `ref_count` agrees.
-    let records = files_under(&dir.path().join(".promptkit/refs"));
+    let records = journal_refs(dir.path());
     let mut by_media: BTreeMap<String, usize> = BTreeMap::new();
-    for rec in &records {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(rec).unwrap()).unwrap();
-        *by_media
-            .entry(v["path"].as_str().unwrap().to_owned())
-            .or_default() += 1;
+    for path in records.values() {
+        *by_media.entry(path.clone()).or_default() += 1;
     }
     let objects = store.list().await.unwrap();
     let mut listed = 0;
@@ -219,7 +222,7 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
     assert_eq!(
         listed,
         records.len(),
-        "every reference record is listed once"
+        "every live journal record is listed once"
     );
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.references, records.len() as u64);

@@ -222,17 +222,21 @@ fn fuzz_hostile_references_are_typed_errors() {
     });
 }
 
-/// Record files overwritten with garbage (invalid UTF-8, wrong JSON,
-/// paths leading out): reads are typed errors, gc and verify report, nothing
-/// panics and nothing outside the store is touched.
+/// Records overwritten with garbage (invalid UTF-8, wrong JSON, paths
+/// leading out) — the journal (as its one line), a sidecar or the media:
+/// reads are typed errors, gc and verify report, nothing panics and nothing
+/// outside the store is touched. `ID` in the garbage is replaced with the
+/// stored reference's id.
 #[test]
 fn fuzz_corrupted_records_are_typed_errors() {
     let rt = rt();
     let garbage = prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..200),
         Just(b"\xff\xfe\xfd not utf-8".to_vec()),
-        Just(br#"{"version":1,"path":"../../outside.png","blake3":"00","mime_type":"image/png","size_bytes":3}"#.to_vec()),
-        Just(br#"{"version":1,"path":"/etc/passwd","blake3":"00","mime_type":"image/png","size_bytes":3}"#.to_vec()),
+        Just(br#"{"op":"add","v":1,"id":"ID","path":"../../outside.png","blake3":"00","mime_type":"image/png","size_bytes":3}"#.to_vec()),
+        Just(br#"{"op":"add","v":1,"id":"ID","path":"/etc/passwd","blake3":"00","mime_type":"image/png","size_bytes":3}"#.to_vec()),
+        Just(br#"{"op":"add","v":1,"id":"ID","path":"media/../../outside.png","blake3":"00","mime_type":"image/png","size_bytes":3,"dedup":true}"#.to_vec()),
+        Just(br#"{"op":"remove","v":"one","id":"ID"}"#.to_vec()),
         Just(br#"{"version":"one"}"#.to_vec()),
         Just(b"[]".to_vec()),
     ];
@@ -248,10 +252,16 @@ fn fuzz_corrupted_records_are_typed_errors() {
             .unwrap();
         let id = r.as_str().trim_start_matches("file:").to_owned();
         let media = rt.block_on(store.path_of(&r)).unwrap();
-        let target = match which {
-            0 => base.join(format!(".promptkit/refs/{id}.json")),
-            1 => PathBuf::from(format!("{}.meta", media.display())),
-            _ => media.clone(),
+        let (target, bytes) = match which {
+            0 => {
+                let mut line = String::from_utf8_lossy(&bytes)
+                    .replace("ID", &id)
+                    .into_bytes();
+                line.push(b'\n');
+                (base.join(".promptkit/journal"), line)
+            }
+            1 => (PathBuf::from(format!("{}.meta", media.display())), bytes),
+            _ => (media.clone(), bytes),
         };
         std::fs::write(&target, &bytes).unwrap();
         let fresh = store_in(&base, Organization::Flat);

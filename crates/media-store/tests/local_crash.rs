@@ -78,12 +78,30 @@ fn write_in_progress(dir: &Path, completed_before: usize) -> bool {
             .any(|p| is_temp(p) && std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
 }
 
-/// Stores that completed: their reference record (written last) exists.
+/// Stores that completed: their journal record (written last) exists.
 fn completed(dir: &Path) -> usize {
-    files_under(&dir.join(".promptkit/refs"))
-        .iter()
-        .filter(|p| !is_temp(p))
-        .count()
+    journal_refs(dir).len()
+}
+
+/// Live journal records, reference id -> media path (a replay of
+/// `.promptkit/journal`; an incomplete last line is ignored).
+fn journal_refs(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
+    let mut live = std::collections::BTreeMap::new();
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        match v["op"].as_str().unwrap() {
+            "add" => {
+                live.insert(id, v["path"].as_str().unwrap().to_owned());
+            }
+            "remove" => {
+                live.remove(&id);
+            }
+            op => panic!("unknown journal op {op}"),
+        }
+    }
+    live
 }
 
 fn is_final_media(p: &Path) -> bool {
@@ -166,9 +184,8 @@ async fn killed_store_leaves_no_partial_file() {
         !files_under(dir.path()).iter().any(|p| is_temp(p)),
         "gc left temp files"
     );
-    let refs: Vec<PathBuf> = files_under(&dir.path().join(".promptkit/refs"));
-    for rec in &refs {
-        let id = rec.file_stem().unwrap().to_string_lossy();
+    let refs = journal_refs(dir.path());
+    for id in refs.keys() {
         let r = format!("file:{id}").parse().unwrap();
         let bytes = store.retrieve_bytes(&r).await.unwrap();
         assert_eq!(bytes.len(), BLOB);

@@ -1,7 +1,7 @@
 //! Retention (with a controllable clock), garbage collection with shared
 //! deduplicated files, and corruption detection on the local store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
@@ -146,15 +146,17 @@ async fn conversation_deletion_takes_only_delete_with_conversation_media() {
     assert_eq!((r.removed_objects, r.freed_bytes), (1, 500));
 }
 
-fn refs_dir(dir: &Path) -> PathBuf {
-    dir.join(".promptkit/refs")
-}
-
-fn record_of(dir: &Path, r: &StorageReference) -> PathBuf {
-    refs_dir(dir).join(format!(
-        "{}.json",
-        r.as_str().strip_prefix("file:").unwrap()
-    ))
+/// Removes the journal line adding `r` (in place, as a hand edit would).
+fn drop_record(dir: &Path, r: &StorageReference) {
+    let id = r.as_str().strip_prefix("file:").unwrap();
+    let journal = dir.join(".promptkit/journal");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|l| !l.contains(id))
+        .collect();
+    assert!(kept.len() < text.len(), "no record of {r}");
+    std::fs::write(&journal, kept).unwrap();
 }
 
 #[tokio::test]
@@ -171,7 +173,7 @@ async fn gc_repairs_leftovers_around_shared_files() {
     // A reference record lost after its sidecar entry was written (phantom),
     // a media file whose sidecar and bytes vanished (dangling reference),
     // a stray media file, a sidecar without media, and a stale temp file.
-    std::fs::remove_file(record_of(dir.path(), &a)).unwrap();
+    drop_record(dir.path(), &a);
     std::fs::remove_file(&lone_path).unwrap();
     std::fs::remove_file(format!("{}.meta", lone_path.display())).unwrap();
     let stray = dir.path().join("media/a/stray.png");
@@ -335,9 +337,8 @@ async fn gc_removes_stale_temp_files_of_records() {
     let store = open(dir.path());
     let r = put(&store, &png(10), "a", RetentionPolicy::Retain, t0()).await;
     let temps = [
-        dir.path().join(".promptkit/.pk-tmp-generation"),
-        dir.path().join(".promptkit/refs/.pk-tmp-ref"),
-        dir.path().join(".promptkit/objects/.pk-tmp-object"),
+        dir.path().join(".promptkit/.pk-tmp-journal"),
+        dir.path().join(".promptkit/.pk-tmp-other"),
     ];
     for t in &temps {
         std::fs::write(t, b"{").unwrap();

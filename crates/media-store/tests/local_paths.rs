@@ -102,7 +102,12 @@ async fn hostile_ids_are_rejected_and_nothing_is_written() {
             all_files(&dir.path().join("media")).is_empty(),
             "{org}: media written"
         );
-        assert!(all_files(&dir.path().join(".promptkit/refs")).is_empty());
+        assert!(
+            std::fs::read(dir.path().join(".promptkit/journal"))
+                .unwrap_or_default()
+                .is_empty(),
+            "{org}: journal written"
+        );
     }
     assert!(all_files(outside.path()).is_empty());
 }
@@ -145,14 +150,20 @@ async fn garbage_references_are_typed_errors() {
     ));
 }
 
-/// Rewrites the record of `r` so it points at `path`.
+/// Rewrites the journal record of `r` so it points at `path`.
 fn tamper(dir: &Path, r: &StorageReference, path: &str) {
     let id = r.as_str().strip_prefix("file:").unwrap();
-    let rec_path = dir.join(format!(".promptkit/refs/{id}.json"));
-    let mut rec: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&rec_path).unwrap()).unwrap();
-    rec["path"] = serde_json::Value::String(path.to_owned());
-    std::fs::write(&rec_path, serde_json::to_vec(&rec).unwrap()).unwrap();
+    let journal = dir.join(".promptkit/journal");
+    let mut out = String::new();
+    for line in std::fs::read_to_string(&journal).unwrap().lines() {
+        let mut rec: serde_json::Value = serde_json::from_str(line).unwrap();
+        if rec["id"] == id {
+            rec["path"] = serde_json::Value::String(path.to_owned());
+        }
+        out.push_str(&serde_json::to_string(&rec).unwrap());
+        out.push('\n');
+    }
+    std::fs::write(&journal, out).unwrap();
 }
 
 #[tokio::test]

@@ -9,11 +9,8 @@ use time::OffsetDateTime;
 use super::FileStore;
 use super::index::walk_files;
 use super::ops::{Inner, rel_string};
-use super::paths::{MEDIA_DIR, META_SUFFIX, OBJECTS_DIR, REFS_DIR, TEMP_PREFIX, check_relative};
-use super::records::{
-    MediaSidecar, ObjectRecord, RefRecord, SidecarReference, read_json, remove_if_exists,
-    sidecar_path, write_json,
-};
+use super::paths::{MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
+use super::records::{MediaSidecar, SidecarReference, read_json, remove_if_exists, write_json};
 use crate::lifecycle::{GcOptions, GcReport};
 use crate::{Error, Result};
 
@@ -21,9 +18,15 @@ impl FileStore {
     /// Removes what interrupted writes (crashes, killed processes) or
     /// outside hands left behind, holding the store lock throughout:
     /// stale temporary files, media without sidecar, sidecars without media,
-    /// sidecar entries without reference record, reference records whose media
-    /// is gone, dedup records pointing nowhere, and empty directories. With
-    /// `dry_run` it only reports.
+    /// sidecar entries without journal record (and journal records missing
+    /// from their sidecar are re-added), journal records whose media is gone,
+    /// and empty directories; then it compacts the journal. With `dry_run` it
+    /// only reports.
+    ///
+    /// In the report, `stale_object_records` stays empty: the dedup map is
+    /// derived from the journal, there are no dedup records to go stale.
+    /// A journal line that is not a record makes `gc` fail with
+    /// [`Error::Corrupt`] naming the line, changing nothing.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -41,9 +44,13 @@ impl FileStore {
     /// ```
     pub async fn gc(&self, options: GcOptions) -> Result<GcReport> {
         self.mutate(move |inner| {
-            let report = collect(inner, options)?;
-            if !options.dry_run && !report.is_clean() {
-                inner.invalidate()?;
+            let (report, dangling) = collect(inner, options)?;
+            if !options.dry_run {
+                inner.compact(&dangling)?;
+                inner.forget_dirs();
+                if !report.is_clean() {
+                    inner.invalidate();
+                }
             }
             Ok(report)
         })
@@ -74,7 +81,9 @@ fn sweep_temp(file: &Path, options: &GcOptions, report: &mut GcReport) -> Result
     Ok(is_temp)
 }
 
-fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
+/// Cleans up (unless dry run) and reports; returns the ids of the journal
+/// records to drop (their media is gone).
+fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)> {
     let apply = !options.dry_run;
     let fsync = inner.config.fsync;
     let mut report = GcReport {
@@ -82,6 +91,12 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
         ..GcReport::default()
     };
     let remove = |p: &Path| if apply { remove_if_exists(p) } else { Ok(()) };
+    // Live journal records, by media path.
+    let refs = inner.journal.view()?.refs.clone();
+    let mut by_path: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, rec) in &refs {
+        by_path.entry(rec.path.as_str()).or_default().push(id);
+    }
 
     // 1. Media directory: temp files, media/sidecar pairs.
     let mut sidecars: HashMap<PathBuf, PathBuf> = HashMap::new(); // sidecar -> media
@@ -101,35 +116,56 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
         }
     }
     for media in media_files {
-        if !sidecars.contains_key(&sidecar_path(&media)) {
+        if !sidecars.contains_key(&super::records::sidecar_path(&media)) {
             report.freed_bytes += fs::symlink_metadata(&media).map(|m| m.len()).unwrap_or(0);
             remove(&media)?;
             report.orphan_media.push(media);
         }
     }
 
-    // 2. Sidecars: orphans, and entries without a reference record.
-    let mut live: HashMap<PathBuf, MediaSidecar> = HashMap::new(); // rel media path -> sidecar
+    // 2. Sidecars: orphans; entries are made to match the journal records
+    // pointing at their media (with the same hash).
+    let mut accepted: HashSet<&str> = HashSet::new(); // ids whose media is live
     for (sidecar_file, media) in sidecars {
         if fs::symlink_metadata(&media).is_err() {
             remove(&sidecar_file)?;
             report.orphan_sidecars.push(sidecar_file);
             continue;
         }
+        let rel = media
+            .strip_prefix(&inner.base)
+            .ok()
+            .and_then(|r| rel_string(r).ok())
+            .unwrap_or_default();
+        let records = by_path.get(rel.as_str()).cloned().unwrap_or_default();
         let Ok(Some(mut sidecar)) = read_json::<MediaSidecar>(&sidecar_file) else {
+            // Left alone, and so are the references to it.
+            accepted.extend(records);
             report.unreadable_sidecars.push(sidecar_file);
             continue;
         };
+        let live: Vec<&str> = records
+            .into_iter()
+            .filter(|id| refs[*id].blake3 == sidecar.blake3)
+            .collect();
         let before = sidecar.references.clone();
         for r in &before {
-            if !inner.ref_path(&r.id).is_file() {
+            if !live.contains(&r.id.as_str()) {
                 sidecar.remove(&r.id);
                 report.pruned_references.push(r.id.clone());
             }
         }
-        let Ok(rel) = media.strip_prefix(&inner.base).map(Path::to_path_buf) else {
-            continue;
-        };
+        for id in &live {
+            if !sidecar.references.iter().any(|r| r.id == *id) {
+                sidecar.push(SidecarReference {
+                    id: (*id).to_owned(),
+                    mime_type: refs[*id].mime_type.clone(),
+                    owner: sidecar.owner.clone(),
+                });
+                report.repaired_references.push((*id).to_owned());
+            }
+        }
+        accepted.extend(live);
         if sidecar.references.is_empty() {
             report.freed_bytes += sidecar.size_bytes;
             remove(&media)?;
@@ -137,84 +173,24 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
             report.orphan_media.push(media);
             continue;
         }
-        if apply && sidecar.references.len() != before.len() {
+        if apply && sidecar.references != before {
             write_json(&sidecar_file, &sidecar, fsync)?;
         }
-        live.insert(rel, sidecar);
     }
 
-    // 3. Reference records: dangling ones go, unlisted ones are re-added.
-    let refs_dir = inner.state_dir().join(REFS_DIR);
-    for file in walk_files(&refs_dir)? {
-        if sweep_temp(&file, &options, &mut report)? {
-            continue;
-        }
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let Some(id) = name.strip_suffix(".json") else {
-            continue;
-        };
-        let rec = read_json::<RefRecord>(&file).ok().flatten();
-        let target = rec
-            .as_ref()
-            .and_then(|r| check_relative(&r.path).ok())
-            .and_then(|rel| live.get_mut(&rel).map(|s| (rel, s)));
-        match (rec, target) {
-            (Some(rec), Some((rel, sidecar))) if sidecar.blake3 == rec.blake3 => {
-                if !sidecar.references.iter().any(|r| r.id == id) {
-                    sidecar.push(SidecarReference {
-                        id: id.to_owned(),
-                        mime_type: rec.mime_type.clone(),
-                        owner: sidecar.owner.clone(),
-                    });
-                    if apply {
-                        write_json(&sidecar_path(&inner.abs(&rel)), &*sidecar, fsync)?;
-                    }
-                    report.repaired_references.push(id.to_owned());
-                }
-            }
-            _ => {
-                remove(&file)?;
-                report.dangling_references.push(id.to_owned());
-            }
-        }
-    }
-
-    // 4. Dedup records pointing at nothing live (or at other content).
-    let live_paths: HashSet<String> = live
-        .iter()
-        .filter_map(|(rel, s)| rel_string(rel).ok().map(|p| (p, s)))
-        .map(|(p, s)| format!("{}:{p}", s.blake3))
+    // 3. Journal records whose media is gone (or is other content).
+    let dangling: Vec<String> = refs
+        .keys()
+        .filter(|id| !accepted.contains(id.as_str()))
+        .cloned()
         .collect();
-    for file in walk_files(&inner.state_dir().join(OBJECTS_DIR))? {
-        if sweep_temp(&file, &options, &mut report)? {
-            continue;
-        }
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let hash = name.strip_suffix(".json").unwrap_or_default();
-        let ok = read_json::<ObjectRecord>(&file)
-            .ok()
-            .flatten()
-            .is_some_and(|o| live_paths.contains(&format!("{hash}:{}", o.path)));
-        if !ok {
-            remove(&file)?;
-            report.stale_object_records.push(file);
-        }
-    }
+    report.dangling_references.extend(dangling.iter().cloned());
 
-    // 5. Temp files of the store's own small records (the generation counter).
+    // 4. Temp files of the store's own state (journal compaction), and
+    // leftovers of the legacy record directories.
     let state = inner.state_dir();
-    let entries = fs::read_dir(&state).map_err(|e| Error::io(&state, e))?;
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(&state, e))?.path();
-        if path.is_file() {
-            sweep_temp(&path, &options, &mut report)?;
-        }
+    for file in walk_files(&state)? {
+        sweep_temp(&file, &options, &mut report)?;
     }
 
     if apply {
@@ -224,7 +200,6 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
         &mut report.stale_temp_files,
         &mut report.orphan_media,
         &mut report.orphan_sidecars,
-        &mut report.stale_object_records,
         &mut report.unreadable_sidecars,
     ] {
         v.sort();
@@ -236,7 +211,7 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<GcReport> {
     ] {
         v.sort();
     }
-    Ok(report)
+    Ok((report, dangling))
 }
 
 /// Removes empty directories below `dir` (and `dir` itself unless `keep`).

@@ -1,17 +1,19 @@
 //! The in-memory index the statistics and lifecycle operations read instead
 //! of every file.
 //!
-//! Every mutation (in any process) bumps the counter in
-//! `.promptkit/generation` while holding the store lock. A store applies its
-//! own mutations to the index incrementally; when it finds the counter moved
-//! by someone else, it rebuilds the index from the sidecars (small JSON
-//! files; the media itself is never read).
+//! Every mutation (in any process) appends to the journal while holding the
+//! store lock, and compaction replaces it: the journal's identity and length
+//! are the index's generation. A store applies its own mutations to the
+//! index incrementally; when it finds the journal moved by someone else, it
+//! rebuilds the index from the sidecars (small JSON files; the media itself
+//! is never read).
 
 use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::journal::Generation;
 use super::paths::{MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
 use super::records::{MediaSidecar, read_json};
 use crate::{Error, Result, StorageStats, TypeStats};
@@ -20,14 +22,20 @@ use crate::{Error, Result, StorageStats, TypeStats};
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     /// Generation this index reflects; `None` when it must be rebuilt.
-    pub(crate) generation: Option<u64>,
+    pub(crate) generation: Option<Generation>,
     pub(crate) objects: HashMap<PathBuf, MediaSidecar>,
 }
 
 impl Index {
-    /// Records the sidecar of `rel` after a mutation made under the lock at
-    /// generation `seen` (the value before the bump).
-    pub(crate) fn apply(&mut self, seen: u64, rel: &Path, sidecar: Option<&MediaSidecar>) {
+    /// Records the sidecar of `rel` after a mutation made under the lock
+    /// that moved the journal from `seen` to `next`.
+    pub(crate) fn apply(
+        &mut self,
+        seen: Generation,
+        next: Generation,
+        rel: &Path,
+        sidecar: Option<&MediaSidecar>,
+    ) {
         if self.generation != Some(seen) {
             self.generation = None;
             return;
@@ -40,11 +48,11 @@ impl Index {
                 self.objects.remove(rel);
             }
         }
-        self.generation = Some(seen + 1);
+        self.generation = Some(next);
     }
 
     /// Reads every sidecar under `base/media` whose media file exists.
-    pub(crate) fn rebuild(base: &Path, generation: u64) -> Result<Index> {
+    pub(crate) fn rebuild(base: &Path, generation: Generation) -> Result<Index> {
         let mut objects = HashMap::new();
         for meta in walk_files(&base.join(MEDIA_DIR))? {
             let Some(name) = meta.file_name().and_then(|n| n.to_str()) else {

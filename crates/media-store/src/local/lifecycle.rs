@@ -112,7 +112,7 @@ impl FileStore {
         pick: impl Fn(&super::SidecarReference) -> bool + Send + Sync + 'static,
     ) -> Result<RetentionReport> {
         self.mutate(move |inner| {
-            let generation = inner.generation();
+            let generation = inner.generation()?;
             let mut idx = inner.index_guard();
             if idx.generation != Some(generation) {
                 *idx = super::index::Index::rebuild(&inner.base, generation)?;
@@ -144,6 +144,7 @@ impl FileStore {
                     Err(e) => return Err(e),
                 }
             }
+            inner.maybe_compact();
             Ok(report)
         })
         .await

@@ -11,46 +11,84 @@
 //!     <run>/<id>.<ext>             ByRun
 //!     <id>.<ext>.meta              sidecar (JSON, see MediaSidecar)
 //!   .promptkit/
-//!     refs/<ref-id>.json           one record per reference: media path, hash, MIME, size
-//!     objects/<blake3>.json        dedup record: where the content with this hash lives
-//!     generation                   mutation counter (keeps in-memory indexes fresh)
+//!     journal                      append-only log of reference records (JSON lines)
 //!     lock                         flock'ed around every mutation
 //! ```
 //!
 //! A reference is `file:<ref-id>` (37 bytes, 128 random bits); it stays valid
-//! across restarts because its record is on disk.
+//! across restarts because its record is in the journal.
+//!
+//! # The journal
+//!
+//! `.promptkit/journal` is the source of truth for which references exist
+//! and where their media lives. Each line is one versioned JSON record:
+//!
+//! ```text
+//! {"op":"add","v":1,"id":"<ref-id>","path":"media/...","blake3":"<hex>","mime_type":"...","size_bytes":N,"dedup":true,"probe":N}
+//! {"op":"remove","v":1,"id":"<ref-id>"}
+//! ```
+//!
+//! (`probe` is a fingerprint of the bytes' length and ends, used to skip
+//! the dedup lookup for bytes that cannot be stored yet.) Each store keeps
+//! the replayed maps in memory (reference → record, media path → reference
+//! count, hash → path of live deduplicated content) with the length and
+//! inode replayed so far, and before using them checks the journal's size
+//! (one `stat`): lines appended by another store or process are replayed,
+//! and a new inode (compaction) or a rewritten tail means a replay from
+//! scratch. An incomplete last line (no `\n`: being written, or torn by a
+//! crash) is ignored by readers and cut off by the next writer, which holds
+//! the lock. A complete line that is not a record makes every operation
+//! needing the journal (`gc` and `stats` included) fail with
+//! [`Error::Corrupt`] naming the journal and the line number, rather than
+//! skip it: a skipped `add` would let `gc` delete referenced media, a
+//! skipped `remove` would bring a deleted reference back. The journal is
+//! compacted (rewritten with the live records, temp file + rename, under the
+//! lock) by every `gc` and when dead records dominate (more than 1024 lines,
+//! more `remove`s than live references).
+//!
+//! Stores written in the first format (`.promptkit/refs/<id>.json`,
+//! `.promptkit/objects/<hash>.json`, `.promptkit/generation`) are imported
+//! into the journal when opened, under the lock, and those files removed.
+//! Processes running the old code must not share a directory with new ones.
 //!
 //! # Deduplication
 //!
 //! Content is addressed by the BLAKE3 hash of its bytes. With deduplication on,
 //! the first store of some bytes puts them where its organization says, named
-//! `<first 32 hex digits of the hash>.<ext>`, and records the location in
-//! `objects/<hash>.json`; later stores of identical bytes (from any session or
-//! conversation) only add a reference to that file's sidecar. With it off,
-//! every store writes its own file named `<ref-id>.<ext>`.
+//! `<first 32 hex digits of the hash>.<ext>`; later stores of identical bytes
+//! (from any session or conversation) find the file through the journal's
+//! dedup map and only add a reference to its sidecar. With it off, every
+//! store writes its own file named `<ref-id>.<ext>`.
 //!
 //! # Reference counts and concurrency
 //!
 //! The sidecar lists every live reference (`references`, `ref_count`); delete
-//! removes one, and the file goes with the last. Every mutation holds an
-//! exclusive `flock` on `.promptkit/lock` (after an in-process async mutex), so
-//! stores and deletes are serialized across tasks *and* across processes
-//! sharing the directory (on a local filesystem; network filesystems may not
-//! honour `flock`). Media bytes are hashed and written to a temporary file
-//! before the lock is taken, so the critical section only renames and writes
-//! small records. Reads take no lock.
+//! removes one, and the file goes with the last (as counted by the journal).
+//! Every mutation holds an exclusive `flock` on `.promptkit/lock` (after an
+//! in-process async mutex), so stores and deletes are serialized across
+//! tasks *and* across processes sharing the directory (on a local
+//! filesystem; network filesystems may not honour `flock`). Media bytes are
+//! hashed and written to a temporary file before the lock is taken, on two
+//! threads at once, and the sidecar's temporary file is created then too, so
+//! the critical section only renames, writes the small sidecar and appends
+//! one journal line. When the journal already holds the bytes (a dedup hit),
+//! no media is written. Reads take no lock. Media directories, once created
+//! and checked to be inside the store, are remembered until the next `gc`.
 //!
 //! # Crash safety
 //!
-//! Every file (media, sidecar, records) is written to a temporary file named
+//! Media and sidecars are written to a temporary file named
 //! `.pk-tmp-<random>` in the destination directory, fsynced when
 //! [`FileStoreConfig::fsync`] is on, and renamed into place: a crash never
-//! leaves a partial file under a final name. A crash between steps leaves at
-//! worst an unreferenced file, a leftover temp file or a sidecar entry without
-//! a record, which [`FileStore::gc`] removes.
+//! leaves a partial file under a final name. A store goes media → rename →
+//! sidecar → journal append (fsynced with `fsync` on): the append is its
+//! acknowledgment. A delete appends its `remove` first, then updates the
+//! sidecar and removes the media with the last reference. A crash between
+//! steps leaves at worst an unreferenced file, a leftover temp file or a
+//! sidecar entry without a journal record, which [`FileStore::gc`] removes.
 //!
 //! A store whose future is dropped before the locked step leaves nothing
-//! behind (its temp file is removed); once the locked step has started, it
+//! behind (its temp files are removed); once the locked step has started, it
 //! runs to completion on a blocking thread.
 //!
 //! # Lifecycle
@@ -64,14 +102,14 @@
 //! crashes, [`FileStore::verify`] re-hashes everything, [`FileStore::list`]
 //! lists files with their sidecars, and `stats` is served from an in-memory
 //! index of the sidecars (rebuilt only when another store or process changed
-//! the directory), never by reading media.
+//! the journal), never by reading media.
 //!
 //! # Safety of paths
 //!
 //! Session, conversation and run ids are checked, not rewritten (ASCII
 //! letters, digits and `-_.@+=~`, no leading dot, at most 128 bytes); anything
 //! else is an [`Error::InvalidInput`] naming the field. Paths read back from
-//! records are checked to be relative and under `media/`, and every path is
+//! the journal are checked to be relative and under `media/`, and every path is
 //! canonicalized and must stay under the base dir, so a symlink leading out is
 //! refused with [`Error::PathEscape`].
 //!
@@ -92,6 +130,8 @@
 mod config;
 mod gc;
 mod index;
+mod journal;
+mod legacy;
 mod lifecycle;
 mod ops;
 mod paths;
@@ -110,7 +150,7 @@ pub use lifecycle::StoredObject;
 pub use records::{MediaSidecar, Owner, SidecarReference};
 
 use self::index::Index;
-use self::ops::{Inner, NewMedia};
+use self::ops::{Inner, NewMedia, Prepared};
 use crate::{
     Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
     validate_media,
@@ -200,7 +240,7 @@ impl FileStore {
         let g = Arc::clone(&f);
         let fresh = self
             .blocking(move |inner| {
-                let generation = inner.generation();
+                let generation = inner.generation()?;
                 let idx = inner.index_guard();
                 Ok((idx.generation == Some(generation)).then(|| g(&idx)))
             })
@@ -209,7 +249,7 @@ impl FileStore {
             return Ok(v);
         }
         self.mutate(move |inner| {
-            let generation = inner.generation();
+            let generation = inner.generation()?;
             let mut idx = inner.index_guard();
             if idx.generation != Some(generation) {
                 *idx = Index::rebuild(&inner.base, generation)?;
@@ -228,35 +268,77 @@ impl FileStore {
     ) -> Result<StorageReference> {
         let data = validate_media(content, self.inner.config.max_file_size)?;
         let rel_dir = paths::layout_dir(self.inner.config.organization, metadata)?;
-        let new = NewMedia {
+        let probe = journal::probe(&data);
+        let new = Arc::new(NewMedia {
             data,
             mime_type: content.mime_type.clone(),
             metadata: metadata.clone(),
             rel_dir,
-        };
-        // Hash and write the bytes before taking the lock (unless identical
-        // content is already stored).
-        let (new, hash, temp) = self
-            .blocking(move |inner| {
-                let hash = blake3::hash(&new.data).to_hex().to_string();
-                let temp = if inner.config.enable_deduplication && inner.has_object(&hash) {
-                    None
-                } else {
-                    let dir = inner.prepare_dir(&new.rel_dir)?;
-                    Some(records::TempFile::write(
-                        &dir,
-                        &new.data,
-                        inner.config.fsync,
-                    )?)
-                };
-                Ok((new, hash, temp))
-            })
-            .await?;
+            id: paths::new_ref_id(),
+            probe,
+        });
+        let prepared = self.prepare(&new).await?;
         let reference = self
-            .mutate(move |inner| inner.commit_store(&new, &hash, temp, now))
+            .mutate(move |inner| inner.commit_store(&new, prepared, now))
             .await?;
         tracing::debug!(%reference, "stored media");
         Ok(reference)
+    }
+
+    /// Hashes the bytes and writes them to a temp file before the lock is
+    /// taken, on two blocking threads at once; plus an empty temp file for
+    /// the sidecar. When the journal says identical content may be stored
+    /// (same probe), the hash comes first and a dedup hit writes no media.
+    async fn prepare(&self, new: &Arc<NewMedia>) -> Result<Prepared> {
+        let dedup = self.inner.config.enable_deduplication;
+        let maybe_dup = dedup
+            && self
+                .inner
+                .journal
+                .peek(|j| j.may_hold(new.probe, new.data.len() as u64));
+        let n = Arc::clone(new);
+        if maybe_dup {
+            return self
+                .blocking(move |inner| {
+                    let hash = blake3::hash(&n.data).to_hex().to_string();
+                    if let Some(path) = inner.dedup_hint(&hash)? {
+                        let dir = inner.abs(std::path::Path::new(&path));
+                        let sidecar = dir.parent().and_then(|d| records::TempFile::create(d).ok());
+                        return Ok(Prepared {
+                            hash,
+                            media: None,
+                            sidecar,
+                        });
+                    }
+                    let dir = inner.prepare_dir(&n.rel_dir)?;
+                    let media = records::TempFile::write(&dir, &n.data, inner.config.fsync)?;
+                    let sidecar = records::TempFile::create(&dir)?;
+                    Ok(Prepared {
+                        hash,
+                        media: Some(media),
+                        sidecar: Some(sidecar),
+                    })
+                })
+                .await;
+        }
+        let m = Arc::clone(new);
+        let (hashed, written) = tokio::join!(
+            self.blocking(move |inner| {
+                let hash = blake3::hash(&n.data).to_hex().to_string();
+                let dir = inner.prepare_dir(&n.rel_dir)?;
+                Ok((hash, records::TempFile::create(&dir)?))
+            }),
+            self.blocking(move |inner| {
+                let dir = inner.prepare_dir(&m.rel_dir)?;
+                records::TempFile::write(&dir, &m.data, inner.config.fsync)
+            })
+        );
+        let (hash, sidecar) = hashed?;
+        Ok(Prepared {
+            hash,
+            media: Some(written?),
+            sidecar: Some(sidecar),
+        })
     }
 }
 
@@ -301,7 +383,13 @@ impl MediaStore for FileStore {
     #[tracing::instrument(name = "media_store.delete", skip_all, fields(backend = "local", %reference))]
     async fn delete(&self, reference: &StorageReference) -> Result<()> {
         let r = reference.clone();
-        let freed = self.mutate(move |inner| inner.delete_locked(&r)).await?;
+        let freed = self
+            .mutate(move |inner| {
+                let freed = inner.delete_locked(&r)?;
+                inner.maybe_compact();
+                Ok(freed)
+            })
+            .await?;
         tracing::debug!(%reference, freed_bytes = freed.unwrap_or(0), "deleted media reference");
         Ok(())
     }

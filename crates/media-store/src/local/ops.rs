@@ -1,8 +1,9 @@
 //! The blocking operations behind [`FileStore`](super::FileStore): store,
 //! retrieve, delete. Mutations run with the store lock held (see
 //! [`Inner::locked`]); reads take no lock and rely on every file being
-//! replaced atomically.
+//! replaced atomically and on the journal being append-only.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -12,12 +13,11 @@ use time::OffsetDateTime;
 
 use super::FileStoreConfig;
 use super::index::Index;
-use super::paths::{
-    self, MEDIA_DIR, OBJECTS_DIR, REFS_DIR, STATE_DIR, check_relative, resolve_inside,
-};
+use super::journal::{Generation, JOURNAL_VERSION, Record, RefRecord, SharedJournal};
+use super::paths::{self, JOURNAL_FILE, MEDIA_DIR, STATE_DIR, check_relative, resolve_inside};
 use super::records::{
-    FORMAT_VERSION, MediaSidecar, ObjectRecord, Owner, RefRecord, SidecarReference, TempFile,
-    read_json, remove_if_exists, sidecar_path, write_json,
+    FORMAT_VERSION, MediaSidecar, Owner, SidecarReference, TempFile, read_json, remove_if_exists,
+    sidecar_path, write_json_with,
 };
 use crate::{Error, MediaMetadata, Result, StorageReference, extension_for_mime};
 
@@ -32,6 +32,10 @@ pub(crate) struct Inner {
     /// Serializes this process's mutations before they take the file lock.
     pub(crate) write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     pub(crate) index: Mutex<Index>,
+    /// The replayed journal (reference records, ref counts, dedup map).
+    pub(crate) journal: SharedJournal,
+    /// Media directories already created and checked: relative → canonical.
+    dirs: Mutex<HashMap<PathBuf, PathBuf>>,
 }
 
 /// Holds the cross-process file lock; released on drop.
@@ -43,12 +47,33 @@ impl Drop for FileLockGuard<'_> {
     }
 }
 
-/// A store request, validated and hashed.
+/// A store request, validated.
 pub(crate) struct NewMedia {
     pub(crate) data: Bytes,
     pub(crate) mime_type: String,
     pub(crate) metadata: MediaMetadata,
     pub(crate) rel_dir: PathBuf,
+    /// The new reference id (chosen early).
+    pub(crate) id: String,
+    /// [`probe`](super::journal::probe) of the bytes.
+    pub(crate) probe: u64,
+}
+
+/// What a store prepares before taking the lock.
+#[derive(Default)]
+pub(crate) struct Prepared {
+    /// BLAKE3 of the bytes (hex).
+    pub(crate) hash: String,
+    /// The bytes in a temp file in the media directory (`None` when a dedup
+    /// hit was expected, or not written yet).
+    pub(crate) media: Option<TempFile>,
+    /// An empty temp file in the directory of the sidecar to write.
+    pub(crate) sidecar: Option<TempFile>,
+}
+
+/// Locks a mutex, ignoring poisoning (the data guarded here stays valid).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Inner {
@@ -57,11 +82,7 @@ impl Inner {
             return Err(Error::Config("the file store needs a base_dir".into()));
         }
         let state = config.base_dir.join(STATE_DIR);
-        for d in [
-            config.base_dir.join(MEDIA_DIR),
-            state.join(REFS_DIR),
-            state.join(OBJECTS_DIR),
-        ] {
+        for d in [config.base_dir.join(MEDIA_DIR), state.clone()] {
             fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
         }
         let base =
@@ -73,13 +94,20 @@ impl Inner {
             .write(true)
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
-        Ok(Inner {
+        let journal_path = base.join(STATE_DIR).join(JOURNAL_FILE);
+        let inner = Inner {
             config,
             base,
             lock_file,
             write_lock: Default::default(),
             index: Mutex::new(Index::default()),
-        })
+            journal: SharedJournal::new(journal_path),
+            dirs: Mutex::new(HashMap::new()),
+        };
+        if super::legacy::present(&inner) {
+            inner.locked(super::legacy::import)?;
+        }
+        Ok(inner)
     }
 
     /// Runs `f` with the cross-process lock held; the caller must hold
@@ -95,40 +123,26 @@ impl Inner {
         self.base.join(STATE_DIR)
     }
 
-    pub(crate) fn ref_path(&self, id: &str) -> PathBuf {
-        self.state_dir().join(REFS_DIR).join(format!("{id}.json"))
+    /// The generation of the journal (refreshed): what the index follows.
+    pub(crate) fn generation(&self) -> Result<Generation> {
+        Ok(self.journal.view()?.generation())
     }
 
-    pub(crate) fn object_path(&self, hash: &str) -> PathBuf {
-        self.state_dir()
-            .join(OBJECTS_DIR)
-            .join(format!("{hash}.json"))
+    /// Appends records to the journal (lock held), the acknowledgment point
+    /// of a mutation; returns the generations before and after.
+    pub(crate) fn append(&self, recs: &[Record]) -> Result<(Generation, Generation)> {
+        self.journal.append(recs, self.config.fsync)
     }
 
-    fn generation_path(&self) -> PathBuf {
-        self.state_dir().join("generation")
-    }
-
-    /// The mutation counter (0 when never written or unreadable).
-    pub(crate) fn generation(&self) -> u64 {
-        fs::read_to_string(self.generation_path())
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// Bumps the counter and records `rel`'s new sidecar in the index. Call
-    /// with the lock held, once per mutated media file.
+    /// Records `rel`'s new sidecar in the index after a mutation that moved
+    /// the journal from `before` to `after`.
     pub(crate) fn commit(
         &self,
-        seen: u64,
+        (before, after): (Generation, Generation),
         rel: &Path,
         sidecar: Option<&MediaSidecar>,
-    ) -> Result<u64> {
-        let next = seen + 1;
-        write_json(&self.generation_path(), &next, false)?;
-        self.index_guard().apply(seen, rel, sidecar);
-        Ok(next)
+    ) {
+        self.index_guard().apply(before, after, rel, sidecar);
     }
 
     pub(crate) fn index_guard(&self) -> MutexGuard<'_, Index> {
@@ -147,55 +161,70 @@ impl Inner {
     }
 
     /// Creates `rel_dir` and checks it did not lead out of the store (a
-    /// symlinked directory planted inside the base dir).
+    /// symlinked directory planted inside the base dir). Directories already
+    /// checked are remembered (until the next `gc`); one removed since (by
+    /// another process's `gc`) is created again when a file is written to it.
     pub(crate) fn prepare_dir(&self, rel_dir: &Path) -> Result<PathBuf> {
+        if let Some(d) = lock(&self.dirs).get(rel_dir) {
+            return Ok(d.clone());
+        }
         let dir = self.abs(rel_dir);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        resolve_inside(&self.base, &dir, &dir.display().to_string())
+        let canonical = resolve_inside(&self.base, &dir, &dir.display().to_string())?;
+        lock(&self.dirs).insert(rel_dir.to_path_buf(), canonical.clone());
+        Ok(canonical)
     }
 
-    /// Where a hash's deduplicated media lives, if it is intact.
-    fn dedup_target(&self, hash: &str) -> Result<Option<(PathBuf, MediaSidecar)>> {
-        let Some(rec) = read_json::<ObjectRecord>(&self.object_path(hash))
-            .ok()
-            .flatten()
-        else {
+    /// Forgets the checked directories (after `gc` removed empty ones).
+    pub(crate) fn forget_dirs(&self) {
+        lock(&self.dirs).clear();
+    }
+
+    /// The live deduplicated media holding `hash`, as the journal says (an
+    /// unlocked hint: the locked commit checks the files).
+    pub(crate) fn dedup_hint(&self, hash: &str) -> Result<Option<String>> {
+        Ok(self.journal.view()?.dedup_path(hash).map(str::to_owned))
+    }
+
+    /// Where a hash's deduplicated media lives, if it is intact: relative
+    /// path, sidecar file, sidecar.
+    fn dedup_target(
+        &self,
+        path: &str,
+        hash: &str,
+    ) -> Result<Option<(PathBuf, PathBuf, MediaSidecar)>> {
+        let Ok(rel) = check_relative(path) else {
             return Ok(None);
         };
-        let Ok(rel) = check_relative(&rec.path) else {
-            return Ok(None);
-        };
-        let media = self.abs(&rel);
-        let media = match resolve_inside(&self.base, &media, hash) {
+        let media = match resolve_inside(&self.base, &self.abs(&rel), hash) {
             Ok(m) => m,
             Err(Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        match read_json::<MediaSidecar>(&sidecar_path(&media)) {
-            Ok(Some(s)) if s.blake3 == hash && media.is_file() => Ok(Some((rel, s))),
+        let sidecar_file = sidecar_path(&media);
+        match read_json::<MediaSidecar>(&sidecar_file) {
+            Ok(Some(s)) if s.blake3 == hash && media.is_file() => Ok(Some((rel, sidecar_file, s))),
             _ => Ok(None),
         }
     }
 
-    /// Whether deduplicated content with this hash is already stored (an
-    /// unlocked hint: the locked commit checks again).
-    pub(crate) fn has_object(&self, hash: &str) -> bool {
-        self.object_path(hash).is_file()
-    }
-
     /// Commits a store: with the lock held, adds a reference to existing
-    /// identical content, or moves `temp` (written beforehand, or now) to its
-    /// final name and writes its sidecar. Returns the new reference.
+    /// identical content, or moves the media temp file (written beforehand,
+    /// or now) to its final name and writes its sidecar; then appends the
+    /// journal record. Returns the new reference.
     pub(crate) fn commit_store(
         &self,
         new: &NewMedia,
-        hash: &str,
-        temp: Option<TempFile>,
+        prepared: Prepared,
         now: OffsetDateTime,
     ) -> Result<StorageReference> {
         let fsync = self.config.fsync;
-        let seen = self.generation();
-        let id = paths::new_ref_id();
+        let Prepared {
+            hash,
+            media: temp,
+            sidecar: sidecar_temp,
+        } = prepared;
+        let id = new.id.clone();
         let reference = paths::reference_for(&id)?;
         let owner = Owner::new(&new.metadata, self.config.default_policy, now);
         let entry = SidecarReference {
@@ -204,16 +233,15 @@ impl Inner {
             owner: owner.clone(),
         };
         let dedup = self.config.enable_deduplication;
-        let existing = if dedup {
-            self.dedup_target(hash)?
-        } else {
-            None
+        let existing = match dedup.then(|| self.dedup_hint(&hash)).transpose()?.flatten() {
+            Some(path) => self.dedup_target(&path, &hash)?,
+            None => None,
         };
         let (rel, sidecar) = match existing {
-            Some((rel, mut sidecar)) => {
+            Some((rel, sidecar_file, mut sidecar)) => {
                 drop(temp);
                 sidecar.push(entry);
-                write_json(&sidecar_path(&self.abs(&rel)), &sidecar, fsync)?;
+                write_json_with(sidecar_temp, &sidecar_file, &sidecar, fsync)?;
                 (rel, sidecar)
             }
             None => {
@@ -233,7 +261,8 @@ impl Inner {
                 let media = dir.join(&name);
                 temp.persist(&media, fsync)?;
                 // A sidecar left at this name by an interrupted earlier store of
-                // the same bytes keeps its references.
+                // the same bytes keeps its references (gc prunes those without
+                // a journal record).
                 let mut sidecar = match read_json::<MediaSidecar>(&sidecar_path(&media)) {
                     Ok(Some(s)) if dedup && s.blake3 == hash => s,
                     _ => MediaSidecar {
@@ -241,7 +270,7 @@ impl Inner {
                         file: name,
                         mime_type: new.mime_type.clone(),
                         size_bytes: new.data.len() as u64,
-                        blake3: hash.to_owned(),
+                        blake3: hash.clone(),
                         deduplicated: dedup,
                         owner,
                         ref_count: 0,
@@ -249,34 +278,32 @@ impl Inner {
                     },
                 };
                 sidecar.push(entry);
-                write_json(&sidecar_path(&media), &sidecar, fsync)?;
-                if dedup {
-                    let rec = ObjectRecord {
-                        version: FORMAT_VERSION,
-                        path: rel_string(&rel)?,
-                    };
-                    write_json(&self.object_path(hash), &rec, fsync)?;
-                }
+                write_json_with(sidecar_temp, &sidecar_path(&media), &sidecar, fsync)?;
                 (rel, sidecar)
             }
         };
-        let record = RefRecord {
-            version: FORMAT_VERSION,
-            path: rel_string(&rel)?,
-            blake3: hash.to_owned(),
-            mime_type: new.mime_type.clone(),
-            size_bytes: new.data.len() as u64,
+        let record = Record::Add {
+            v: JOURNAL_VERSION,
+            id,
+            rec: RefRecord {
+                path: rel_string(&rel)?,
+                blake3: hash,
+                mime_type: new.mime_type.clone(),
+                size_bytes: new.data.len() as u64,
+                dedup,
+                probe: Some(new.probe),
+            },
         };
-        write_json(&self.ref_path(&id), &record, fsync)?;
-        self.commit(seen, &rel, Some(&sidecar))?;
+        let gens = self.append(&[record])?;
+        self.commit(gens, &rel, Some(&sidecar));
         Ok(reference)
     }
 
-    /// Reads a reference record; `NotFound` when the reference is unknown.
+    /// The journal record of a reference; `NotFound` when it is unknown.
     pub(crate) fn ref_record(&self, reference: &StorageReference) -> Result<(String, RefRecord)> {
         let id = paths::parse_reference(reference)?;
-        match read_json::<RefRecord>(&self.ref_path(id))? {
-            Some(r) => Ok((id.to_owned(), r)),
+        match self.journal.view()?.refs.get(id) {
+            Some(r) => Ok((id.to_owned(), r.clone())),
             None => Err(Error::NotFound {
                 reference: reference.to_string(),
             }),
@@ -322,13 +349,13 @@ impl Inner {
         Ok((rec, Bytes::from(data)))
     }
 
-    /// Drops one reference with the lock held; removes the media, its sidecar
-    /// and its dedup record with the last reference. Refuses (changing
+    /// Drops one reference with the lock held: appends its `remove` record
+    /// (the acknowledgment point), then updates the sidecar, and removes the
+    /// media and its sidecar with the last reference. Refuses (changing
     /// nothing) when the media path leads out of the store. Returns the bytes
     /// freed when the media file went with this reference.
     pub(crate) fn delete_locked(&self, reference: &StorageReference) -> Result<Option<u64>> {
         let fsync = self.config.fsync;
-        let seen = self.generation();
         let (id, rec) = self.ref_record(reference)?;
         let rel = check_relative(&rec.path)?;
         let media = match self.media_path(reference, &rec) {
@@ -340,41 +367,63 @@ impl Inner {
         if sidecar_file.exists() {
             resolve_inside(&self.base, &sidecar_file, reference.as_str())?;
         }
-        remove_if_exists(&self.ref_path(&id))?;
+        let gens = self.append(&[Record::Remove {
+            v: JOURNAL_VERSION,
+            id: id.clone(),
+        }])?;
+        let remaining = self.journal.view()?.refs_of(&rec.path);
         let Some(mut sidecar) = read_json::<MediaSidecar>(&sidecar_file).ok().flatten() else {
             // No readable sidecar: the reference is gone, the file (if any) is
             // left for `gc` rather than guessed about.
-            self.commit(seen, &rel, None)?;
+            self.commit(gens, &rel, None);
             return Ok(None);
         };
         sidecar.remove(&id);
-        if !sidecar.references.is_empty() {
-            write_json(&sidecar_file, &sidecar, fsync)?;
-            self.commit(seen, &rel, Some(&sidecar))?;
+        if remaining > 0 {
+            write_json_with(None, &sidecar_file, &sidecar, fsync)?;
+            self.commit(gens, &rel, Some(&sidecar));
             return Ok(None);
         }
-        // Last reference: forget the dedup record first (no new store can
-        // attach to the file), then the media, then its sidecar.
-        if let Ok(Some(obj)) = read_json::<ObjectRecord>(&self.object_path(&rec.blake3)) {
-            if obj.path == rec.path {
-                remove_if_exists(&self.object_path(&rec.blake3))?;
-            }
-        }
+        // Last reference (the journal no longer maps the hash to this file,
+        // so no new store attaches to it): the media, then its sidecar.
         if let Some(m) = &media {
             remove_if_exists(m)?;
         }
         remove_if_exists(&sidecar_file)?;
-        self.commit(seen, &rel, None)?;
+        self.commit(gens, &rel, None);
         Ok(media.map(|_| sidecar.size_bytes))
     }
 
-    /// Bumps the generation after changes the index cannot follow
-    /// incrementally; the next read rebuilds it.
-    pub(crate) fn invalidate(&self) -> Result<()> {
-        let next = self.generation() + 1;
-        write_json(&self.generation_path(), &next, false)?;
-        self.index_guard().generation = None;
+    /// Compacts the journal when dead records dominate (lock held). A
+    /// failure is logged, not returned: the mutation before it is done, and
+    /// the next one tries again.
+    pub(crate) fn maybe_compact(&self) {
+        let due = self.journal.view().is_ok_and(|v| v.wants_compaction());
+        if due {
+            if let Err(e) = self.compact(&[]) {
+                tracing::warn!(store = %self.base.display(), error = %e, "journal compaction failed");
+            }
+        }
+    }
+
+    /// Rewrites the journal with the live records minus `drop` (lock held).
+    /// The index follows: compaction changes the generation but not the
+    /// sidecars, so an up-to-date index stays valid.
+    pub(crate) fn compact(&self, drop: &[String]) -> Result<()> {
+        let before = self.generation()?;
+        self.journal.compact(drop, self.config.fsync)?;
+        let after = self.generation()?;
+        let mut idx = self.index_guard();
+        if idx.generation == Some(before) {
+            idx.generation = Some(after);
+        }
         Ok(())
+    }
+
+    /// Marks the index for a rebuild after changes it cannot follow
+    /// incrementally.
+    pub(crate) fn invalidate(&self) {
+        self.index_guard().generation = None;
     }
 }
 

@@ -9,10 +9,15 @@ use crate::{Error, MediaMetadata, Organization, Result, StorageReference};
 pub(crate) const MEDIA_DIR: &str = "media";
 /// Directory (under the base dir) holding the store's own records.
 pub(crate) const STATE_DIR: &str = ".promptkit";
-/// Reference records, one file per reference.
+/// The journal of reference records (in the state directory).
+pub(crate) const JOURNAL_FILE: &str = "journal";
+/// Legacy (format 1) reference records, one file per reference; imported
+/// into the journal and removed on open.
 pub(crate) const REFS_DIR: &str = "refs";
-/// Dedup records, one file per content hash.
+/// Legacy (format 1) dedup records, one file per content hash; removed on open.
 pub(crate) const OBJECTS_DIR: &str = "objects";
+/// Legacy (format 1) mutation counter; removed on open.
+pub(crate) const GENERATION_FILE: &str = "generation";
 /// Suffix appended to a media file's name for its sidecar.
 pub(crate) const META_SUFFIX: &str = ".meta";
 /// Prefix of every temporary file the store writes.

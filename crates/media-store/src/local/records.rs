@@ -1,6 +1,6 @@
-//! What the local store writes next to the media: the `.meta` sidecar, the
-//! per-reference records, the per-hash dedup records, and the atomic-write
-//! helpers used for all of them.
+//! What the local store writes next to the media: the `.meta` sidecar, and
+//! the atomic-write helpers used for it, the media and the journal
+//! compaction.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::paths::TEMP_PREFIX;
 use crate::{Error, MediaMetadata, Result, RetentionPolicy};
 
-/// Version of the on-disk record formats.
+/// Version of the sidecar format.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// Who a reference belongs to and how long it is kept.
@@ -121,25 +121,6 @@ impl MediaSidecar {
     }
 }
 
-/// `.promptkit/refs/<id>.json`: where a reference points.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RefRecord {
-    pub(crate) version: u32,
-    /// Media path relative to the base dir (`media/...`).
-    pub(crate) path: String,
-    pub(crate) blake3: String,
-    pub(crate) mime_type: String,
-    pub(crate) size_bytes: u64,
-}
-
-/// `.promptkit/objects/<blake3>.json`: where deduplicated content lives.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ObjectRecord {
-    pub(crate) version: u32,
-    /// Media path relative to the base dir (`media/...`).
-    pub(crate) path: String,
-}
-
 /// The sidecar path of a media path.
 pub(crate) fn sidecar_path(media: &Path) -> PathBuf {
     let mut s = media.as_os_str().to_owned();
@@ -151,15 +132,16 @@ pub(crate) fn sidecar_path(media: &Path) -> PathBuf {
 #[derive(Debug)]
 pub(crate) struct TempFile {
     path: Option<PathBuf>,
+    file: Option<File>,
 }
 
 impl TempFile {
-    /// Writes `data` to a new temp file in `dir` (created if needed), fsynced
-    /// when `fsync` is set.
-    pub(crate) fn write(dir: &Path, data: &[u8], fsync: bool) -> Result<TempFile> {
+    /// Creates a new empty temp file in `dir` (created if needed), to be
+    /// [filled](Self::fill) later.
+    pub(crate) fn create(dir: &Path) -> Result<TempFile> {
         let path = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
         let mut tries = 0;
-        let mut file = loop {
+        let file = loop {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(f) => break f,
                 // The directory may be missing, or removed by a concurrent GC
@@ -171,13 +153,35 @@ impl TempFile {
                 Err(e) => return Err(Error::io(&path, e)),
             }
         };
-        let temp = TempFile { path: Some(path) };
-        let p = temp.path();
+        Ok(TempFile {
+            path: Some(path),
+            file: Some(file),
+        })
+    }
+
+    /// Writes `data` to a new temp file in `dir` (created if needed), fsynced
+    /// when `fsync` is set.
+    pub(crate) fn write(dir: &Path, data: &[u8], fsync: bool) -> Result<TempFile> {
+        let mut temp = TempFile::create(dir)?;
+        temp.fill(data, fsync)?;
+        Ok(temp)
+    }
+
+    /// Writes the whole content of a [created](Self::create) temp file and
+    /// closes it.
+    pub(crate) fn fill(&mut self, data: &[u8], fsync: bool) -> Result<()> {
+        let mut file = self.file.take().ok_or_else(|| {
+            Error::io(
+                self.path(),
+                io::Error::other("temporary file already filled"),
+            )
+        })?;
+        let p = self.path();
         file.write_all(data).map_err(|e| Error::io(p, e))?;
         if fsync {
             file.sync_all().map_err(|e| Error::io(p, e))?;
         }
-        Ok(temp)
+        Ok(())
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -186,6 +190,7 @@ impl TempFile {
 
     /// Renames the temp file to `target` (same directory), replacing it.
     pub(crate) fn persist(mut self, target: &Path, fsync: bool) -> Result<()> {
+        self.file = None;
         let from = self.path.take().unwrap_or_default();
         if let Err(e) = fs::rename(&from, target) {
             let _ = fs::remove_file(&from);
@@ -200,6 +205,7 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        self.file = None;
         if let Some(p) = self.path.take() {
             let _ = fs::remove_file(p);
         }
@@ -221,10 +227,26 @@ fn sync_dir(path: &Path) -> Result<()> {
 
 /// Writes `value` as JSON to `path` atomically (temp file + rename).
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, fsync: bool) -> Result<()> {
+    write_json_with(None, path, value, fsync)
+}
+
+/// [`write_json`] through `temp`, an empty temp file created beforehand,
+/// when it is in `path`'s directory (else through a new one).
+pub(crate) fn write_json_with<T: Serialize>(
+    temp: Option<TempFile>,
+    path: &Path,
+    value: &T,
+    fsync: bool,
+) -> Result<()> {
     let json =
         serde_json::to_vec_pretty(value).map_err(|e| Error::io(path, io::Error::other(e)))?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    TempFile::write(dir, &json, fsync)?.persist(path, fsync)
+    let mut temp = match temp {
+        Some(t) if t.file.is_some() && t.path().parent() == Some(dir) => t,
+        _ => TempFile::create(dir)?,
+    };
+    temp.fill(&json, fsync)?;
+    temp.persist(path, fsync)
 }
 
 /// Reads JSON from `path`; `None` when the file does not exist. A file that

@@ -1,0 +1,527 @@
+//! `.promptkit/journal`: the append-only log of reference records, the
+//! source of truth for which references exist and where their media lives.
+//!
+//! Each line is one JSON record, `{"op":"add",...}` or `{"op":"remove",...}`,
+//! ending in `\n`. Appends are one `write_all` on a handle opened with
+//! `O_APPEND`, under the store lock. Replaying the lines gives the
+//! [`Journal`] maps: reference → record, media path → reference count, and
+//! the dedup map (hash → path of live deduplicated content).
+//!
+//! A last line without its `\n` is being written (or was torn by a crash):
+//! readers ignore it, and the next writer (holding the lock) cuts it off
+//! before appending. A complete line that is not a record is an
+//! [`Error::Corrupt`] naming the journal and the line number, for every
+//! operation that needs the maps: skipping it could resurrect a deleted
+//! reference or let `gc` delete media that is still referenced.
+//!
+//! Compaction rewrites the journal with the live records only (temp file +
+//! rename, under the lock). Every [`Journal`] keeps the file it replayed
+//! open, so its inode cannot be reused while it is cached; a different inode
+//! at the journal path means "replay from scratch".
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::records::TempFile;
+use crate::{Error, Result};
+
+/// Version written in every record's `v` field.
+pub(crate) const JOURNAL_VERSION: u32 = 1;
+
+/// Identity and replayed length of the journal: changes with every append
+/// (by anyone) and every compaction. The index uses it as its generation.
+pub(crate) type Generation = (u64, u64, u64);
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub(crate) enum Record {
+    /// A new reference.
+    Add {
+        v: u32,
+        id: String,
+        #[serde(flatten)]
+        rec: RefRecord,
+    },
+    /// A reference dropped.
+    Remove { v: u32, id: String },
+}
+
+/// Where a reference points (the payload of an `add` record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RefRecord {
+    /// Media path relative to the base dir (`media/...`, `/`-separated).
+    pub(crate) path: String,
+    pub(crate) blake3: String,
+    pub(crate) mime_type: String,
+    pub(crate) size_bytes: u64,
+    /// Whether the media is shared by identical content (named by its hash).
+    #[serde(default)]
+    pub(crate) dedup: bool,
+    /// [`probe`] of the bytes, when known: lets a store decide without the
+    /// full hash that its bytes cannot be a dedup hit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) probe: Option<u64>,
+}
+
+/// A cheap fingerprint of some bytes: their length and BLAKE3 of at most
+/// 4 KiB from each end. Equal bytes have equal probes.
+pub(crate) fn probe(data: &[u8]) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(&(data.len() as u64).to_le_bytes());
+    let n = data.len().min(4096);
+    h.update(&data[..n]);
+    h.update(&data[data.len() - n..]);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(out)
+}
+
+/// A media path's live references, as the journal says.
+#[derive(Debug, Clone)]
+pub(crate) struct PathInfo {
+    pub(crate) blake3: String,
+    pub(crate) refs: u64,
+    dedup: bool,
+    size: u64,
+    probe: Option<u64>,
+}
+
+/// The replayed journal: its open file, how far it was read, and the maps.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: Option<Arc<File>>,
+    /// (device, inode) of `file`.
+    id: (u64, u64),
+    /// Bytes replayed: the end of the last complete line.
+    offset: u64,
+    /// That line (with its `\n`), checked again before reading on: a
+    /// journal rewritten in place (by hand) is replayed from scratch.
+    last: Vec<u8>,
+    /// Complete lines replayed, and how many of them were `remove`s.
+    lines: u64,
+    removes: u64,
+    /// Live references by id.
+    pub(crate) refs: HashMap<String, RefRecord>,
+    /// Media paths with live references.
+    pub(crate) paths: HashMap<String, PathInfo>,
+    /// Hash → path of live deduplicated content.
+    dedup: HashMap<String, String>,
+    /// Probes (and, for records without one, sizes) of live dedup content.
+    probes: HashMap<u64, u32>,
+    unprobed_sizes: HashMap<u64, u32>,
+}
+
+fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let created = meta
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        (created, 0)
+    }
+}
+
+fn bump(map: &mut HashMap<u64, u32>, key: u64, up: bool) {
+    if up {
+        *map.entry(key).or_default() += 1;
+    } else if let Some(n) = map.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            map.remove(&key);
+        }
+    }
+}
+
+impl Journal {
+    /// An empty view of the journal at `path` (nothing read yet).
+    pub(crate) fn new(path: PathBuf) -> Journal {
+        Journal {
+            path,
+            file: None,
+            id: (0, 0),
+            offset: 0,
+            last: Vec::new(),
+            lines: 0,
+            removes: 0,
+            refs: HashMap::new(),
+            paths: HashMap::new(),
+            dedup: HashMap::new(),
+            probes: HashMap::new(),
+            unprobed_sizes: HashMap::new(),
+        }
+    }
+
+    /// The generation of what was replayed.
+    pub(crate) fn generation(&self) -> Generation {
+        (self.id.0, self.id.1, self.offset)
+    }
+
+    /// Brings the maps up to date with the file: replays new complete lines,
+    /// or everything when the journal was replaced (compaction). Takes no
+    /// lock; an incomplete last line is left for later.
+    pub(crate) fn refresh(&mut self) -> Result<()> {
+        let meta = match fs::metadata(&self.path) {
+            Ok(m) => m,
+            // Not created yet: empty. Removed by hand: start a new one.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return if self.file.is_none() {
+                    Ok(())
+                } else {
+                    self.reopen()
+                };
+            }
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        if self.file.is_some() && file_id(&meta) == self.id {
+            if meta.len() == self.offset {
+                return Ok(());
+            }
+            if meta.len() > self.offset {
+                return self.read_new();
+            }
+        }
+        self.reopen()
+    }
+
+    /// Opens the file at the journal path (creating it) and replays it all.
+    fn reopen(&mut self) -> Result<()> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(&self.path, e))?;
+        *self = Journal::new(std::mem::take(&mut self.path));
+        self.id = file_id(&meta);
+        self.file = Some(Arc::new(file));
+        self.read_new()
+    }
+
+    /// Replays the complete lines after `offset` in the open file.
+    fn read_new(&mut self) -> Result<()> {
+        let Some(file) = self.file.clone() else {
+            return Ok(());
+        };
+        let mut f: &File = &file;
+        let mut buf = Vec::new();
+        let start = self.offset.saturating_sub(self.last.len() as u64);
+        f.seek(SeekFrom::Start(start))
+            .and_then(|_| f.read_to_end(&mut buf))
+            .map_err(|e| Error::io(&self.path, e))?;
+        if !buf.starts_with(&self.last) {
+            return self.reopen();
+        }
+        let buf = &buf[self.last.len()..];
+        let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
+            return Ok(());
+        };
+        for line in buf[..=end].split_inclusive(|&b| b == b'\n') {
+            let rec = self.parse(&line[..line.len() - 1])?;
+            self.apply(rec);
+            self.offset += line.len() as u64;
+            self.lines += 1;
+            self.last = line.to_vec();
+        }
+        Ok(())
+    }
+
+    fn parse(&self, line: &[u8]) -> Result<Record> {
+        let corrupt = |message: String| Error::Corrupt {
+            reference: self.path.display().to_string(),
+            message: format!("journal line {}: {message}", self.lines + 1),
+        };
+        let rec: Record =
+            serde_json::from_slice(line).map_err(|e| corrupt(format!("not a record: {e}")))?;
+        let v = match &rec {
+            Record::Add { v, .. } | Record::Remove { v, .. } => *v,
+        };
+        if v == 0 || v > JOURNAL_VERSION {
+            return Err(corrupt(format!("unsupported record version {v}")));
+        }
+        Ok(rec)
+    }
+
+    /// Applies one record to the maps.
+    fn apply(&mut self, rec: Record) {
+        match rec {
+            Record::Add { id, rec, .. } => {
+                self.drop_ref(&id);
+                let info = self
+                    .paths
+                    .entry(rec.path.clone())
+                    .or_insert_with(|| PathInfo {
+                        blake3: rec.blake3.clone(),
+                        refs: 0,
+                        dedup: rec.dedup,
+                        size: rec.size_bytes,
+                        probe: rec.probe,
+                    });
+                info.refs += 1;
+                if info.refs == 1 && info.dedup {
+                    let (probe, size) = (info.probe, info.size);
+                    self.dedup.insert(rec.blake3.clone(), rec.path.clone());
+                    self.count_probe(probe, size, true);
+                }
+                self.refs.insert(id, rec);
+            }
+            Record::Remove { id, .. } => {
+                self.removes += 1;
+                self.drop_ref(&id);
+            }
+        }
+    }
+
+    fn count_probe(&mut self, probe: Option<u64>, size: u64, up: bool) {
+        match probe {
+            Some(p) => bump(&mut self.probes, p, up),
+            None => bump(&mut self.unprobed_sizes, size, up),
+        }
+    }
+
+    fn drop_ref(&mut self, id: &str) {
+        let Some(rec) = self.refs.remove(id) else {
+            return;
+        };
+        let Some(info) = self.paths.get_mut(&rec.path) else {
+            return;
+        };
+        info.refs = info.refs.saturating_sub(1);
+        if info.refs > 0 {
+            return;
+        }
+        let info = self
+            .paths
+            .remove(&rec.path)
+            .unwrap_or_else(|| unreachable!());
+        if info.dedup {
+            if self.dedup.get(&info.blake3) == Some(&rec.path) {
+                self.dedup.remove(&info.blake3);
+            }
+            self.count_probe(info.probe, info.size, false);
+        }
+    }
+
+    /// Whether bytes of this length and probe may already be stored
+    /// deduplicated (false means they certainly are not, as far as this
+    /// view knows).
+    pub(crate) fn may_hold(&self, probe: u64, size: u64) -> bool {
+        self.probes.contains_key(&probe) || self.unprobed_sizes.contains_key(&size)
+    }
+
+    /// The path of live deduplicated content with this hash.
+    pub(crate) fn dedup_path(&self, hash: &str) -> Option<&str> {
+        self.dedup.get(hash).map(String::as_str)
+    }
+
+    /// Live references to a media path.
+    pub(crate) fn refs_of(&self, path: &str) -> u64 {
+        self.paths.get(path).map_or(0, |p| p.refs)
+    }
+
+    /// Prepares an append (the store lock must be held): refreshes, and cuts
+    /// off a torn last line left by a crashed writer.
+    fn prepare_append(&mut self) -> Result<Arc<File>> {
+        self.refresh()?;
+        if self.file.is_none() {
+            self.reopen()?;
+        }
+        let file = self.file.clone().unwrap_or_else(|| unreachable!());
+        let len = file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        if len > self.offset {
+            tracing::warn!(
+                journal = %self.path.display(),
+                bytes = len - self.offset,
+                "cutting off a torn journal line"
+            );
+            file.set_len(self.offset)
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(file)
+    }
+
+    /// Whether dead records dominate (worth a compaction).
+    pub(crate) fn wants_compaction(&self) -> bool {
+        self.lines > 1024 && self.removes > self.refs.len() as u64
+    }
+
+    /// The journal text holding exactly the live records.
+    fn live_text(&self) -> Result<Vec<u8>> {
+        let mut ids: Vec<&String> = self.refs.keys().collect();
+        ids.sort();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(line(&Record::Add {
+                v: JOURNAL_VERSION,
+                id: id.clone(),
+                rec: self.refs[id].clone(),
+            })?);
+        }
+        Ok(out)
+    }
+}
+
+/// A record as one journal line (with its `\n`).
+pub(crate) fn line(rec: &Record) -> Result<Vec<u8>> {
+    let mut v = serde_json::to_vec(rec).map_err(|e| Error::Backend {
+        backend: "local".into(),
+        operation: "encode journal record".into(),
+        message: e.to_string(),
+        transient: false,
+    })?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// The in-process handle on the journal: its replayed view behind a mutex.
+#[derive(Debug)]
+pub(crate) struct SharedJournal(std::sync::Mutex<Journal>);
+
+impl SharedJournal {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        SharedJournal(std::sync::Mutex::new(Journal::new(path)))
+    }
+
+    /// The view, refreshed from the file. A panic while holding it leaves at
+    /// worst a stale view, which the next refresh replays from scratch.
+    pub(crate) fn view(&self) -> Result<std::sync::MutexGuard<'_, Journal>> {
+        let mut g = self.guard();
+        g.refresh()?;
+        Ok(g)
+    }
+
+    /// The view as last replayed.
+    fn guard(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.0.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.file = None;
+            g
+        })
+    }
+
+    /// Runs `f` on the view as last replayed (no file access).
+    pub(crate) fn peek<T>(&self, f: impl FnOnce(&Journal) -> T) -> T {
+        f(&self.guard())
+    }
+
+    /// Appends records (store lock held) and applies them to the view.
+    /// The view mutex is not held during the write and fsync, so readers
+    /// are not blocked by it. Returns the generations before and after.
+    pub(crate) fn append(&self, recs: &[Record], fsync: bool) -> Result<(Generation, Generation)> {
+        let (file, before, path) = {
+            let mut v = self.view()?;
+            (v.prepare_append()?, v.generation(), v.path.clone())
+        };
+        let mut bytes = Vec::new();
+        for r in recs {
+            bytes.extend(line(r)?);
+        }
+        (&*file)
+            .write_all(&bytes)
+            .map_err(|e| Error::io(&path, e))?;
+        if fsync {
+            file.sync_data().map_err(|e| Error::io(&path, e))?;
+        }
+        let mut v = self.guard();
+        if v.generation() == before {
+            // No reader replayed our lines meanwhile: apply them here.
+            for r in recs {
+                let l = line(r)?;
+                v.apply(r.clone());
+                v.lines += 1;
+                v.offset += l.len() as u64;
+                v.last = l;
+            }
+        }
+        Ok((before, v.generation()))
+    }
+
+    /// Rewrites the journal with the live records, minus `drop` (store lock
+    /// held). Other views notice the new inode and replay from scratch.
+    pub(crate) fn compact(&self, drop: &[String], fsync: bool) -> Result<()> {
+        let mut v = self.view()?;
+        v.prepare_append()?;
+        for id in drop {
+            v.drop_ref(id);
+        }
+        let text = v.live_text()?;
+        let dir = v.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        TempFile::write(&dir, &text, fsync)?.persist(&v.path, fsync)?;
+        v.reopen()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(id: &str, path: &str, hash: &str) -> Record {
+        Record::Add {
+            v: 1,
+            id: id.into(),
+            rec: RefRecord {
+                path: path.into(),
+                blake3: hash.into(),
+                mime_type: "image/png".into(),
+                size_bytes: 3,
+                dedup: true,
+                probe: Some(7),
+            },
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_maps_follow() {
+        let rec = add("a", "media/x.png", "h");
+        let text = String::from_utf8(line(&rec).unwrap()).unwrap();
+        assert!(text.starts_with(r#"{"op":"add","v":1,"id":"a","path":"media/x.png""#));
+        assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), rec);
+        let mut j = Journal::new(PathBuf::from("j"));
+        j.apply(rec);
+        j.apply(add("b", "media/x.png", "h"));
+        assert_eq!(j.refs_of("media/x.png"), 2);
+        assert_eq!(j.dedup_path("h"), Some("media/x.png"));
+        assert!(j.may_hold(7, 0) && !j.may_hold(8, 3));
+        for id in ["a", "b"] {
+            j.apply(Record::Remove {
+                v: 1,
+                id: id.into(),
+            });
+        }
+        assert_eq!(j.refs_of("media/x.png"), 0);
+        assert_eq!(j.dedup_path("h"), None);
+        assert!(!j.may_hold(7, 0));
+    }
+
+    #[test]
+    fn unknown_fields_and_versions_are_refused() {
+        let j = Journal::new(PathBuf::from("/s/.promptkit/journal"));
+        for bad in [
+            &br#"{"op":"remove","v":2,"id":"a"}"#[..],
+            br#"{"op":"rename","v":1,"id":"a"}"#,
+            br#"{"op":"remove","v":1}"#,
+            b"",
+        ] {
+            let err = j.parse(bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::Corrupt { reference, message }
+                    if reference.ends_with("journal") && message.contains("line 1")),
+                "{err:?}"
+            );
+        }
+    }
+}
