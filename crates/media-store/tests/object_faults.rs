@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
@@ -54,6 +55,8 @@ struct FaultStore {
     inner: InMemory,
     faults: Arc<Mutex<Faults>>,
     multipart_uploads: AtomicUsize,
+    /// `get_opts` calls on reference markers (`.../refs/...`).
+    marker_gets: AtomicUsize,
 }
 
 impl fmt::Debug for FaultStore {
@@ -115,6 +118,9 @@ impl ObjectStore for FaultStore {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
+        if location.as_ref().contains("/refs/") {
+            self.marker_gets.fetch_add(1, Ordering::SeqCst);
+        }
         self.inner.get_opts(location, options).await
     }
 
@@ -422,4 +428,89 @@ async fn bytes_changed_behind_the_store_are_corrupt() {
         Err(Error::Corrupt { reference, .. }) => assert_eq!(reference, r.to_string()),
         other => panic!("expected Corrupt, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn stats_reads_each_reference_marker_once_and_notices_changes() {
+    use promptkit_media_store::MediaMetadata;
+    let (faults, store) = setup(usize::MAX);
+    let gets = || faults.marker_gets.load(Ordering::SeqCst);
+    let meta = MediaMetadata::new()
+        .with_session("s")
+        .with_conversation("c");
+    let (a, b) = (
+        random_bytes(b"\x89PNG\r\n\x1a\n", 300),
+        random_bytes(b"\x89PNG\r\n\x1a\n", 500),
+    );
+    let mut refs = Vec::new();
+    for data in [&a, &a, &b, &b, &b] {
+        refs.push(
+            store
+                .store_bytes("image/png", data.clone(), &meta)
+                .await
+                .unwrap(),
+        );
+    }
+    // A store that never ran stats computes from scratch: the reference of truth.
+    let fresh = || {
+        ObjectStoreMediaStore::new(
+            faults.clone(),
+            ObjectStoreConfig::default()
+                .with_prefix("t")
+                .with_organization(Organization::BySession),
+        )
+        .unwrap()
+    };
+
+    let before = gets();
+    let first = store.stats().await.unwrap();
+    assert_eq!((first.objects, first.references), (2, 5));
+    assert_eq!(first.logical_bytes, 2 * 300 + 3 * 500);
+    assert_eq!(gets() - before, 5, "the first call reads every marker");
+
+    let before = gets();
+    assert_eq!(store.stats().await.unwrap(), first);
+    assert_eq!(gets() - before, 0, "unchanged markers are not read again");
+
+    // One new reference, one deleted: only the new marker is read.
+    let c = random_bytes(b"\x89PNG\r\n\x1a\n", 700);
+    store
+        .store_bytes("image/png", c, &meta.clone().with_conversation("d"))
+        .await
+        .unwrap();
+    store.delete(&refs[0]).await.unwrap();
+    let before = gets();
+    let now = store.stats().await.unwrap();
+    assert_eq!(gets() - before, 1);
+    assert_eq!((now.objects, now.references), (3, 5));
+    assert_eq!(now, fresh().stats().await.unwrap());
+
+    // A marker rewritten behind the store's back (another tool, a restore)
+    // is read again because its listing entry changed.
+    let marker = keys(&faults)
+        .await
+        .into_iter()
+        .find(|k| k.contains("/refs/"))
+        .unwrap();
+    let raw = faults
+        .inner
+        .get(&Path::from(marker.as_str()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let changed = String::from_utf8(raw.to_vec())
+        .unwrap()
+        .replace("image/png", "image/x-rewritten");
+    faults
+        .inner
+        .put(&Path::from(marker.as_str()), PutPayload::from(changed))
+        .await
+        .unwrap();
+    let before = gets();
+    let after = store.stats().await.unwrap();
+    assert_eq!(gets() - before, 1);
+    assert_eq!(after.by_mime["image/x-rewritten"].references, 1);
+    assert_eq!(after, fresh().stats().await.unwrap());
 }

@@ -56,8 +56,11 @@
 //! read-after-write and list-after-write consistency, as S3, GCS, Azure and
 //! the local filesystem provide) and on `PutMode::Create` being atomic.
 //!
-//! `stats()` lists `media/` and `index/` and reads every reference marker (16
-//! reads in flight), so its cost grows with the number of live references.
+//! `stats()` lists `media/` and `index/` and reads the reference markers it
+//! has not read before (16 reads in flight): markers never change, so a store
+//! remembers what it parsed (checked against each listing's size, e-tag and
+//! last-modified; up to 250,000 markers). The first call on a store costs one
+//! read per live reference, later calls one per new reference, plus the listings.
 //!
 //! # Lifecycle
 //!
@@ -189,6 +192,8 @@ pub struct ObjectStoreMediaStore {
     layout: Layout,
     config: ObjectStoreConfig,
     urls: UrlSource,
+    /// Reference markers parsed by earlier `stats` calls.
+    markers: Arc<stats::MarkerCache>,
 }
 
 impl fmt::Debug for ObjectStoreMediaStore {
@@ -234,6 +239,7 @@ impl ObjectStoreMediaStore {
             layout,
             config,
             urls: UrlSource::None,
+            markers: Default::default(),
         })
     }
 
