@@ -101,6 +101,9 @@ pub(crate) struct Journal {
     id: (u64, u64),
     /// Bytes replayed: the end of the last complete line.
     offset: u64,
+    /// Length of the file when last looked at (beyond `offset`: an
+    /// incomplete line).
+    file_len: u64,
     /// That line (with its `\n`), checked again before reading on: a
     /// journal rewritten in place (by hand) is replayed from scratch.
     last: Vec<u8>,
@@ -154,6 +157,7 @@ impl Journal {
             file: None,
             id: (0, 0),
             offset: 0,
+            file_len: 0,
             last: Vec::new(),
             lines: 0,
             removes: 0,
@@ -187,6 +191,7 @@ impl Journal {
             Err(e) => return Err(Error::io(&self.path, e)),
         };
         if self.file.is_some() && file_id(&meta) == self.id {
+            self.file_len = meta.len();
             if meta.len() == self.offset {
                 return Ok(());
             }
@@ -208,6 +213,7 @@ impl Journal {
         let meta = file.metadata().map_err(|e| Error::io(&self.path, e))?;
         *self = Journal::new(std::mem::take(&mut self.path));
         self.id = file_id(&meta);
+        self.file_len = meta.len();
         self.file = Some(Arc::new(file));
         self.read_new()
     }
@@ -226,6 +232,7 @@ impl Journal {
         if !buf.starts_with(&self.last) {
             return self.reopen();
         }
+        self.file_len = start + buf.len() as u64;
         let buf = &buf[self.last.len()..];
         let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
             return Ok(());
@@ -333,15 +340,15 @@ impl Journal {
         self.paths.get(path).map_or(0, |p| p.refs)
     }
 
-    /// Prepares an append (the store lock must be held): refreshes, and cuts
-    /// off a torn last line left by a crashed writer.
+    /// Prepares an append on a just refreshed view (the store lock must be
+    /// held): opens the file, and cuts off a torn last line left by a
+    /// crashed writer.
     fn prepare_append(&mut self) -> Result<Arc<File>> {
-        self.refresh()?;
         if self.file.is_none() {
             self.reopen()?;
         }
         let file = self.file.clone().unwrap_or_else(|| unreachable!());
-        let len = file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        let len = self.file_len;
         if len > self.offset {
             tracing::warn!(
                 journal = %self.path.display(),
@@ -350,6 +357,7 @@ impl Journal {
             );
             file.set_len(self.offset)
                 .map_err(|e| Error::io(&self.path, e))?;
+            self.file_len = self.offset;
         }
         Ok(file)
     }
@@ -418,12 +426,13 @@ impl SharedJournal {
         f(&self.guard())
     }
 
-    /// Appends records (store lock held) and applies them to the view.
+    /// Appends records (store lock held, view refreshed since it was taken:
+    /// nobody else can have appended) and applies them to the view.
     /// The view mutex is not held during the write and fsync, so readers
     /// are not blocked by it. Returns the generations before and after.
     pub(crate) fn append(&self, recs: &[Record], fsync: bool) -> Result<(Generation, Generation)> {
         let (file, before, path) = {
-            let mut v = self.view()?;
+            let mut v = self.guard();
             (v.prepare_append()?, v.generation(), v.path.clone())
         };
         let mut bytes = Vec::new();
@@ -446,6 +455,7 @@ impl SharedJournal {
                 v.offset += l.len() as u64;
                 v.last = l;
             }
+            v.file_len = v.offset;
         }
         Ok((before, v.generation()))
     }

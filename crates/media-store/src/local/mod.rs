@@ -135,6 +135,7 @@ mod legacy;
 mod lifecycle;
 mod ops;
 mod paths;
+mod prepare;
 mod records;
 
 use std::fmt;
@@ -150,7 +151,7 @@ pub use lifecycle::StoredObject;
 pub use records::{MediaSidecar, Owner, SidecarReference};
 
 use self::index::Index;
-use self::ops::{Inner, NewMedia, Prepared};
+use self::ops::{Inner, NewMedia};
 use crate::{
     Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
     validate_media,
@@ -277,68 +278,23 @@ impl FileStore {
             id: paths::new_ref_id(),
             probe,
         });
-        let prepared = self.prepare(&new).await?;
-        let reference = self
-            .mutate(move |inner| inner.commit_store(&new, prepared, now))
-            .await?;
+        let reference = if prepare::can_block_in_place() {
+            // On a multi-thread runtime the blocking work runs right here
+            // (the runtime moves this worker's other tasks away): no hop to
+            // and from the blocking pool on the way.
+            let inner = &*self.inner;
+            let prepared = tokio::task::block_in_place(|| prepare::inline(inner, &new))?;
+            let _guard = self.inner.write_lock.lock().await;
+            tokio::task::block_in_place(|| {
+                inner.locked(|inner| inner.commit_store(&new, prepared, now))
+            })?
+        } else {
+            let prepared = self.prepare(&new).await?;
+            self.mutate(move |inner| inner.commit_store(&new, prepared, now))
+                .await?
+        };
         tracing::debug!(%reference, "stored media");
         Ok(reference)
-    }
-
-    /// Hashes the bytes and writes them to a temp file before the lock is
-    /// taken, on two blocking threads at once; plus an empty temp file for
-    /// the sidecar. When the journal says identical content may be stored
-    /// (same probe), the hash comes first and a dedup hit writes no media.
-    async fn prepare(&self, new: &Arc<NewMedia>) -> Result<Prepared> {
-        let dedup = self.inner.config.enable_deduplication;
-        let maybe_dup = dedup
-            && self
-                .inner
-                .journal
-                .peek(|j| j.may_hold(new.probe, new.data.len() as u64));
-        let n = Arc::clone(new);
-        if maybe_dup {
-            return self
-                .blocking(move |inner| {
-                    let hash = blake3::hash(&n.data).to_hex().to_string();
-                    if let Some(path) = inner.dedup_hint(&hash)? {
-                        let dir = inner.abs(std::path::Path::new(&path));
-                        let sidecar = dir.parent().and_then(|d| records::TempFile::create(d).ok());
-                        return Ok(Prepared {
-                            hash,
-                            media: None,
-                            sidecar,
-                        });
-                    }
-                    let dir = inner.prepare_dir(&n.rel_dir)?;
-                    let media = records::TempFile::write(&dir, &n.data, inner.config.fsync)?;
-                    let sidecar = records::TempFile::create(&dir)?;
-                    Ok(Prepared {
-                        hash,
-                        media: Some(media),
-                        sidecar: Some(sidecar),
-                    })
-                })
-                .await;
-        }
-        let m = Arc::clone(new);
-        let (hashed, written) = tokio::join!(
-            self.blocking(move |inner| {
-                let hash = blake3::hash(&n.data).to_hex().to_string();
-                let dir = inner.prepare_dir(&n.rel_dir)?;
-                Ok((hash, records::TempFile::create(&dir)?))
-            }),
-            self.blocking(move |inner| {
-                let dir = inner.prepare_dir(&m.rel_dir)?;
-                records::TempFile::write(&dir, &m.data, inner.config.fsync)
-            })
-        );
-        let (hash, sidecar) = hashed?;
-        Ok(Prepared {
-            hash,
-            media: Some(written?),
-            sidecar: Some(sidecar),
-        })
     }
 }
 

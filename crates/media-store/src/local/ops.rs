@@ -170,7 +170,16 @@ impl Inner {
         }
         let dir = self.abs(rel_dir);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let canonical = resolve_inside(&self.base, &dir, &dir.display().to_string())?;
+        self.checked_dir(rel_dir, &dir.display().to_string())
+    }
+
+    /// The canonical path of an existing directory, checked to be inside the
+    /// store (remembered). `NotFound` when it does not exist.
+    fn checked_dir(&self, rel_dir: &Path, what: &str) -> Result<PathBuf> {
+        if let Some(d) = lock(&self.dirs).get(rel_dir) {
+            return Ok(d.clone());
+        }
+        let canonical = resolve_inside(&self.base, &self.abs(rel_dir), what)?;
         lock(&self.dirs).insert(rel_dir.to_path_buf(), canonical.clone());
         Ok(canonical)
     }
@@ -196,14 +205,23 @@ impl Inner {
         let Ok(rel) = check_relative(path) else {
             return Ok(None);
         };
-        let media = match resolve_inside(&self.base, &self.abs(&rel), hash) {
-            Ok(m) => m,
+        // The directory is checked to be inside the store (and remembered),
+        // the file to be a regular file, not a symlink.
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            return Ok(None);
+        };
+        let dir = match self.checked_dir(parent, hash) {
+            Ok(d) => d,
             Err(Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
+        let media = dir.join(name);
+        if !fs::symlink_metadata(&media).is_ok_and(|m| m.file_type().is_file()) {
+            return Ok(None);
+        }
         let sidecar_file = sidecar_path(&media);
         match read_json::<MediaSidecar>(&sidecar_file) {
-            Ok(Some(s)) if s.blake3 == hash && media.is_file() => Ok(Some((rel, sidecar_file, s))),
+            Ok(Some(s)) if s.blake3 == hash => Ok(Some((rel, sidecar_file, s))),
             _ => Ok(None),
         }
     }
@@ -233,7 +251,9 @@ impl Inner {
             owner: owner.clone(),
         };
         let dedup = self.config.enable_deduplication;
-        let existing = match dedup.then(|| self.dedup_hint(&hash)).transpose()?.flatten() {
+        // Refreshed under the lock: nobody else appends until it is released.
+        let hint = self.dedup_hint(&hash)?;
+        let existing = match hint.filter(|_| dedup) {
             Some(path) => self.dedup_target(&path, &hash)?,
             None => None,
         };
@@ -260,11 +280,20 @@ impl Inner {
                     .join(&name);
                 let media = dir.join(&name);
                 temp.persist(&media, fsync)?;
-                // A sidecar left at this name by an interrupted earlier store of
-                // the same bytes keeps its references (gc prunes those without
-                // a journal record).
-                let mut sidecar = match read_json::<MediaSidecar>(&sidecar_path(&media)) {
-                    Ok(Some(s)) if dedup && s.blake3 == hash => s,
+                // A sidecar at this name keeps the references the journal has
+                // for it; one without any (left by an interrupted store) is
+                // replaced.
+                let rel_str = rel_string(&rel)?;
+                let live = dedup && self.journal.peek(|j| j.refs_of(&rel_str) > 0);
+                let existing = if live {
+                    read_json::<MediaSidecar>(&sidecar_path(&media))
+                        .ok()
+                        .flatten()
+                } else {
+                    None
+                };
+                let mut sidecar = match existing {
+                    Some(s) if s.blake3 == hash => s,
                     _ => MediaSidecar {
                         version: FORMAT_VERSION,
                         file: name,
