@@ -55,6 +55,16 @@ fn append(path: &Path, text: &str) {
 
 #[tokio::test]
 async fn two_stores_on_one_directory_see_each_others_appends() {
+    two_stores_on_one_directory().await;
+}
+
+/// The same on the multi-thread runtime, where stores prepare in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_directory_multi_thread() {
+    two_stores_on_one_directory().await;
+}
+
+async fn two_stores_on_one_directory() {
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path());
     let b = open(dir.path());

@@ -17,10 +17,6 @@ use super::ops::{Inner, NewMedia, Prepared};
 use super::records::TempFile;
 use crate::Result;
 
-/// Below this size, hashing on another thread costs more (waking it) than
-/// it saves.
-const PARALLEL_HASH_MIN: usize = 256 * 1024;
-
 /// Whether blocking work may run in place on this runtime
 /// ([`tokio::task::block_in_place`] needs the multi-thread runtime).
 pub(crate) fn can_block_in_place() -> bool {
@@ -73,19 +69,25 @@ fn serial(inner: &Inner, new: &NewMedia) -> Result<Prepared> {
     write(inner, new, hash)
 }
 
-/// Prepares on the calling thread (inside `block_in_place`); large bytes
-/// are hashed on a blocking-pool thread meanwhile.
+/// Prepares on the calling thread (inside `block_in_place`): it writes the
+/// media while a blocking-pool thread hashes the bytes and creates the
+/// sidecar's temp file (file creation is the slow part on many
+/// filesystems).
 pub(crate) fn inline(inner: &Inner, new: &Arc<NewMedia>) -> Result<Prepared> {
-    if maybe_dup(inner, new) || new.data.len() < PARALLEL_HASH_MIN {
+    if maybe_dup(inner, new) {
         return serial(inner, new);
     }
+    let dir = inner.prepare_dir(&new.rel_dir)?;
     let n = Arc::clone(new);
-    let hasher = tokio::task::spawn_blocking(move || hash(&n.data));
-    let written = write(inner, new, String::new());
-    let hashed = futures::executor::block_on(hasher);
-    let mut prepared = written?;
-    prepared.hash = super::join(hashed.map(Ok))?;
-    Ok(prepared)
+    let d = dir.clone();
+    let helper = tokio::task::spawn_blocking(move || (hash(&n.data), TempFile::create(&d)));
+    let media = TempFile::write(&dir, &new.data, inner.config.fsync);
+    let (hash, sidecar) = super::join(futures::executor::block_on(helper).map(Ok))?;
+    Ok(Prepared {
+        hash,
+        media: Some(media?),
+        sidecar: Some(sidecar?),
+    })
 }
 
 impl FileStore {
