@@ -37,7 +37,9 @@
 //! [`Prompt::parameters`] gives provider parameters, [`Pack::tool_definitions`]
 //! the prompt's tools, [`Prompt::effective_tool_policy`] the tool-loop limits,
 //! [`validate_response`] runs the prompt's [`Validator`]s on a response, and
-//! [`MediaConfig::check`] enforces the prompt's media rules.
+//! [`MediaConfig::check_message`] enforces the prompt's media rules
+//! (measuring durations with [`media_duration`] and PDF pages with
+//! [`pdf_page_count`]).
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
@@ -57,8 +59,9 @@ mod vars;
 pub use error::{Error, Position, Problem, ProblemKind, Warning, escape_pointer_token};
 pub use load::{Format, LoadOptions, ValidationMode, load_pack};
 pub use media::{
-    DocumentConfig, ExamplePart, GenericMediaTypeConfig, ImageConfig, MediaConfig, MediaReference,
-    MediaRejection, MultimodalExample, TimedMediaConfig,
+    DocumentConfig, ExamplePart, GenericMediaTypeConfig, ImageConfig, MeasureFailure, MediaConfig,
+    MediaReference, MediaRejection, MultimodalExample, TimedMediaConfig, media_duration,
+    pdf_page_count,
 };
 pub use model::{
     AgentDef, AgentsConfig, ArtifactDef, Compilation, CostEstimate, Eval, GenerationParameters,

@@ -1,0 +1,297 @@
+//! Measuring media for `max_duration_sec` and `max_pages`: the duration of
+//! audio and video, the page count of PDFs.
+//!
+//! The container parsing is done by maintained crates: `symphonia` for audio
+//! containers (WAV, MP3, Ogg, FLAC), Mozilla's `mp4parse` for ISO base media
+//! files (MP4, M4A, MOV), `lopdf` for PDF. Every measurement runs inside
+//! [`std::panic::catch_unwind`], so a parser that panics on hostile bytes
+//! gives a [`MeasureFailure::Malformed`], never a panic in the caller. The
+//! work is linear in the input: nothing is decoded, and the PDF page tree is
+//! walked here with a visited set, so shared or cyclic page-tree nodes cannot
+//! make the walk exponential.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use lopdf::{Document, Object, ObjectId};
+
+/// Why a duration or page count could not be measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MeasureFailure {
+    /// The item has no inline bytes (a URL or a storage reference).
+    NotInline,
+    /// The container or document format is not one that can be measured.
+    UnsupportedFormat {
+        /// The item's MIME type.
+        mime_type: String,
+    },
+    /// The bytes could not be parsed (truncated, corrupt, hostile or encrypted).
+    Malformed {
+        /// What the parser reported.
+        detail: String,
+    },
+}
+
+impl fmt::Display for MeasureFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeasureFailure::NotInline => f.write_str("no inline bytes to measure"),
+            MeasureFailure::UnsupportedFormat { mime_type } => {
+                write!(f, "{mime_type} cannot be measured")
+            }
+            MeasureFailure::Malformed { detail } => write!(f, "unreadable media: {detail}"),
+        }
+    }
+}
+
+fn malformed(detail: impl fmt::Display) -> MeasureFailure {
+    MeasureFailure::Malformed {
+        detail: detail.to_string(),
+    }
+}
+
+/// Runs a parser, turning a panic into [`MeasureFailure::Malformed`].
+fn guarded<T>(parse: impl FnOnce() -> Result<T, MeasureFailure>) -> Result<T, MeasureFailure> {
+    // The closures only read a borrowed byte slice: nothing they touch is
+    // left half-updated by an unwind.
+    catch_unwind(AssertUnwindSafe(parse))
+        .unwrap_or_else(|_| Err(malformed("the parser panicked on these bytes")))
+}
+
+/// Whether the bytes look like an ISO base media file (MP4, M4A, MOV): a
+/// first box of a type such files start with.
+fn is_isobmff(data: &[u8]) -> bool {
+    data.get(4..8).is_some_and(|t| {
+        matches!(
+            t,
+            b"ftyp" | b"moov" | b"mdat" | b"free" | b"skip" | b"wide" | b"pnot"
+        )
+    })
+}
+
+/// The playing time of audio or video bytes.
+///
+/// MP4, M4A and MOV files (recognised by their first box, whatever the MIME
+/// type says) report the longest track's header duration. Other audio is
+/// probed by container (WAV, MP3, Ogg Vorbis/Opus, FLAC; the MIME type is a
+/// hint). Video in any other container (WebM, Matroska, AVI, ...) is
+/// [`MeasureFailure::UnsupportedFormat`]. Nothing is decoded; the work is
+/// linear in the size of `data`, and garbage gives an error, never a panic.
+///
+/// ```
+/// use promptkit_pack::{MeasureFailure, media_duration};
+/// // A WAV header for 16-bit mono at 8000 Hz followed by 1.5 s of silence.
+/// let samples = 12_000u32;
+/// let mut wav = Vec::new();
+/// wav.extend_from_slice(b"RIFF");
+/// wav.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+/// wav.extend_from_slice(b"WAVEfmt ");
+/// wav.extend_from_slice(&16u32.to_le_bytes());
+/// wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+/// wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+/// wav.extend_from_slice(&8000u32.to_le_bytes());
+/// wav.extend_from_slice(&16_000u32.to_le_bytes()); // bytes per second
+/// wav.extend_from_slice(&2u16.to_le_bytes()); // block align
+/// wav.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+/// wav.extend_from_slice(b"data");
+/// wav.extend_from_slice(&(samples * 2).to_le_bytes());
+/// wav.resize(wav.len() + samples as usize * 2, 0);
+/// assert_eq!(media_duration("audio/wav", &wav).unwrap().as_millis(), 1500);
+/// assert!(matches!(
+///     media_duration("audio/wav", b"not audio at all"),
+///     Err(MeasureFailure::Malformed { .. })
+/// ));
+/// ```
+pub fn media_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureFailure> {
+    if is_isobmff(data) {
+        return guarded(|| isobmff_duration(data));
+    }
+    if mime_type
+        .trim()
+        .get(..6)
+        .is_some_and(|t| t.eq_ignore_ascii_case("video/"))
+    {
+        return Err(MeasureFailure::UnsupportedFormat {
+            mime_type: mime_type.to_owned(),
+        });
+    }
+    guarded(|| audio_duration(mime_type, data))
+}
+
+/// `ticks / timescale` seconds, or `None` for a zero timescale or an
+/// out-of-range result.
+fn ticks_to_duration(ticks: u64, timescale: u64) -> Option<Duration> {
+    if timescale == 0 {
+        return None;
+    }
+    let nanos = u128::from(ticks) * 1_000_000_000 / u128::from(timescale);
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
+}
+
+fn isobmff_duration(data: &[u8]) -> Result<Duration, MeasureFailure> {
+    let ctx =
+        mp4parse::read_mp4(&mut Cursor::new(data)).map_err(|e| malformed(format!("{e:?}")))?;
+    let tracks = ctx.tracks.iter().filter_map(|t| {
+        let ticks = t.duration?.0;
+        let scale = t.timescale?.0;
+        ticks_to_duration(ticks, scale)
+    });
+    // A fragmented file declares its total length in `mehd`, in movie units.
+    let fragmented = ctx
+        .mvex
+        .as_ref()
+        .and_then(|m| m.fragment_duration)
+        .zip(ctx.timescale)
+        .and_then(|(d, scale)| ticks_to_duration(d.0, scale.0));
+    tracks
+        .chain(fragmented)
+        .max()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| malformed("no track declares a duration"))
+}
+
+fn audio_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureFailure> {
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::formats::probe::Hint;
+    use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+    use symphonia::core::meta::MetadataOptions;
+
+    let mut hint = Hint::new();
+    hint.mime_type(mime_type);
+    let source = MediaSourceStream::new(
+        Box::new(Cursor::new(data)),
+        MediaSourceStreamOptions::default(),
+    );
+    let reader = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            source,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(malformed)?;
+    reader
+        .tracks()
+        .iter()
+        .filter_map(|t| {
+            let span = t.time_base?.calc_duration(t.duration?)?;
+            u64::try_from(span.as_nanos())
+                .ok()
+                .map(Duration::from_nanos)
+        })
+        .max()
+        .ok_or_else(|| malformed("the container declares no duration"))
+}
+
+/// The number of pages of a PDF.
+///
+/// The document is parsed with `lopdf` and its page tree walked from the
+/// catalog; every page leaf counts (a lying `/Count` does not). A page tree
+/// that visits an object twice (a cycle or a shared node), an encrypted PDF
+/// that cannot be opened, or any other parse failure is
+/// [`MeasureFailure::Malformed`]; garbage never panics. Memory and time are
+/// bounded by the document's size and its compressed streams.
+///
+/// ```
+/// use promptkit_pack::pdf_page_count;
+/// // A two-page PDF with its cross-reference table.
+/// let objects = [
+///     "<< /Type /Catalog /Pages 2 0 R >>",
+///     "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+///     "<< /Type /Page /Parent 2 0 R >>",
+///     "<< /Type /Page /Parent 2 0 R >>",
+/// ];
+/// let mut pdf = String::from("%PDF-1.4\n");
+/// let mut xref = format!("xref\n0 5\n0000000000 65535 f \n");
+/// for (i, body) in objects.iter().enumerate() {
+///     xref += &format!("{:010} 00000 n \n", pdf.len());
+///     pdf += &format!("{} 0 obj\n{body}\nendobj\n", i + 1);
+/// }
+/// let start = pdf.len();
+/// pdf += &format!("{xref}trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{start}\n%%EOF\n");
+/// assert_eq!(pdf_page_count(pdf.as_bytes()).unwrap(), 2);
+/// assert!(pdf_page_count(b"%PDF-1.4 garbage").is_err());
+/// ```
+pub fn pdf_page_count(data: &[u8]) -> Result<u64, MeasureFailure> {
+    guarded(|| {
+        let doc = Document::load_mem(data).map_err(malformed)?;
+        count_page_leaves(&doc)
+    })
+}
+
+fn count_page_leaves(doc: &Document) -> Result<u64, MeasureFailure> {
+    let root = doc
+        .catalog()
+        .and_then(|c| c.get(b"Pages"))
+        .and_then(Object::as_reference)
+        .map_err(|e| malformed(format!("no page tree: {e}")))?;
+    let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut stack = vec![root];
+    let mut pages = 0u64;
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            return Err(malformed(format!(
+                "page tree visits object {} {} twice",
+                id.0, id.1
+            )));
+        }
+        let node = doc
+            .get_dictionary(id)
+            .map_err(|e| malformed(format!("page tree node {} {}: {e}", id.0, id.1)))?;
+        let kids = match node.get(b"Kids") {
+            Ok(kids) => Some(doc.dereference(kids).map_err(malformed)?.1),
+            Err(_) => None,
+        };
+        let is_pages = node.get(b"Type").and_then(Object::as_name).ok() == Some(b"Pages")
+            || (kids.is_some() && node.get(b"Type").is_err());
+        if !is_pages {
+            pages += 1;
+            continue;
+        }
+        let kids = kids
+            .ok_or_else(|| malformed(format!("pages node {} {} has no /Kids", id.0, id.1)))?
+            .as_array()
+            .map_err(malformed)?;
+        for kid in kids {
+            stack.push(kid.as_reference().map_err(malformed)?);
+        }
+    }
+    Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_parser_is_a_malformed_result() {
+        let r: Result<u64, _> = guarded(|| panic!("parser bug"));
+        assert!(matches!(r, Err(MeasureFailure::Malformed { .. })));
+        assert_eq!(guarded(|| Ok(7)), Ok(7));
+    }
+
+    #[test]
+    fn ticks() {
+        assert_eq!(ticks_to_duration(3, 2), Some(Duration::from_millis(1500)));
+        assert_eq!(ticks_to_duration(3, 0), None);
+        assert_eq!(ticks_to_duration(u64::MAX, 1), None);
+    }
+
+    #[test]
+    fn not_media() {
+        assert!(matches!(
+            media_duration("video/webm", b"\x1a\x45\xdf\xa3 webm"),
+            Err(MeasureFailure::UnsupportedFormat { .. })
+        ));
+        assert!(matches!(
+            media_duration("video/mp4", b"\0\0\0\x10ftypisom\0\0\0\0"),
+            Err(MeasureFailure::Malformed { .. })
+        ));
+        assert!(media_duration("audio/wav", b"").is_err());
+        assert!(pdf_page_count(b"").is_err());
+    }
+}
