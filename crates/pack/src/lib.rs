@@ -47,6 +47,7 @@ mod dupkeys;
 mod error;
 mod load;
 mod locate;
+mod locate_yaml;
 mod media;
 mod model;
 mod render;

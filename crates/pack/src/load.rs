@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Problem, ProblemKind, Warning, sort_problems};
 use crate::model::Pack;
-use crate::{dupkeys, locate, schema, semantic};
+use crate::{dupkeys, locate, locate_yaml, schema, semantic};
 
 /// How strictly a pack is checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,13 +175,17 @@ impl Pack {
         options: LoadOptions,
     ) -> Result<Pack, Error> {
         let doc = parse_document(text, format, path)?;
-        let Format::Json = format else {
-            return Self::build(doc, Vec::new(), path, options);
+        // YAML rejects duplicate keys while parsing; JSON parsers keep the last.
+        let duplicates = match format {
+            Format::Json => dupkeys::duplicate_keys(text),
+            Format::Yaml => Vec::new(),
         };
-        let duplicates = dupkeys::duplicate_keys(text);
         let place = |problems: &mut Vec<Problem>| {
             for p in problems {
-                p.position = locate::locate(text, &p.pointer);
+                p.position = match format {
+                    Format::Json => locate::locate(text, &p.pointer),
+                    Format::Yaml => locate_yaml::locate_yaml(text, &p.pointer),
+                };
             }
         };
         match Self::build(doc, duplicates, path, options) {

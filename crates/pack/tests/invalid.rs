@@ -624,3 +624,60 @@ fn missing_file_is_an_io_error_naming_it() {
     );
     assert!(err.to_string().contains("/definitely/not/here.json"));
 }
+
+#[test]
+fn yaml_problems_have_line_and_column() {
+    let yaml = "\
+id: demo
+name: Demo
+version: 1.0.0
+template_engine: {version: v1, syntax: '{{variable}}'}
+prompts:
+  support:
+    id: support
+    name: Support
+    version: 1.0.0
+    system_template: Help {{customer}}.
+    variables:
+      - name: customer
+        type: string
+        required: sometimes
+    parameters:
+      temperature: 7
+";
+    let err = Pack::from_str_with(
+        yaml,
+        Format::Yaml,
+        Path::new("pack.yaml"),
+        LoadOptions::strict(),
+    )
+    .unwrap_err();
+    let Error::Invalid { problems, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let at = |pointer: &str| {
+        problems
+            .iter()
+            .find(|p| p.pointer == pointer)
+            .unwrap_or_else(|| panic!("no problem at {pointer}: {problems:?}"))
+            .position
+            .map(|p| (p.line, p.column))
+    };
+    assert_eq!(at("/prompts/support/variables/0/required"), Some((14, 9)));
+    assert_eq!(at("/prompts/support/parameters/temperature"), Some((16, 7)));
+
+    // Lenient loading keeps schema findings as warnings, positioned the same way.
+    let pack = Pack::from_str_with(
+        &yaml.replace("sometimes", "true"),
+        Format::Yaml,
+        Path::new("pack.yaml"),
+        LoadOptions::lenient(),
+    )
+    .unwrap();
+    let w = pack
+        .warnings()
+        .iter()
+        .find(|w| w.pointer == "/prompts/support/parameters/temperature")
+        .expect("warning kept");
+    assert_eq!(w.position.map(|p| (p.line, p.column)), Some((16, 7)));
+}
