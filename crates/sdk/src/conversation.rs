@@ -230,7 +230,7 @@ impl Conversation {
         media: Vec<MediaContent>,
     ) -> Result<Response> {
         let text = text.into();
-        self.check_media(&media)?;
+        self.check_media(&text, &media)?;
         let mut parts = Vec::with_capacity(media.len() + 1);
         if !text.is_empty() {
             parts.push(ContentPart::text(text));
@@ -269,7 +269,11 @@ impl Conversation {
         }
     }
 
-    fn check_media(&self, media: &[MediaContent]) -> Result<()> {
+    /// Checks the media before the turn: each item has bytes, a URL or a
+    /// reference, and a MIME type its bytes agree with; then the prompt's
+    /// `media` rules, with `text` as the caption of the images
+    /// (`image.require_caption`) and durations and page counts measured.
+    fn check_media(&self, text: &str, media: &[MediaContent]) -> Result<()> {
         for (i, m) in media.iter().enumerate() {
             if m.data.is_none() && m.url.is_none() && m.storage_reference.is_none() {
                 return Err(Error::invalid(
@@ -292,7 +296,7 @@ impl Conversation {
         }
         if let Some(prompt) = self.pack.prompt(&self.prompt_name) {
             if let Some(cfg) = &prompt.media {
-                cfg.check(media)?;
+                cfg.check_message(text, media)?;
             }
         }
         Ok(())
