@@ -73,7 +73,8 @@
 //! the critical section only renames, writes the small sidecar and appends
 //! one journal line. When the journal already holds the bytes (a dedup hit),
 //! no media is written. Reads take no lock. Media directories, once created
-//! and checked to be inside the store, are remembered until the next `gc`.
+//! and checked to be inside the store, are remembered until the next `gc`
+//! (stores and reads go through them; deletes check every path again).
 //!
 //! # Crash safety
 //!
@@ -209,11 +210,18 @@ impl FileStore {
         .await
     }
 
-    /// Runs blocking filesystem work off the async threads.
+    /// Runs blocking filesystem work off the async threads: in place on a
+    /// multi-thread runtime ([`tokio::task::block_in_place`]: the runtime
+    /// moves this worker's other tasks away, and there is no hop to and from
+    /// the blocking pool), on the blocking pool otherwise.
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        if prepare::can_block_in_place() {
+            let inner = &*self.inner;
+            return tokio::task::block_in_place(|| f(inner));
+        }
         let inner = Arc::clone(&self.inner);
         join(tokio::task::spawn_blocking(move || f(&inner)).await)
     }
@@ -278,21 +286,14 @@ impl FileStore {
             id: paths::new_ref_id(),
             probe,
         });
-        let reference = if prepare::can_block_in_place() {
-            // On a multi-thread runtime the blocking work runs right here
-            // (the runtime moves this worker's other tasks away): no hop to
-            // and from the blocking pool on the way.
-            let inner = &*self.inner;
-            let prepared = tokio::task::block_in_place(|| prepare::inline(inner, &new))?;
-            let _guard = self.inner.write_lock.lock().await;
-            tokio::task::block_in_place(|| {
-                inner.locked(|inner| inner.commit_store(&new, prepared, now))
-            })?
+        let prepared = if prepare::can_block_in_place() {
+            tokio::task::block_in_place(|| prepare::inline(&self.inner, &new))?
         } else {
-            let prepared = self.prepare(&new).await?;
-            self.mutate(move |inner| inner.commit_store(&new, prepared, now))
-                .await?
+            self.prepare(&new).await?
         };
+        let reference = self
+            .mutate(move |inner| inner.commit_store(&new, prepared, now))
+            .await?;
         tracing::debug!(%reference, "stored media");
         Ok(reference)
     }

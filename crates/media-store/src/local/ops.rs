@@ -175,7 +175,7 @@ impl Inner {
 
     /// The canonical path of an existing directory, checked to be inside the
     /// store (remembered). `NotFound` when it does not exist.
-    fn checked_dir(&self, rel_dir: &Path, what: &str) -> Result<PathBuf> {
+    pub(crate) fn checked_dir(&self, rel_dir: &Path, what: &str) -> Result<PathBuf> {
         if let Some(d) = lock(&self.dirs).get(rel_dir) {
             return Ok(d.clone());
         }
@@ -346,6 +346,15 @@ impl Inner {
         rec: &RefRecord,
     ) -> Result<PathBuf> {
         let rel = check_relative(&rec.path)?;
+        // Fast path: a regular file in a directory already checked.
+        if let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) {
+            if let Ok(dir) = self.checked_dir(parent, reference.as_str()) {
+                let path = dir.join(name);
+                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+                    return Ok(path);
+                }
+            }
+        }
         resolve_inside(&self.base, &self.abs(&rel), reference.as_str())
     }
 
@@ -387,7 +396,8 @@ impl Inner {
         let fsync = self.config.fsync;
         let (id, rec) = self.ref_record(reference)?;
         let rel = check_relative(&rec.path)?;
-        let media = match self.media_path(reference, &rec) {
+        // Checked from scratch (no remembered directory): this removes files.
+        let media = match resolve_inside(&self.base, &self.abs(&rel), reference.as_str()) {
             Ok(p) => Some(p),
             Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(e),

@@ -14,6 +14,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::FileStore;
 use super::ops::{Inner, NewMedia, Prepared};
+use super::paths::check_relative;
 use super::records::TempFile;
 use crate::Result;
 
@@ -35,10 +36,14 @@ fn maybe_dup(inner: &Inner, new: &NewMedia) -> bool {
             .peek(|j| j.may_hold(new.probe, new.data.len() as u64))
 }
 
-/// A dedup hit: no media, the sidecar temp file next to the existing file.
+/// A dedup hit: no media, the sidecar temp file next to the existing file
+/// (when its directory is inside the store; the commit checks the rest).
 fn hit(inner: &Inner, hash: String, path: &str) -> Prepared {
-    let media = inner.abs(Path::new(path));
-    let sidecar = media.parent().and_then(|d| TempFile::create(d).ok());
+    let sidecar = check_relative(path)
+        .ok()
+        .and_then(|rel| rel.parent().map(Path::to_path_buf))
+        .and_then(|dir| inner.checked_dir(&dir, path).ok())
+        .and_then(|dir| TempFile::create(&dir).ok());
     Prepared {
         hash,
         media: None,

@@ -128,6 +128,18 @@ pub(crate) fn sidecar_path(media: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// A fresh temporary file name: a random per-process prefix and a counter
+/// (no random draw, hence no system call, per file).
+fn temp_name() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let seed = SEED.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{TEMP_PREFIX}{seed:016x}{n:016x}")
+}
+
 /// A temporary file in `dir`, removed on drop unless persisted.
 #[derive(Debug)]
 pub(crate) struct TempFile {
@@ -139,11 +151,17 @@ impl TempFile {
     /// Creates a new empty temp file in `dir` (created if needed), to be
     /// [filled](Self::fill) later.
     pub(crate) fn create(dir: &Path) -> Result<TempFile> {
-        let path = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
+        let mut path = dir.join(temp_name());
         let mut tries = 0;
         let file = loop {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(f) => break f,
+                // Names are unique per process; another process drew the
+                // same seed (or a file was planted): draw again.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 3 => {
+                    tries += 1;
+                    path = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
+                }
                 // The directory may be missing, or removed by a concurrent GC
                 // between our create_dir_all and the open: create and retry.
                 Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 3 => {
