@@ -169,3 +169,42 @@ fn large_garbage_is_measured_in_bounded_time() {
         started.elapsed()
     );
 }
+
+/// Sets the big-endian `u32` that follows `tag` + `skip` bytes, at every
+/// occurrence of `tag`.
+fn patch_after(bytes: &mut [u8], tag: &[u8; 4], skip: usize, value: u32) -> usize {
+    let mut patched = 0;
+    let mut i = 0;
+    while let Some(pos) = bytes[i..].windows(4).position(|w| w == tag) {
+        let at = i + pos + 4 + skip;
+        if let Some(field) = bytes.get_mut(at..at + 4) {
+            field.copy_from_slice(&value.to_be_bytes());
+            patched += 1;
+        }
+        i += pos + 4;
+    }
+    patched
+}
+
+#[test]
+fn declared_counts_far_beyond_the_data_do_not_exhaust_memory() {
+    // Sample tables whose entry counts claim 4 billion entries: a parser that
+    // allocated them up front would abort the process.
+    let started = Instant::now();
+    for name in ["clip-3s.mp4", "clip-3s.mov", "tone-3s.m4a"] {
+        for (tag, skip) in [(b"stsz", 8), (b"stco", 4), (b"stts", 4), (b"stsc", 4)] {
+            let mut bytes = fixture(name);
+            assert!(patch_after(&mut bytes, tag, skip, u32::MAX) > 0, "{name}");
+            measure_all("video/mp4", &bytes);
+        }
+    }
+    // A WAV with a 4 GiB LIST chunk before its data.
+    let mut bytes = b"RIFF\xff\xff\xff\x7fWAVELIST\xf0\xff\xff\xffINFOISFT".to_vec();
+    bytes.extend_from_slice(&wav(100, 8000)[12..]);
+    measure_all("audio/wav", &bytes);
+    // An ID3v2 tag claiming 256 MiB in front of an MP3.
+    let mut mp3 = b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f".to_vec();
+    mp3.extend_from_slice(&fixture("tone-3s.mp3"));
+    measure_all("audio/mpeg", &mp3);
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
