@@ -29,7 +29,9 @@ pub enum MeasureFailure {
         /// The item's MIME type.
         mime_type: String,
     },
-    /// The bytes could not be parsed (truncated, corrupt, hostile or encrypted).
+    /// No supported parser could read the bytes: an audio container that is
+    /// not supported (raw AAC, AIFF, ...), or truncated, corrupt, hostile or
+    /// encrypted data.
     Malformed {
         /// What the parser reported.
         detail: String,
