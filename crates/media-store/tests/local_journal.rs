@@ -251,6 +251,11 @@ async fn compaction_is_followed_by_readers_that_opened_before_it() {
 fn to_legacy_layout(dir: &Path, refs: &[(StorageReference, PathBuf, Bytes)]) {
     let state = dir.join(".promptkit");
     std::fs::remove_file(state.join("journal")).unwrap();
+    write_legacy_records(dir, refs);
+}
+
+fn write_legacy_records(dir: &Path, refs: &[(StorageReference, PathBuf, Bytes)]) {
+    let state = dir.join(".promptkit");
     std::fs::create_dir_all(state.join("refs")).unwrap();
     std::fs::create_dir_all(state.join("objects")).unwrap();
     for (r, media, data) in refs {
@@ -335,4 +340,34 @@ async fn legacy_stores_are_imported_into_the_journal() {
     let store = open(dir.path());
     assert_eq!(store.stats().await.unwrap().references, 1);
     assert!(store.retrieve(&refs[2].0).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_import_interrupted_before_the_old_files_went_is_not_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut refs = Vec::new();
+    {
+        let store = open(dir.path());
+        for seed in [&b"x"[..], b"y"] {
+            let data = png(seed, 700);
+            let r = store
+                .store_bytes("image/png", data.clone(), &meta("a"))
+                .await
+                .unwrap();
+            let path = store.path_of(&r).await.unwrap();
+            refs.push((r, path, data));
+        }
+    }
+    // The journal already holds the records (the import appended them) but
+    // the old files are still there (the crash came before their removal).
+    write_legacy_records(dir.path(), &refs);
+    let before = lines(dir.path());
+    let store = open(dir.path());
+    assert_eq!(lines(dir.path()), before, "nothing appended twice");
+    assert!(!dir.path().join(".promptkit/refs").exists());
+    let s = store.stats().await.unwrap();
+    assert_eq!((s.objects, s.references), (2, 2));
+    for (r, _, data) in &refs {
+        assert_eq!(&store.retrieve_bytes(r).await.unwrap(), data);
+    }
 }

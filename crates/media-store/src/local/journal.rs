@@ -107,6 +107,9 @@ pub(crate) struct Journal {
     /// That line (with its `\n`), checked again before reading on: a
     /// journal rewritten in place (by hand) is replayed from scratch.
     last: Vec<u8>,
+    /// Whether the directory entry of `file` is known durable (synced once
+    /// per opened file before its first fsynced append).
+    dir_synced: bool,
     /// Complete lines replayed, and how many of them were `remove`s.
     lines: u64,
     removes: u64,
@@ -159,6 +162,7 @@ impl Journal {
             offset: 0,
             file_len: 0,
             last: Vec::new(),
+            dir_synced: false,
             lines: 0,
             removes: 0,
             refs: HashMap::new(),
@@ -433,7 +437,13 @@ impl SharedJournal {
     pub(crate) fn append(&self, recs: &[Record], fsync: bool) -> Result<(Generation, Generation)> {
         let (file, before, path) = {
             let mut v = self.guard();
-            (v.prepare_append()?, v.generation(), v.path.clone())
+            let file = v.prepare_append()?;
+            if fsync && !v.dir_synced {
+                // The journal may just have been created.
+                super::records::sync_dir(&v.path)?;
+                v.dir_synced = true;
+            }
+            (file, v.generation(), v.path.clone())
         };
         let mut bytes = Vec::new();
         for r in recs {

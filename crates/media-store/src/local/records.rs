@@ -231,7 +231,7 @@ impl Drop for TempFile {
 }
 
 /// Fsyncs the directory holding `path`, so a rename into it is durable.
-fn sync_dir(path: &Path) -> Result<()> {
+pub(crate) fn sync_dir(path: &Path) -> Result<()> {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
         File::open(dir)
