@@ -115,7 +115,7 @@ fn validate_semantic_problem_in_yaml() {
     assert_eq!(
         stdout(&out).trim(),
         format!(
-            "{}: error: /prompts/support/tools/0: tool `lookup` is not defined in the pack's `tools` [semantic]",
+            "{}:11:13: error: /prompts/support/tools/0: tool `lookup` is not defined in the pack's `tools` [semantic]",
             pack.display()
         )
     );

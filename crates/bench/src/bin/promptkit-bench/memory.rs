@@ -128,9 +128,7 @@ fn run_child(images: usize, mode: &str) -> Result<MemoryResult, String> {
     if mode == "external-trim" {
         cmd.env("GLIBC_TUNABLES", GLIBC_TRIM);
     }
-    let out = cmd
-        .output()
-        .map_err(|e| e.to_string())?;
+    let out = cmd.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!(
             "memory-child {images} {mode} failed ({}): {}",
