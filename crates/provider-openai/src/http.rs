@@ -158,9 +158,8 @@ impl Transport {
             .body(body)
     }
 
-    /// POSTs `body` and returns the successful response body, with retries.
-    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Result<Bytes, Error> {
-        let body = Bytes::from(body.to_string());
+    /// POSTs the JSON `body` and returns the successful response body, with retries.
+    pub(crate) async fn post_json(&self, path: &str, body: Bytes) -> Result<Bytes, Error> {
         self.with_retries(path, || {
             self.timed(path, async {
                 let resp = self.send_ok(path, self.request(path, body.clone())).await?;
@@ -175,9 +174,8 @@ impl Transport {
     pub(crate) async fn post_stream(
         &self,
         path: &str,
-        body: &Value,
+        body: Bytes,
     ) -> Result<reqwest::Response, Error> {
-        let body = Bytes::from(body.to_string());
         self.with_retries(path, || {
             self.timed(path, self.send_ok(path, self.request(path, body.clone())))
         })

@@ -107,6 +107,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod body;
 mod config;
 #[cfg(test)]
 mod fuzz;

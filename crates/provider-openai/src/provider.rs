@@ -141,7 +141,8 @@ impl Provider for OpenAiProvider {
         let model = self.chat_model(request);
         let body = chat_body(request, model, self.body_options(false))?;
         tracing::debug!(provider = self.id(), model, "chat completion");
-        let bytes = self.inner.transport.post_json(CHAT_PATH, &body).await?;
+        let body = body.encode()?;
+        let bytes = self.inner.transport.post_json(CHAT_PATH, body).await?;
         parse_chat(&bytes, model, self.id(), &self.inner.prices)
     }
 
@@ -149,7 +150,11 @@ impl Provider for OpenAiProvider {
         let model = self.chat_model(request);
         let body = chat_body(request, model, self.body_options(true))?;
         tracing::debug!(provider = self.id(), model, "streamed chat completion");
-        let resp = self.inner.transport.post_stream(CHAT_PATH, &body).await?;
+        let resp = self
+            .inner
+            .transport
+            .post_stream(CHAT_PATH, body.encode()?)
+            .await?;
         let is_json = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -183,7 +188,11 @@ impl Provider for OpenAiProvider {
             .unwrap_or(&self.cfg().image_model);
         let body = image_body(request, model)?;
         tracing::debug!(provider = self.id(), model, "image generation");
-        let bytes = self.inner.transport.post_json(IMAGES_PATH, &body).await?;
+        let bytes = self
+            .inner
+            .transport
+            .post_json(IMAGES_PATH, bytes::Bytes::from(body.to_string()))
+            .await?;
         let requested_format = body.get("output_format").and_then(|v| v.as_str());
         let parsed = parse_images(&bytes, requested_format)?;
         let mut images = Vec::with_capacity(parsed.images.len());

@@ -5,6 +5,8 @@ use promptkit_core::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::body::{Blobs, Body};
+
 /// Whether `model` is an o-series / GPT-5 reasoning model: these take
 /// `max_completion_tokens` (not `max_tokens`) and reject sampling parameters.
 ///
@@ -36,9 +38,23 @@ fn field(i: usize, j: Option<usize>) -> Option<String> {
 }
 
 /// Media that Chat Completions can take in a user message, as a content part.
-fn media_part(m: &MediaContent, at: Option<String>, doc_n: usize) -> Result<Value, Error> {
-    let inline = m.to_data_url();
-    if inline.is_none() && m.url.is_none() && m.storage_reference.is_some() {
+/// Inline bytes go into `blobs` and the part holds a placeholder for them.
+fn media_part(
+    m: &MediaContent,
+    at: Option<String>,
+    doc_n: usize,
+    blobs: &mut Blobs,
+) -> Result<Value, Error> {
+    let data_url = |blobs: &mut Blobs| {
+        m.data
+            .clone()
+            .map(|d| blobs.placeholder(format!("data:{};base64,", m.mime_type), d))
+    };
+    let inline = match m.kind() {
+        MediaKind::Image | MediaKind::Document => data_url(blobs),
+        _ => None,
+    };
+    if m.data.is_none() && m.url.is_none() && m.storage_reference.is_some() {
         return Err(Error::invalid_input(
             at,
             "media is only a storage reference; rehydrate it (load the bytes from the media \
@@ -75,9 +91,13 @@ fn media_part(m: &MediaContent, at: Option<String>, doc_n: usize) -> Result<Valu
                     ));
                 }
             };
-            let data = m.to_base64().ok_or_else(|| {
-                Error::invalid_input(at, "audio must be sent inline (input_audio takes no URL)")
-            })?;
+            let data = m
+                .data
+                .clone()
+                .map(|d| blobs.placeholder(String::new(), d))
+                .ok_or_else(|| {
+                    Error::invalid_input(at, "audio must be sent inline (input_audio takes no URL)")
+                })?;
             Ok(json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}))
         }
         MediaKind::Document if m.mime_type.eq_ignore_ascii_case("application/pdf") => {
@@ -99,7 +119,7 @@ fn media_part(m: &MediaContent, at: Option<String>, doc_n: usize) -> Result<Valu
 }
 
 /// A user message's `content`: a plain string when it is text only.
-fn user_content(msg: &Message, i: usize) -> Result<Value, Error> {
+fn user_content(msg: &Message, i: usize, blobs: &mut Blobs) -> Result<Value, Error> {
     if msg.parts.iter().all(|p| p.as_media().is_none()) {
         return Ok(json!(msg.text()));
     }
@@ -107,7 +127,9 @@ fn user_content(msg: &Message, i: usize) -> Result<Value, Error> {
     for (j, p) in msg.parts.iter().enumerate() {
         match p {
             ContentPart::Text { text } => parts.push(json!({"type": "text", "text": text})),
-            ContentPart::Media { media } => parts.push(media_part(media, field(i, Some(j)), j)?),
+            ContentPart::Media { media } => {
+                parts.push(media_part(media, field(i, Some(j)), j, blobs)?)
+            }
             _ => {
                 return Err(Error::invalid_input(
                     field(i, Some(j)),
@@ -164,6 +186,7 @@ fn defer_media(
     i: usize,
     label: String,
     mode: ToolResultMedia,
+    blobs: &mut Blobs,
 ) -> Result<Option<Deferred>, Error> {
     if mode == ToolResultMedia::Omit {
         return Ok(None);
@@ -171,7 +194,7 @@ fn defer_media(
     let mut parts = Vec::new();
     for (j, p) in msg.parts.iter().enumerate() {
         if let Some(m) = p.as_media() {
-            parts.push(media_part(m, field(i, Some(j)), j)?);
+            parts.push(media_part(m, field(i, Some(j)), j, blobs)?);
         }
     }
     Ok((!parts.is_empty()).then_some(Deferred { label, parts }))
@@ -208,7 +231,11 @@ fn media_note(text: String, n: usize, mode: ToolResultMedia) -> String {
 /// message placed right after the run of tool messages (never between an
 /// assistant's `tool_calls` and its results, which the API forbids), with a
 /// text label saying where it came from; or left out with [`ToolResultMedia::Omit`].
-pub(crate) fn messages(req: &ChatRequest, mode: ToolResultMedia) -> Result<Vec<Value>, Error> {
+pub(crate) fn messages(
+    req: &ChatRequest,
+    mode: ToolResultMedia,
+    blobs: &mut Blobs,
+) -> Result<Vec<Value>, Error> {
     if req.messages.is_empty() {
         return Err(Error::invalid_input(
             Some("/messages".into()),
@@ -232,7 +259,9 @@ pub(crate) fn messages(req: &ChatRequest, mode: ToolResultMedia) -> Result<Vec<V
                 }
                 out.push(json!({"role": "system", "content": msg.text()}));
             }
-            Role::User => out.push(json!({"role": "user", "content": user_content(msg, i)?})),
+            Role::User => {
+                out.push(json!({"role": "user", "content": user_content(msg, i, blobs)?}))
+            }
             Role::Assistant => {
                 let text = msg.text();
                 let deferred = defer_media(
@@ -240,6 +269,7 @@ pub(crate) fn messages(req: &ChatRequest, mode: ToolResultMedia) -> Result<Vec<V
                     i,
                     "Media from the assistant's previous message:".into(),
                     mode,
+                    blobs,
                 )?;
                 let text = if n_media > 0 {
                     media_note(text, n_media, mode)
@@ -273,7 +303,7 @@ pub(crate) fn messages(req: &ChatRequest, mode: ToolResultMedia) -> Result<Vec<V
                 })?;
                 let name = msg.name.as_deref().unwrap_or("tool");
                 let label = format!("Media returned by the tool `{name}` (call {id}):");
-                let deferred = defer_media(msg, i, label, mode)?;
+                let deferred = defer_media(msg, i, label, mode, blobs)?;
                 let text = msg.text();
                 let text = if n_media > 0 {
                     media_note(text, n_media, mode)
@@ -290,12 +320,13 @@ pub(crate) fn messages(req: &ChatRequest, mode: ToolResultMedia) -> Result<Vec<V
 }
 
 /// The full request body for `model`.
-pub(crate) fn chat_body(req: &ChatRequest, model: &str, opts: BodyOptions) -> Result<Value, Error> {
+pub(crate) fn chat_body(req: &ChatRequest, model: &str, opts: BodyOptions) -> Result<Body, Error> {
+    let mut blobs = Blobs::new();
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     body.insert(
         "messages".into(),
-        Value::Array(messages(req, opts.tool_media)?),
+        Value::Array(messages(req, opts.tool_media, &mut blobs)?),
     );
     if !req.tools.is_empty() {
         let mut tools = Vec::new();
@@ -390,7 +421,7 @@ pub(crate) fn chat_body(req: &ChatRequest, model: &str, opts: BodyOptions) -> Re
         body.insert("stream".into(), json!(true));
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
-    Ok(Value::Object(body))
+    Ok(Body::new(Value::Object(body), blobs))
 }
 
 #[cfg(test)]
@@ -421,10 +452,10 @@ mod tests {
         };
         let body = chat_body(&req, "gpt-4o", opts).unwrap();
         assert_eq!(
-            body["tools"][0]["function"],
+            body.value["tools"][0]["function"],
             json!({"name": "now", "parameters": {"type": "object", "properties": {}}})
         );
-        assert_eq!(body["parallel_tool_calls"], false);
+        assert_eq!(body.value["parallel_tool_calls"], false);
         req.tools[0].parameters = json!("not a schema");
         assert!(chat_body(&req, "gpt-4o", BodyOptions::default()).is_err());
     }
@@ -444,7 +475,12 @@ mod tests {
             Message::tool_result("c1", "draw", vec![ContentPart::text("ok")]),
             Message::user("thanks"),
         ]);
-        let msgs = messages(&req, ToolResultMedia::FollowUpUserMessage).unwrap();
+        let msgs = messages(
+            &req,
+            ToolResultMedia::FollowUpUserMessage,
+            &mut Blobs::new(),
+        )
+        .unwrap();
         let roles: Vec<&str> = msgs.iter().map(|m| m["role"].as_str().unwrap()).collect();
         assert_eq!(roles, ["user", "assistant", "tool", "user", "user"]);
         assert!(
@@ -456,7 +492,7 @@ mod tests {
         assert_eq!(msgs[3]["content"][1]["type"], "image_url");
         assert_eq!(msgs[4]["content"], "thanks");
 
-        let omitted = messages(&req, ToolResultMedia::Omit).unwrap();
+        let omitted = messages(&req, ToolResultMedia::Omit, &mut Blobs::new()).unwrap();
         let roles: Vec<&str> = omitted
             .iter()
             .map(|m| m["role"].as_str().unwrap())
@@ -474,14 +510,62 @@ mod tests {
     fn malformed_messages_are_rejected_with_their_pointer() {
         let mut tool = Message::tool_result("c1", "t", vec![ContentPart::text("x")]);
         tool.tool_call_id = None;
-        let err = messages(&ChatRequest::new(vec![tool]), ToolResultMedia::default()).unwrap_err();
+        let err = messages(
+            &ChatRequest::new(vec![tool]),
+            ToolResultMedia::default(),
+            &mut Blobs::new(),
+        )
+        .unwrap_err();
         assert!(
             matches!(err, Error::InvalidInput { field: Some(ref f), .. } if f == "/messages/0")
         );
         let sys = Message::new(Role::System, vec![png()]);
-        assert!(messages(&ChatRequest::new(vec![sys]), ToolResultMedia::default()).is_err());
+        assert!(
+            messages(
+                &ChatRequest::new(vec![sys]),
+                ToolResultMedia::default(),
+                &mut Blobs::new()
+            )
+            .is_err()
+        );
         let mut req = ChatRequest::new(vec![Message::user("x")]);
         req.parameters.temperature = Some(f64::NAN);
         assert!(chat_body(&req, "gpt-4o", BodyOptions::default()).is_err());
+    }
+
+    #[test]
+    fn inline_media_is_encoded_once_into_the_body() {
+        let wav = MediaContent::from_bytes("audio/wav", Bytes::from_static(b"RIFF\0\0\0\0WAVE"));
+        let pdf = MediaContent::from_bytes("application/pdf", Bytes::from_static(b"%PDF-1.4"));
+        let mut rehydrated =
+            MediaContent::from_bytes("image/png", Bytes::from_static(b"\x89PNG\r\n\x1a\n-again"));
+        rehydrated.storage_reference =
+            Some(promptkit_core::StorageReference::new("file:x").unwrap());
+        let req = ChatRequest::new(vec![Message::new(
+            Role::User,
+            vec![
+                ContentPart::text("look"),
+                png(),
+                ContentPart::media(wav.clone()),
+                ContentPart::media(pdf.clone()),
+                ContentPart::media(rehydrated.clone()),
+            ],
+        )]);
+        let body = chat_body(&req, "gpt-4o", BodyOptions::default()).unwrap();
+        let sent: Value = serde_json::from_slice(&body.encode().unwrap()).unwrap();
+        let parts = &sent["messages"][0]["content"];
+        assert_eq!(parts[0], json!({"type": "text", "text": "look"}));
+        assert_eq!(
+            parts[1]["image_url"]["url"],
+            MediaContent::from_bytes("image/png", Bytes::from_static(b"\x89PNG\r\n\x1a\n"))
+                .to_data_url()
+                .unwrap()
+        );
+        assert_eq!(parts[2]["input_audio"]["data"], wav.to_base64().unwrap());
+        assert_eq!(parts[3]["file"]["file_data"], pdf.to_data_url().unwrap());
+        assert_eq!(
+            parts[4]["image_url"]["url"],
+            rehydrated.to_data_url().unwrap()
+        );
     }
 }
