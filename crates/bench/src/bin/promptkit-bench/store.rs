@@ -153,7 +153,7 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
             let _ = std::fs::remove_file(plain.join(format!("{label}-{i}.png")));
         }
     }
-    s.note("`store (new bytes)` = validate + BLAKE3 + temp file + rename + sidecar, dedup record and reference record (each written atomically) under the store lock; `retrieve` re-reads the reference record and verifies the BLAKE3 hash of the bytes it returns (compare with `std::fs::read`).");
+    s.note("`store (new bytes)` = validate + BLAKE3 (alongside the media temp-file write) + rename + `.meta` sidecar (temp file + rename) + one journal append, under the store lock; `store (dedup hit)` writes no media, only the sidecar and the journal line; `retrieve` resolves the reference in the replayed journal and verifies the BLAKE3 hash of the bytes it returns (compare with `std::fs::read`).");
     for (label, r) in ratios {
         s.note(format!(
             "target store/fs::write ≤ {TARGET_RATIO} at {label}: {r:.2} → {}",
