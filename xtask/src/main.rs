@@ -80,10 +80,37 @@ fn pyenv() -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// Azurite, the Azure Storage emulator the Azure tests run against.
+const AZURITE: &str = "azurite@3.37.0";
+
+/// Installs (or reuses) Azurite with npm into `target/azurite`; returns its
+/// `azurite-blob` executable.
+fn azurite() -> Result<PathBuf, String> {
+    let dir = root().join("target/azurite");
+    let bin = dir.join("node_modules/.bin/azurite-blob");
+    let stamp = dir.join(".installed");
+    if bin.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(AZURITE) {
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let npm = std::env::var("NPM").unwrap_or_else(|_| "npm".into());
+    run(Command::new(&npm)
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(AZURITE))
+    .map_err(|e| {
+        format!("{e}\n(the Azure tests need Node.js and npm: apt-get install nodejs npm)")
+    })?;
+    std::fs::write(&stamp, AZURITE).map_err(|e| e.to_string())?;
+    Ok(bin)
+}
+
 fn test_all() -> R {
     let venv = pyenv()?;
+    let azurite = azurite()?;
     let envs = [
         ("PROMPTKIT_PYVENV", venv.display().to_string()),
+        ("PROMPTKIT_AZURITE", azurite.display().to_string()),
         ("PROMPTKIT_REQUIRE_SERVERS", "1".to_string()),
         ("RUST_BACKTRACE", "1".to_string()),
     ];

@@ -67,7 +67,7 @@ mod store;
 mod url;
 
 pub use crate::url::{
-    MEDIA_STORE_URL, OpenedStore, media_store_from_env, media_store_from_lookup,
+    AZURE_VARIABLES, MEDIA_STORE_URL, OpenedStore, media_store_from_env, media_store_from_lookup,
     media_store_from_url, open_media_store_url,
 };
 pub use error::{Error, Result};

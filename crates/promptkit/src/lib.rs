@@ -7,6 +7,7 @@
 //! | `local` (default) | [`media_store::FileStore`], the local file media store |
 //! | `openai` | [`openai::OpenAiProvider`] for OpenAI and OpenAI-compatible servers |
 //! | `s3` | the object_store media backend for S3 (and in-memory / local object stores) |
+//! | `azure` | the object_store media backend for Azure Blob Storage (`az://` URLs) |
 //!
 //! The [`prelude`] has what a typical app uses:
 //!

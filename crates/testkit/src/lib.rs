@@ -110,7 +110,10 @@ impl ServerProcess {
         } else {
             PathBuf::from(program)
         };
-        let log = std::env::temp_dir().join(format!("promptkit-{program}-{port}.log"));
+        let name = std::path::Path::new(program)
+            .file_name()
+            .map_or_else(|| "server".into(), |n| n.to_string_lossy());
+        let log = std::env::temp_dir().join(format!("promptkit-{name}-{port}.log"));
         let out = std::fs::File::create(&log).expect("create server log");
         let err = out.try_clone().expect("clone log handle");
         let mut path = venv.join("bin").into_os_string();
