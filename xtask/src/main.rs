@@ -81,7 +81,7 @@ fn pyenv() -> Result<PathBuf, String> {
 }
 
 /// Azurite, the Azure Storage emulator the Azure tests run against.
-const AZURITE: &str = "azurite@3.37.0";
+const AZURITE: &str = "azurite@3.35.0";
 
 /// Installs (or reuses) Azurite with npm into `target/azurite`; returns its
 /// `azurite-blob` executable.
