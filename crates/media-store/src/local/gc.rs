@@ -92,7 +92,7 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)>
     };
     let remove = |p: &Path| if apply { remove_if_exists(p) } else { Ok(()) };
     // Live journal records, by media path.
-    let refs = inner.journal.view()?.refs.clone();
+    let refs: HashMap<String, _> = inner.journal.view()?.records().into_iter().collect();
     let mut by_path: HashMap<&str, Vec<&str>> = HashMap::new();
     for (id, rec) in &refs {
         by_path.entry(rec.path.as_str()).or_default().push(id);

@@ -4,8 +4,9 @@
 //! Each line is one JSON record, `{"op":"add",...}` or `{"op":"remove",...}`,
 //! ending in `\n`. Appends are one `write_all` on a handle opened with
 //! `O_APPEND`, under the store lock. Replaying the lines gives the
-//! [`Journal`] maps: reference → record, media path → reference count, and
-//! the dedup map (hash → path of live deduplicated content).
+//! [`Journal`]'s [live state](super::live): reference → record, media path →
+//! reference count, and the dedup map (hash → path of live deduplicated
+//! content), kept compact in memory.
 //!
 //! A last line without its `\n` is being written (or was torn by a crash):
 //! readers ignore it, and the next writer (holding the lock) cuts it off
@@ -19,7 +20,6 @@
 //! open, so its inode cannot be reused while it is cached; a different inode
 //! at the journal path means "replay from scratch".
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::live::Live;
 use super::records::TempFile;
 use crate::{Error, Result};
 
@@ -82,16 +83,6 @@ pub(crate) fn probe(data: &[u8]) -> u64 {
     u64::from_le_bytes(out)
 }
 
-/// A media path's live references, as the journal says.
-#[derive(Debug, Clone)]
-pub(crate) struct PathInfo {
-    pub(crate) blake3: String,
-    pub(crate) refs: u64,
-    dedup: bool,
-    size: u64,
-    probe: Option<u64>,
-}
-
 /// The replayed journal: its open file, how far it was read, and the maps.
 #[derive(Debug)]
 pub(crate) struct Journal {
@@ -113,15 +104,8 @@ pub(crate) struct Journal {
     /// Complete lines replayed, and how many of them were `remove`s.
     lines: u64,
     removes: u64,
-    /// Live references by id.
-    pub(crate) refs: HashMap<String, RefRecord>,
-    /// Media paths with live references.
-    pub(crate) paths: HashMap<String, PathInfo>,
-    /// Hash → path of live deduplicated content.
-    dedup: HashMap<String, String>,
-    /// Probes (and, for records without one, sizes) of live dedup content.
-    probes: HashMap<u64, u32>,
-    unprobed_sizes: HashMap<u64, u32>,
+    /// Live references, media paths, dedup map.
+    live: Live,
 }
 
 fn file_id(meta: &fs::Metadata) -> (u64, u64) {
@@ -141,17 +125,6 @@ fn file_id(meta: &fs::Metadata) -> (u64, u64) {
     }
 }
 
-fn bump(map: &mut HashMap<u64, u32>, key: u64, up: bool) {
-    if up {
-        *map.entry(key).or_default() += 1;
-    } else if let Some(n) = map.get_mut(&key) {
-        *n -= 1;
-        if *n == 0 {
-            map.remove(&key);
-        }
-    }
-}
-
 impl Journal {
     /// An empty view of the journal at `path` (nothing read yet).
     pub(crate) fn new(path: PathBuf) -> Journal {
@@ -165,11 +138,7 @@ impl Journal {
             dir_synced: false,
             lines: 0,
             removes: 0,
-            refs: HashMap::new(),
-            paths: HashMap::new(),
-            dedup: HashMap::new(),
-            probes: HashMap::new(),
-            unprobed_sizes: HashMap::new(),
+            live: Live::default(),
         }
     }
 
@@ -219,7 +188,9 @@ impl Journal {
         self.id = file_id(&meta);
         self.file_len = meta.len();
         self.file = Some(Arc::new(file));
-        self.read_new()
+        self.read_new()?;
+        self.live.shrink();
+        Ok(())
     }
 
     /// Replays the complete lines after `offset` in the open file.
@@ -243,7 +214,7 @@ impl Journal {
         };
         for line in buf[..=end].split_inclusive(|&b| b == b'\n') {
             let rec = self.parse(&line[..line.len() - 1])?;
-            self.apply(rec);
+            self.apply(&rec);
             self.offset += line.len() as u64;
             self.lines += 1;
             self.last = line.to_vec();
@@ -268,80 +239,46 @@ impl Journal {
     }
 
     /// Applies one record to the maps.
-    fn apply(&mut self, rec: Record) {
+    fn apply(&mut self, rec: &Record) {
         match rec {
-            Record::Add { id, rec, .. } => {
-                self.drop_ref(&id);
-                let info = self
-                    .paths
-                    .entry(rec.path.clone())
-                    .or_insert_with(|| PathInfo {
-                        blake3: rec.blake3.clone(),
-                        refs: 0,
-                        dedup: rec.dedup,
-                        size: rec.size_bytes,
-                        probe: rec.probe,
-                    });
-                info.refs += 1;
-                if info.refs == 1 && info.dedup {
-                    let (probe, size) = (info.probe, info.size);
-                    self.dedup.insert(rec.blake3.clone(), rec.path.clone());
-                    self.count_probe(probe, size, true);
-                }
-                self.refs.insert(id, rec);
-            }
+            Record::Add { id, rec, .. } => self.live.add(id, rec),
             Record::Remove { id, .. } => {
                 self.removes += 1;
-                self.drop_ref(&id);
+                self.live.remove(id);
             }
         }
     }
 
-    fn count_probe(&mut self, probe: Option<u64>, size: u64, up: bool) {
-        match probe {
-            Some(p) => bump(&mut self.probes, p, up),
-            None => bump(&mut self.unprobed_sizes, size, up),
-        }
+    /// The record of a live reference.
+    pub(crate) fn get(&self, id: &str) -> Option<RefRecord> {
+        self.live.get(id)
     }
 
-    fn drop_ref(&mut self, id: &str) {
-        let Some(rec) = self.refs.remove(id) else {
-            return;
-        };
-        let Some(info) = self.paths.get_mut(&rec.path) else {
-            return;
-        };
-        info.refs = info.refs.saturating_sub(1);
-        if info.refs > 0 {
-            return;
-        }
-        let info = self
-            .paths
-            .remove(&rec.path)
-            .unwrap_or_else(|| unreachable!());
-        if info.dedup {
-            if self.dedup.get(&info.blake3) == Some(&rec.path) {
-                self.dedup.remove(&info.blake3);
-            }
-            self.count_probe(info.probe, info.size, false);
-        }
+    /// Whether a reference is live.
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.live.contains(id)
+    }
+
+    /// Every live record, sorted by id.
+    pub(crate) fn records(&self) -> Vec<(String, RefRecord)> {
+        self.live.records()
     }
 
     /// Whether bytes of this length and probe may already be stored
     /// deduplicated (false means they certainly are not, as far as this
     /// view knows).
     pub(crate) fn may_hold(&self, probe: u64, size: u64) -> bool {
-        self.probes.contains_key(&probe) || self.unprobed_sizes.contains_key(&size)
+        self.live.may_hold(probe, size)
     }
 
     /// The path of live deduplicated content with this hash.
-    pub(crate) fn dedup_path(&self, hash: &str) -> Option<&str> {
-        self.dedup.get(hash).map(String::as_str)
+    pub(crate) fn dedup_path(&self, hash: &str) -> Option<String> {
+        self.live.dedup_path(hash)
     }
 
     /// Live references to a media path.
     pub(crate) fn refs_of(&self, path: &str) -> u64 {
-        self.paths.get(path).map_or(0, |p| p.refs)
+        self.live.refs_of(path)
     }
 
     /// Prepares an append on a just refreshed view (the store lock must be
@@ -368,19 +305,17 @@ impl Journal {
 
     /// Whether dead records dominate (worth a compaction).
     pub(crate) fn wants_compaction(&self) -> bool {
-        self.lines > 1024 && self.removes > self.refs.len() as u64
+        self.lines > 1024 && self.removes > self.live.len() as u64
     }
 
     /// The journal text holding exactly the live records.
     fn live_text(&self) -> Result<Vec<u8>> {
-        let mut ids: Vec<&String> = self.refs.keys().collect();
-        ids.sort();
         let mut out = Vec::new();
-        for id in ids {
+        for (id, rec) in self.live.records() {
             out.extend(line(&Record::Add {
                 v: JOURNAL_VERSION,
-                id: id.clone(),
-                rec: self.refs[id].clone(),
+                id,
+                rec,
             })?);
         }
         Ok(out)
@@ -460,7 +395,7 @@ impl SharedJournal {
             // No reader replayed our lines meanwhile: apply them here.
             for r in recs {
                 let l = line(r)?;
-                v.apply(r.clone());
+                v.apply(r);
                 v.lines += 1;
                 v.offset += l.len() as u64;
                 v.last = l;
@@ -476,7 +411,7 @@ impl SharedJournal {
         let mut v = self.view()?;
         v.prepare_append()?;
         for id in drop {
-            v.drop_ref(id);
+            v.live.remove(id);
         }
         let text = v.live_text()?;
         let dir = v.path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -506,24 +441,25 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_maps_follow() {
-        let rec = add("a", "media/x.png", "h");
+        let h = blake3::hash(b"x").to_hex().to_string();
+        let rec = add("a", "media/x.png", &h);
         let text = String::from_utf8(line(&rec).unwrap()).unwrap();
         assert!(text.starts_with(r#"{"op":"add","v":1,"id":"a","path":"media/x.png""#));
         assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), rec);
         let mut j = Journal::new(PathBuf::from("j"));
-        j.apply(rec);
-        j.apply(add("b", "media/x.png", "h"));
+        j.apply(&rec);
+        j.apply(&add("b", "media/x.png", &h));
         assert_eq!(j.refs_of("media/x.png"), 2);
-        assert_eq!(j.dedup_path("h"), Some("media/x.png"));
+        assert_eq!(j.dedup_path(&h).as_deref(), Some("media/x.png"));
         assert!(j.may_hold(7, 0) && !j.may_hold(8, 3));
         for id in ["a", "b"] {
-            j.apply(Record::Remove {
+            j.apply(&Record::Remove {
                 v: 1,
                 id: id.into(),
             });
         }
         assert_eq!(j.refs_of("media/x.png"), 0);
-        assert_eq!(j.dedup_path("h"), None);
+        assert_eq!(j.dedup_path(&h), None);
         assert!(!j.may_hold(7, 0));
     }
 

@@ -49,9 +49,7 @@ pub(crate) fn present(inner: &Inner) -> bool {
 pub(crate) fn import(inner: &Inner) -> Result<()> {
     let state = inner.state_dir();
     let objects = state.join(OBJECTS_DIR);
-    let known: std::collections::HashSet<String> =
-        inner.journal.view()?.refs.keys().cloned().collect();
-    let mut recs = Vec::new();
+    let mut files = Vec::new();
     for file in walk_files(&state.join(REFS_DIR))? {
         let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
             continue;
@@ -59,9 +57,16 @@ pub(crate) fn import(inner: &Inner) -> Result<()> {
         let Some(id) = name.strip_suffix(".json") else {
             continue;
         };
-        if name.starts_with(TEMP_PREFIX) || known.contains(id) {
-            continue;
+        if !name.starts_with(TEMP_PREFIX) {
+            files.push((id.to_owned(), file.clone()));
         }
+    }
+    {
+        let known = inner.journal.view()?;
+        files.retain(|(id, _)| !known.contains(id));
+    }
+    let mut recs = Vec::new();
+    for (id, file) in files {
         let rec = match read_json::<OldRefRecord>(&file) {
             Ok(Some(r)) => r,
             Ok(None) => continue,
@@ -76,7 +81,7 @@ pub(crate) fn import(inner: &Inner) -> Result<()> {
             .is_some_and(|o| o.path == rec.path);
         recs.push(Record::Add {
             v: JOURNAL_VERSION,
-            id: id.to_owned(),
+            id,
             rec: RefRecord {
                 path: rec.path,
                 blake3: rec.blake3,

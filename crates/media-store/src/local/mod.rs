@@ -134,6 +134,7 @@ mod index;
 mod journal;
 mod legacy;
 mod lifecycle;
+mod live;
 mod ops;
 mod paths;
 mod prepare;

@@ -192,7 +192,7 @@ impl Inner {
     /// The live deduplicated media holding `hash`, as the journal says (an
     /// unlocked hint: the locked commit checks the files).
     pub(crate) fn dedup_hint(&self, hash: &str) -> Result<Option<String>> {
-        Ok(self.journal.view()?.dedup_path(hash).map(str::to_owned))
+        Ok(self.journal.view()?.dedup_path(hash))
     }
 
     /// Where a hash's deduplicated media lives, if it is intact: relative
@@ -331,8 +331,8 @@ impl Inner {
     /// The journal record of a reference; `NotFound` when it is unknown.
     pub(crate) fn ref_record(&self, reference: &StorageReference) -> Result<(String, RefRecord)> {
         let id = paths::parse_reference(reference)?;
-        match self.journal.view()?.refs.get(id) {
-            Some(r) => Ok((id.to_owned(), r.clone())),
+        match self.journal.view()?.get(id) {
+            Some(r) => Ok((id.to_owned(), r)),
             None => Err(Error::NotFound {
                 reference: reference.to_string(),
             }),
