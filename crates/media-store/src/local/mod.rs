@@ -128,6 +128,7 @@
 //! # }
 //! ```
 
+mod compact;
 mod config;
 mod gc;
 mod index;
