@@ -1,4 +1,4 @@
-//! Smoke runs of the examples: offline, on S3 (moto), and against an
+//! Smoke runs of the examples: offline, on S3 (moto) and Azure (Azurite), and against an
 //! OpenAI-compatible server nobody here wrote (llmock).
 
 use std::net::{TcpListener, TcpStream};
@@ -7,6 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{R, cargo};
+
+/// Azurite's documented development account key (public, not a secret).
+const AZURITE_DEV_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A background server killed (with its process group) on drop.
 struct Server {
@@ -17,7 +21,10 @@ struct Server {
 impl Server {
     fn start(venv: &Path, program: &str, args: &[&str], port: u16) -> Result<Server, String> {
         use std::os::unix::process::CommandExt;
-        let log = std::env::temp_dir().join(format!("xtask-{program}-{port}.log"));
+        let name = Path::new(program)
+            .file_name()
+            .map_or_else(|| "server".into(), |n| n.to_string_lossy());
+        let log = std::env::temp_dir().join(format!("xtask-{name}-{port}.log"));
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = Command::new(venv.join("bin").join(program))
@@ -220,6 +227,54 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
     ]);
     run_example("s3", dir, &s3, &offline)?;
     drop(moto);
+
+    // And on Azure Blob Storage (Azurite), chosen the same way.
+    let azurite = base
+        .iter()
+        .find(|(k, _)| *k == "PROMPTKIT_AZURITE")
+        .map(|(_, v)| v.clone())
+        .ok_or("PROMPTKIT_AZURITE is not set")?;
+    let port = free_port()?;
+    let data = dir.join("azurite-data");
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let azure = Server::start(
+        venv,
+        &azurite,
+        &[
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--location",
+            &data.display().to_string(),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--loose",
+        ],
+        port,
+    )?;
+    let blob_url = format!("http://127.0.0.1:{}", azure.port);
+    let status = Command::new(venv.join("bin/python"))
+        .args([
+            "-c",
+            "import sys\nfrom azure.storage.blob import BlobServiceClient\n\
+             BlobServiceClient.from_connection_string('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=' + sys.argv[2] + ';BlobEndpoint=' + sys.argv[1] + '/devstoreaccount1;').create_container('smoke-media')",
+            &blob_url,
+            AZURITE_DEV_KEY,
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("could not create the smoke container on Azurite".into());
+    }
+    let mut az = base.clone();
+    az.extend([
+        ("MEDIA_STORE_URL", "az://smoke-media/media".to_string()),
+        ("AZURE_STORAGE_USE_EMULATOR", "true".into()),
+        ("AZURITE_BLOB_STORAGE_URL", blob_url),
+    ]);
+    run_example("azure", dir, &az, &offline)?;
+    drop(azure);
 
     // Against llmock, an OpenAI-compatible server nobody here wrote.
     let port = free_port()?;
