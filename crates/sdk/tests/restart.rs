@@ -90,14 +90,19 @@ async fn resume_after_process_restart() {
     assert_eq!(conv.history().len(), 12);
 }
 
-#[tokio::test]
-async fn media_events_report_store_and_retrieve() {
-    let dir = tempfile::tempdir().unwrap();
+/// A manager over a file store in `dir` whose media events are logged, and a
+/// conversation of it.
+fn observed(
+    dir: &std::path::Path,
+) -> (
+    promptkit_sdk::Conversation,
+    Arc<Mutex<Vec<promptkit_sdk::MediaEvent>>>,
+) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let log = events.clone();
     let m = ConversationManager::builder()
         .provider(MockProvider::new().with_image_size(96))
-        .media_store_arc(file_store(dir.path()))
+        .media_store_arc(file_store(dir))
         .image_tool("dalle-image-generator")
         .on_media_event(move |e| log.lock().unwrap().push(e.clone()))
         .config(ManagerConfig {
@@ -107,9 +112,16 @@ async fn media_events_report_store_and_retrieve() {
         .build()
         .unwrap();
     let pack = m.load_pack(TUTORIAL_PACK).unwrap();
-    let mut conv = m
+    let conv = m
         .new_conversation(&pack, ConversationConfig::new("u", "s"))
         .unwrap();
+    (conv, events)
+}
+
+#[tokio::test]
+async fn media_events_report_store_and_retrieve() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut conv, events) = observed(dir.path());
     let first = conv.send("Draw a kite").await.unwrap();
     conv.send("hello").await.unwrap();
     let events = events.lock().unwrap();
@@ -133,23 +145,7 @@ async fn media_events_report_store_and_retrieve() {
 #[tokio::test]
 async fn a_tool_round_reads_each_earlier_image_once_per_turn() {
     let dir = tempfile::tempdir().unwrap();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let log = events.clone();
-    let m = ConversationManager::builder()
-        .provider(MockProvider::new().with_image_size(96))
-        .media_store_arc(file_store(dir.path()))
-        .image_tool("dalle-image-generator")
-        .on_media_event(move |e| log.lock().unwrap().push(e.clone()))
-        .config(ManagerConfig {
-            media_size_threshold_kb: 1,
-            ..Default::default()
-        })
-        .build()
-        .unwrap();
-    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
-    let mut conv = m
-        .new_conversation(&pack, ConversationConfig::new("u", "s"))
-        .unwrap();
+    let (mut conv, events) = observed(dir.path());
     let kite = conv.send("Draw a kite").await.unwrap().stored_media[0]
         .reference
         .clone();
