@@ -41,6 +41,28 @@ fn image_tool() -> ToolDefinition {
     }
 }
 
+/// Starts llmock on a free port, answering with the given `--error-rate`.
+fn llmock(venv: &std::path::Path, error_rate: &str) -> ServerProcess {
+    let port = free_port();
+    let p = port.to_string();
+    ServerProcess::spawn(
+        venv,
+        "llmock",
+        &[
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &p,
+            "--error-rate",
+            error_rate,
+            "--log-level",
+            "warning",
+        ],
+        port,
+    )
+}
+
 /// mock-ai-api starts its two uvicorn servers in sessions of their own, out of
 /// reach of the process-group kill: end them by PID, found by their (unique) ports.
 struct UvicornChildren(Vec<u16>);
@@ -94,24 +116,7 @@ async fn stream_to_end(
 #[tokio::test]
 async fn llmock_chat_tools_streaming_with_injected_429s() {
     let venv = require_venv!();
-    let port = free_port();
-    let p = port.to_string();
-    let server = ServerProcess::spawn(
-        &venv,
-        "llmock",
-        &[
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &p,
-            "--error-rate",
-            "429=0.2",
-            "--log-level",
-            "warning",
-        ],
-        port,
-    );
+    let server = llmock(&venv, "429=0.2");
     // 0.2 failure rate: ten attempts fail together with probability 1e-7.
     let client = provider(&server.base_url(), retry(10));
     for _round in 0..3 {
@@ -177,24 +182,7 @@ async fn llmock_chat_tools_streaming_with_injected_429s() {
 #[tokio::test]
 async fn llmock_rate_limits_end_as_transient_with_retry_after() {
     let venv = require_venv!();
-    let port = free_port();
-    let p = port.to_string();
-    let server = ServerProcess::spawn(
-        &venv,
-        "llmock",
-        &[
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &p,
-            "--error-rate",
-            "429=1.0",
-            "--log-level",
-            "warning",
-        ],
-        port,
-    );
+    let server = llmock(&venv, "429=1.0");
     let client = provider(&server.base_url(), retry(2));
     let started = std::time::Instant::now();
     match client
