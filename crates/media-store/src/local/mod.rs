@@ -212,18 +212,14 @@ impl FileStore {
         .await
     }
 
-    /// Runs blocking filesystem work off the async threads: in place on a
-    /// multi-thread runtime ([`tokio::task::block_in_place`]: the runtime
-    /// moves this worker's other tasks away, and there is no hop to and from
-    /// the blocking pool), on the blocking pool otherwise.
+    /// Runs blocking filesystem work on the blocking pool, off the async
+    /// threads. (Not `block_in_place`: tokio refuses it, with a panic, inside a
+    /// `LocalSet` even on a multi-thread runtime, and nothing tells a library
+    /// that it is in one.)
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        if prepare::can_block_in_place() {
-            let inner = &*self.inner;
-            return tokio::task::block_in_place(|| f(inner));
-        }
         let inner = Arc::clone(&self.inner);
         join(tokio::task::spawn_blocking(move || f(&inner)).await)
     }
@@ -288,11 +284,7 @@ impl FileStore {
             id: paths::new_ref_id(),
             probe,
         });
-        let prepared = if prepare::can_block_in_place() {
-            tokio::task::block_in_place(|| prepare::inline(&self.inner, &new))?
-        } else {
-            self.prepare(&new).await?
-        };
+        let prepared = self.prepare(&new).await?;
         let reference = self
             .mutate(move |inner| inner.commit_store(&new, prepared, now))
             .await?;

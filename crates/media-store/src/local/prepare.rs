@@ -2,7 +2,7 @@
 //! writing them to a temp file in their directory, and creating the
 //! sidecar's temp file.
 //!
-//! Large bytes are hashed on a second thread while this one writes them.
+//! The bytes are hashed on one blocking-pool thread while another writes them.
 //! When the journal may already hold the bytes (same
 //! [probe](super::journal::probe)), the hash comes first and a dedup hit
 //! writes no media.
@@ -10,19 +10,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tokio::runtime::{Handle, RuntimeFlavor};
-
 use super::FileStore;
 use super::ops::{Inner, NewMedia, Prepared};
 use super::paths::check_relative;
 use super::records::TempFile;
 use crate::Result;
-
-/// Whether blocking work may run in place on this runtime
-/// ([`tokio::task::block_in_place`] needs the multi-thread runtime).
-pub(crate) fn can_block_in_place() -> bool {
-    Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
-}
 
 fn hash(data: &[u8]) -> String {
     blake3::hash(data).to_hex().to_string()
@@ -74,30 +66,10 @@ fn serial(inner: &Inner, new: &NewMedia) -> Result<Prepared> {
     write(inner, new, hash)
 }
 
-/// Prepares on the calling thread (inside `block_in_place`): it writes the
-/// media while a blocking-pool thread hashes the bytes and creates the
-/// sidecar's temp file (file creation is the slow part on many
-/// filesystems).
-pub(crate) fn inline(inner: &Inner, new: &Arc<NewMedia>) -> Result<Prepared> {
-    if maybe_dup(inner, new) {
-        return serial(inner, new);
-    }
-    let dir = inner.prepare_dir(&new.rel_dir)?;
-    let n = Arc::clone(new);
-    let d = dir.clone();
-    let helper = tokio::task::spawn_blocking(move || (hash(&n.data), TempFile::create(&d)));
-    let media = TempFile::write(&dir, &new.data, inner.config.fsync);
-    let (hash, sidecar) = super::join(futures::executor::block_on(helper).map(Ok))?;
-    Ok(Prepared {
-        hash,
-        media: Some(media?),
-        sidecar: Some(sidecar?),
-    })
-}
-
 impl FileStore {
-    /// Prepares on the blocking pool (current-thread runtimes): the hash and
-    /// the write on two threads at once.
+    /// Prepares on the blocking pool: the hash and the write on two threads
+    /// at once (unless the journal says the bytes may be a dedup hit: then
+    /// the hash first, and no write on a hit).
     pub(super) async fn prepare(&self, new: &Arc<NewMedia>) -> Result<Prepared> {
         let n = Arc::clone(new);
         if maybe_dup(&self.inner, new) {
