@@ -2,10 +2,10 @@
 //! writing them to a temp file in their directory, and creating the
 //! sidecar's temp file.
 //!
-//! The bytes are hashed on one blocking-pool thread while another writes them.
-//! When the journal may already hold the bytes (same
-//! [probe](super::journal::probe)), the hash comes first and a dedup hit
-//! writes no media.
+//! Large new bytes are hashed on a second thread while the blocking-pool
+//! thread writes them. When the journal may already hold the bytes (same
+//! [probe](super::journal::probe)), and for small bytes, the hash comes
+//! first and a dedup hit writes no media.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -66,22 +66,33 @@ fn serial(inner: &Inner, new: &NewMedia) -> Result<Prepared> {
     write(inner, new, hash)
 }
 
+/// Bytes from this size on are hashed on a second thread while this one
+/// writes them (below it, starting a thread costs more than the hash).
+const PARALLEL_FROM: usize = 512 * 1024;
+
+/// Prepares on the calling (blocking) thread.
+fn here(inner: &Inner, new: &NewMedia) -> Result<Prepared> {
+    if new.data.len() < PARALLEL_FROM || maybe_dup(inner, new) {
+        return serial(inner, new);
+    }
+    // New bytes, and large: hash them alongside the write. The hash cannot
+    // make this a dedup hit (no live content has the same probe).
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| hash(&new.data));
+        let written = write(inner, new, String::new());
+        let hashed = hasher
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let mut prepared = written?;
+        prepared.hash = hashed;
+        Ok(prepared)
+    })
+}
+
 impl FileStore {
-    /// Prepares on the blocking pool: the hash and the write on two threads
-    /// at once (unless the journal says the bytes may be a dedup hit: then
-    /// the hash first, and no write on a hit).
+    /// Prepares on the blocking pool, in one hop.
     pub(super) async fn prepare(&self, new: &Arc<NewMedia>) -> Result<Prepared> {
         let n = Arc::clone(new);
-        if maybe_dup(&self.inner, new) {
-            return self.blocking(move |inner| serial(inner, &n)).await;
-        }
-        let m = Arc::clone(new);
-        let (hashed, written) = tokio::join!(
-            self.blocking(move |_| Ok(hash(&n.data))),
-            self.blocking(move |inner| write(inner, &m, String::new()))
-        );
-        let mut prepared = written?;
-        prepared.hash = hashed?;
-        Ok(prepared)
+        self.blocking(move |inner| here(inner, &n)).await
     }
 }
