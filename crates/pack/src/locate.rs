@@ -8,15 +8,7 @@ use crate::error::Position;
 /// a pointer that does not exist (a missing property), the position of its
 /// nearest existing ancestor. `None` if `text` is not scannable JSON.
 pub(crate) fn locate(text: &str, pointer: &str) -> Option<Position> {
-    let tokens: Vec<String> = if pointer.is_empty() {
-        Vec::new()
-    } else {
-        pointer
-            .strip_prefix('/')?
-            .split('/')
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect()
-    };
+    let tokens = pointer_tokens(pointer)?;
     let mut sc = Scanner {
         text,
         bytes: text.as_bytes(),
@@ -74,6 +66,21 @@ pub(crate) fn locate(text: &str, pointer: &str) -> Option<Position> {
         }
     }
     Some(position(text, best))
+}
+
+/// The unescaped reference tokens of a JSON pointer (RFC 6901); `None` when
+/// it is neither empty nor starts with `/`.
+pub(crate) fn pointer_tokens(pointer: &str) -> Option<Vec<String>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(
+        pointer
+            .strip_prefix('/')?
+            .split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.

@@ -11,6 +11,7 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 
 use crate::error::Position;
+use crate::locate::pointer_tokens;
 
 /// The position of the value at `pointer` in the YAML document `text`: the
 /// start of its key for mapping members, of the item for sequence items. For
@@ -18,15 +19,7 @@ use crate::error::Position;
 /// nearest existing ancestor. `None` if `text` does not parse as YAML or the
 /// pointer is not a JSON pointer.
 pub(crate) fn locate_yaml(text: &str, pointer: &str) -> Option<Position> {
-    let tokens: Vec<String> = if pointer.is_empty() {
-        Vec::new()
-    } else {
-        pointer
-            .strip_prefix('/')?
-            .split('/')
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect()
-    };
+    let tokens = pointer_tokens(pointer)?;
     let mut walker = Walker {
         parser: Parser::new_from_str(text),
     };
