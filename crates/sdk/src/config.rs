@@ -57,6 +57,13 @@ pub struct ManagerConfig {
     pub externalize: bool,
     /// Which stored media is loaded for provider requests.
     pub rehydration: RehydrationPolicy,
+    /// Whether freed media buffers go back to the operating system (on by
+    /// default): building the manager fixes glibc's malloc thresholds
+    /// ([`pin_allocator_thresholds`](crate::pin_allocator_thresholds), unless
+    /// the environment configures malloc), and media-heavy turns trim the
+    /// allocator ([`release_freed_memory`](crate::release_freed_memory)).
+    /// Only Linux with glibc keeps such buffers; elsewhere this does nothing.
+    pub release_memory: bool,
 }
 
 impl Default for ManagerConfig {
@@ -70,6 +77,7 @@ impl Default for ManagerConfig {
             max_tool_calls_per_turn: 16,
             externalize: true,
             rehydration: RehydrationPolicy::default(),
+            release_memory: true,
         }
     }
 }

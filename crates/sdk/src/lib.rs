@@ -46,6 +46,7 @@ mod error;
 mod events;
 mod manager;
 mod media;
+mod memory;
 mod provider;
 mod response;
 mod state;
@@ -57,6 +58,7 @@ pub use conversation::Conversation;
 pub use error::{Error, Result};
 pub use events::{MediaEvent, MediaEventCallback, MediaEventKind, ObservedStore};
 pub use manager::{ConversationManager, ManagerBuilder};
+pub use memory::{pin_allocator_thresholds, release_freed_memory};
 pub use provider::{MockProvider, MockReply, RequestSummary};
 pub use response::{ConversationEvent, MemoryStats, Response, StoredMedia};
 #[cfg(feature = "redis")]

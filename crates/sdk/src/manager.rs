@@ -270,6 +270,9 @@ impl ManagerBuilder {
                 "externalization is on but no media store is configured: add .media_store(..) or set ManagerConfig { externalize: false, .. }".into(),
             ));
         }
+        if self.config.release_memory {
+            crate::memory::pin_allocator_thresholds();
+        }
         let store = match (self.store, self.on_media_event) {
             (Some(s), Some(cb)) => Some(Arc::new(ObservedStore::new(s, cb)) as Arc<dyn MediaStore>),
             (s, _) => s,

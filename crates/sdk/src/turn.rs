@@ -248,6 +248,10 @@ impl Conversation {
             }
             all_calls.extend(calls);
         };
+        // Media bytes this turn freed: images loaded back for its requests
+        // (each request body held them again, base64-encoded), and below, the
+        // media it moved to the store.
+        let mut freed: u64 = loaded.values().map(|d| d.len() as u64).sum();
         drop(loaded);
 
         let mut warnings = self.validate(&content)?;
@@ -282,6 +286,10 @@ impl Conversation {
         if let Err(e) = self.inner.state.save(&self.state()).await {
             tracing::warn!(error = %e, conversation = %self.id, "saving conversation state failed");
             warnings.push(format!("conversation state not saved: {e}"));
+        }
+        if self.inner.config.release_memory {
+            freed += stored_media.iter().map(|m| m.size_bytes).sum::<u64>();
+            crate::memory::note_media_bytes(freed);
         }
         Ok(Response {
             content,

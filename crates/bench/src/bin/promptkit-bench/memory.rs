@@ -22,11 +22,6 @@ const TARGET_PER_IMAGE: f64 = 1024.0;
 /// Target: a 1000-image conversation above baseline.
 const TARGET_1000: f64 = 5.0 * 1024.0 * 1024.0;
 
-/// glibc malloc setting of the `external-trim` mode: a fixed trim threshold
-/// turns off glibc's dynamic mmap threshold, so freed megabyte buffers go
-/// back to the system instead of staying in the heap.
-const GLIBC_TRIM: &str = "glibc.malloc.trim_threshold=131072";
-
 /// What one child measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct MemoryResult {
@@ -60,13 +55,16 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
             .tool(IMAGE_TOOL, pool_image_tool(ImagePool::new(IMAGE_SIZE, 11)));
         match mode {
             "inline" => config.externalize = false,
-            "external" | "external-trim" | "external-current" | "external-all"
+            "external" | "external-keep" | "external-current" | "external-all"
             | "external-nostate" => {
                 config.rehydration = match mode {
                     "external-all" => RehydrationPolicy::All,
                     "external-current" | "external-nostate" => RehydrationPolicy::CurrentTurn,
                     _ => RehydrationPolicy::default(),
                 };
+                // `external-keep`: glibc's malloc as the process found it
+                // (dynamic mmap threshold, no trimming).
+                config.release_memory = mode != "external-keep";
                 if mode == "external-nostate" {
                     builder = builder.state_store(NullState);
                 }
@@ -125,9 +123,6 @@ fn run_child(images: usize, mode: &str) -> Result<MemoryResult, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(exe);
     cmd.args(["memory-child", &images.to_string(), mode]);
-    if mode == "external-trim" {
-        cmd.env("GLIBC_TUNABLES", GLIBC_TRIM);
-    }
     let out = cmd.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!(
@@ -164,7 +159,7 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
         }
     }
     let big = if quick { 100 } else { 1000 };
-    scenarios.push((big, "external-trim"));
+    scenarios.push((big, "external-keep"));
     scenarios.push((big, "external-current"));
     scenarios.push((big, "external-nostate"));
     scenarios.push((10, "external-all"));
@@ -192,7 +187,7 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
             verdicts.push((mode, heap, rss, r.reference_bytes, r.messages));
         }
     }
-    s.note(format!("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's default rehydration (`Recent(8)`: the 8 newest earlier images are loaded again for each request); `external-trim` = `external` in a process started with `GLIBC_TUNABLES={GLIBC_TRIM}` (see docs/production.md: with glibc's default dynamic threshold, the megabyte buffers of rehydrated images are kept by the allocator after they are freed); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone)."));
+    s.note("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's defaults: rehydration `Recent(8)` (the 8 newest earlier images are loaded again for each request) and `release_memory` (glibc's malloc thresholds fixed at 128 KiB, the allocator trimmed after media turns); `external-keep` = `external` with `release_memory: false` (glibc's dynamic mmap threshold keeps freed megabyte buffers in its arenas; see docs/production.md); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone).");
     s.note("heap = live bytes of a counting global allocator; RSS = VmRSS. Baseline: after two warm-up image turns. Conversations use the default in-memory state store.");
     for (mode, heap, rss, refs, messages) in verdicts {
         let per = heap / big as f64;
