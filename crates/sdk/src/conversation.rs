@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::Stream;
-use promptkit_core::{ContentPart, Cost, MediaContent, Message, StorageReference, Usage};
+use promptkit_core::{
+    ContentPart, Cost, MediaContent, MediaKind, Message, StorageReference, Usage,
+};
 use promptkit_media_store::MediaMetadata;
 use promptkit_pack::{Pack, Prompt};
 
@@ -230,7 +232,7 @@ impl Conversation {
         media: Vec<MediaContent>,
     ) -> Result<Response> {
         let text = text.into();
-        self.check_media(&text, &media)?;
+        let (text, media) = self.check_media(text, media).await?;
         let mut parts = Vec::with_capacity(media.len() + 1);
         if !text.is_empty() {
             parts.push(ContentPart::text(text));
@@ -273,7 +275,14 @@ impl Conversation {
     /// reference, and a MIME type its bytes agree with; then the prompt's
     /// `media` rules, with `text` as the caption of the images
     /// (`image.require_caption`) and durations and page counts measured.
-    fn check_media(&self, text: &str, media: &[MediaContent]) -> Result<()> {
+    /// Measuring parses audio, video and documents, so when such bytes are
+    /// inline it runs on the blocking pool, not on the async worker.
+    /// Returns the text and media it was given.
+    async fn check_media(
+        &self,
+        text: String,
+        media: Vec<MediaContent>,
+    ) -> Result<(String, Vec<MediaContent>)> {
         for (i, m) in media.iter().enumerate() {
             if m.data.is_none() && m.url.is_none() && m.storage_reference.is_none() {
                 return Err(Error::invalid(
@@ -294,12 +303,35 @@ impl Conversation {
                 ));
             }
         }
-        if let Some(prompt) = self.pack.prompt(&self.prompt_name) {
-            if let Some(cfg) = &prompt.media {
-                cfg.check_message(text, media)?;
-            }
+        let Some(cfg) = self
+            .pack
+            .prompt(&self.prompt_name)
+            .and_then(|p| p.media.as_ref())
+        else {
+            return Ok((text, media));
+        };
+        let parses = media
+            .iter()
+            .any(|m| m.data.is_some() && m.kind() != MediaKind::Image);
+        if !parses {
+            cfg.check_message(&text, &media)?;
+            return Ok((text, media));
         }
-        Ok(())
+        let pack = Arc::clone(&self.pack);
+        let prompt = self.prompt_name.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            let result = match pack.prompt(&prompt).and_then(|p| p.media.as_ref()) {
+                Some(cfg) => cfg.check_message(&text, &media),
+                None => Ok(()),
+            };
+            result.map(|()| (text, media))
+        })
+        .await;
+        match checked {
+            Ok(r) => Ok(r?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::Config(format!("media check did not complete: {e}"))),
+        }
     }
 
     pub(crate) fn media_metadata(&self) -> MediaMetadata {

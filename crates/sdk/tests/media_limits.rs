@@ -160,3 +160,43 @@ async fn a_url_cannot_bypass_a_duration_limit() {
     assert!(conv.history().is_empty());
     assert!(provider.requests().is_empty());
 }
+
+/// Measuring runs on the blocking pool; it works from a current-thread
+/// runtime inside a `LocalSet` as well.
+#[test]
+fn measuring_works_in_a_local_set() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let dir = tempfile::tempdir().unwrap();
+        let provider = Arc::new(MockProvider::new());
+        let m = limits_manager(provider.clone(), dir.path());
+        let p = m.register_pack(pack(
+            r#"{"enabled": true, "audio": {"max_duration_sec": 2}}"#,
+        ));
+        let mut conv = m
+            .new_conversation(&p, ConversationConfig::new("u", "s"))
+            .unwrap();
+        let err = conv
+            .send_with_media("transcribe this", vec![wav(2_500)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Pack(promptkit_pack::Error::MediaRejected {
+                    reason: MediaRejection::TooLong { .. },
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        conv.send_with_media("transcribe this", vec![wav(1_000)])
+            .await
+            .unwrap();
+        assert_eq!(conv.history().len(), 2);
+    });
+}
