@@ -129,6 +129,18 @@ fn test_all() -> R {
     run(cargo()
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .envs(envs.clone()))?;
+    // The pack crate without its optional parsers: media limits fail closed.
+    // (Doctests are left out: their examples measure.)
+    run(cargo()
+        .args([
+            "test",
+            "-p",
+            "promptkit-pack",
+            "--no-default-features",
+            "--lib",
+            "--tests",
+        ])
+        .envs(envs.clone()))?;
     smoke::smoke_examples(&venv, &envs)?;
     eprintln!("xtask test-all: all checks passed");
     Ok(())

@@ -5,6 +5,8 @@
 //! `cargo xtask fuzz [SECS]` selects the `fuzz_` properties and sets
 //! `PROMPTKIT_FUZZ_SECS`, which scales the number of cases.
 
+#![cfg(feature = "media-probe")]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -2,6 +2,8 @@
 //! accepted at or below the limit, rejected above it, refused when the
 //! value cannot be measured.
 
+#![cfg(feature = "media-probe")]
+
 mod support;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! and an uncaptioned image are refused before the turn, with the pack's
 //! typed rejection, and history is left unchanged.
 
+#![cfg(feature = "media-probe")]
+
 mod common;
 
 use std::sync::Arc;

@@ -10,13 +10,11 @@
 //! walked here with a visited set, so shared or cyclic page-tree nodes cannot
 //! make the walk exponential.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use lopdf::{Document, Object, ObjectId};
+use super::probe;
 
 /// Why a duration or page count could not be measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +34,10 @@ pub enum MeasureFailure {
         /// What the parser reported.
         detail: String,
     },
+    /// This build has no parsers: `promptkit-pack` was built without its
+    /// `media-probe` feature (on by default), so durations and page counts
+    /// cannot be measured and limits on them refuse the media.
+    ProbeNotBuilt,
 }
 
 impl fmt::Display for MeasureFailure {
@@ -46,11 +48,14 @@ impl fmt::Display for MeasureFailure {
                 write!(f, "{mime_type} cannot be measured")
             }
             MeasureFailure::Malformed { detail } => write!(f, "unreadable media: {detail}"),
+            MeasureFailure::ProbeNotBuilt => f.write_str(
+                "this build cannot measure media (promptkit-pack without its `media-probe` feature)",
+            ),
         }
     }
 }
 
-fn malformed(detail: impl fmt::Display) -> MeasureFailure {
+pub(super) fn malformed(detail: impl fmt::Display) -> MeasureFailure {
     MeasureFailure::Malformed {
         detail: detail.to_string(),
     }
@@ -110,7 +115,7 @@ fn is_isobmff(data: &[u8]) -> bool {
 /// ```
 pub fn media_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureFailure> {
     if is_isobmff(data) {
-        return guarded(|| isobmff_duration(data));
+        return guarded(|| probe::isobmff_duration(data));
     }
     if mime_type
         .trim()
@@ -121,72 +126,7 @@ pub fn media_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureF
             mime_type: mime_type.to_owned(),
         });
     }
-    guarded(|| audio_duration(mime_type, data))
-}
-
-/// `ticks / timescale` seconds, or `None` for a zero timescale or an
-/// out-of-range result.
-fn ticks_to_duration(ticks: u64, timescale: u64) -> Option<Duration> {
-    if timescale == 0 {
-        return None;
-    }
-    let nanos = u128::from(ticks) * 1_000_000_000 / u128::from(timescale);
-    u64::try_from(nanos).ok().map(Duration::from_nanos)
-}
-
-fn isobmff_duration(data: &[u8]) -> Result<Duration, MeasureFailure> {
-    let ctx =
-        mp4parse::read_mp4(&mut Cursor::new(data)).map_err(|e| malformed(format!("{e:?}")))?;
-    let tracks = ctx.tracks.iter().filter_map(|t| {
-        let ticks = t.duration?.0;
-        let scale = t.timescale?.0;
-        ticks_to_duration(ticks, scale)
-    });
-    // A fragmented file declares its total length in `mehd`, in movie units.
-    let fragmented = ctx
-        .mvex
-        .as_ref()
-        .and_then(|m| m.fragment_duration)
-        .zip(ctx.timescale)
-        .and_then(|(d, scale)| ticks_to_duration(d.0, scale.0));
-    tracks
-        .chain(fragmented)
-        .max()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| malformed("no track declares a duration"))
-}
-
-fn audio_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureFailure> {
-    use symphonia::core::formats::FormatOptions;
-    use symphonia::core::formats::probe::Hint;
-    use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
-    use symphonia::core::meta::MetadataOptions;
-
-    let mut hint = Hint::new();
-    hint.mime_type(mime_type);
-    let source = MediaSourceStream::new(
-        Box::new(Cursor::new(data)),
-        MediaSourceStreamOptions::default(),
-    );
-    let reader = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            source,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(malformed)?;
-    reader
-        .tracks()
-        .iter()
-        .filter_map(|t| {
-            let span = t.time_base?.calc_duration(t.duration?)?;
-            u64::try_from(span.as_nanos())
-                .ok()
-                .map(Duration::from_nanos)
-        })
-        .max()
-        .ok_or_else(|| malformed("the container declares no duration"))
+    guarded(|| probe::audio_duration(mime_type, data))
 }
 
 /// The number of pages of a PDF.
@@ -219,50 +159,7 @@ fn audio_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureFailu
 /// assert!(pdf_page_count(b"%PDF-1.4 garbage").is_err());
 /// ```
 pub fn pdf_page_count(data: &[u8]) -> Result<u64, MeasureFailure> {
-    guarded(|| {
-        let doc = Document::load_mem(data).map_err(malformed)?;
-        count_page_leaves(&doc)
-    })
-}
-
-fn count_page_leaves(doc: &Document) -> Result<u64, MeasureFailure> {
-    let root = doc
-        .catalog()
-        .and_then(|c| c.get(b"Pages"))
-        .and_then(Object::as_reference)
-        .map_err(|e| malformed(format!("no page tree: {e}")))?;
-    let mut seen: HashSet<ObjectId> = HashSet::new();
-    let mut stack = vec![root];
-    let mut pages = 0u64;
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            return Err(malformed(format!(
-                "page tree visits object {} {} twice",
-                id.0, id.1
-            )));
-        }
-        let node = doc
-            .get_dictionary(id)
-            .map_err(|e| malformed(format!("page tree node {} {}: {e}", id.0, id.1)))?;
-        let kids = match node.get(b"Kids") {
-            Ok(kids) => Some(doc.dereference(kids).map_err(malformed)?.1),
-            Err(_) => None,
-        };
-        let is_pages = node.get(b"Type").and_then(Object::as_name).ok() == Some(b"Pages")
-            || (kids.is_some() && node.get(b"Type").is_err());
-        if !is_pages {
-            pages += 1;
-            continue;
-        }
-        let kids = kids
-            .ok_or_else(|| malformed(format!("pages node {} {} has no /Kids", id.0, id.1)))?
-            .as_array()
-            .map_err(malformed)?;
-        for kid in kids {
-            stack.push(kid.as_reference().map_err(malformed)?);
-        }
-    }
-    Ok(pages)
+    guarded(|| probe::pdf_pages(data))
 }
 
 #[cfg(test)]
@@ -276,13 +173,7 @@ mod tests {
         assert_eq!(guarded(|| Ok(7)), Ok(7));
     }
 
-    #[test]
-    fn ticks() {
-        assert_eq!(ticks_to_duration(3, 2), Some(Duration::from_millis(1500)));
-        assert_eq!(ticks_to_duration(3, 0), None);
-        assert_eq!(ticks_to_duration(u64::MAX, 1), None);
-    }
-
+    #[cfg(feature = "media-probe")]
     #[test]
     fn not_media() {
         assert!(matches!(

@@ -8,6 +8,11 @@
 mod check;
 mod config;
 mod measure;
+#[cfg(not(feature = "media-probe"))]
+#[path = "no_probe.rs"]
+mod probe;
+#[cfg(feature = "media-probe")]
+mod probe;
 mod rejection;
 
 pub use config::{
