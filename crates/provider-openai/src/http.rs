@@ -4,6 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+
+use crate::body::Payload;
 use promptkit_core::Error;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -151,18 +153,18 @@ impl Transport {
         Ok(buf.freeze())
     }
 
-    fn request(&self, path: &str, body: Bytes) -> reqwest::RequestBuilder {
+    fn request(&self, path: &str, body: &Payload) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(path))
             .headers(self.headers())
-            .body(body)
+            .body(body.to_body())
     }
 
     /// POSTs the JSON `body` and returns the successful response body, with retries.
-    pub(crate) async fn post_json(&self, path: &str, body: Bytes) -> Result<Bytes, Error> {
+    pub(crate) async fn post_json(&self, path: &str, body: Payload) -> Result<Bytes, Error> {
         self.with_retries(path, || {
             self.timed(path, async {
-                let resp = self.send_ok(path, self.request(path, body.clone())).await?;
+                let resp = self.send_ok(path, self.request(path, &body)).await?;
                 self.read_body(path, resp).await
             })
         })
@@ -174,10 +176,10 @@ impl Transport {
     pub(crate) async fn post_stream(
         &self,
         path: &str,
-        body: Bytes,
+        body: Payload,
     ) -> Result<reqwest::Response, Error> {
         self.with_retries(path, || {
-            self.timed(path, self.send_ok(path, self.request(path, body.clone())))
+            self.timed(path, self.send_ok(path, self.request(path, &body)))
         })
         .await
     }

@@ -139,22 +139,27 @@ impl Provider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         let model = self.chat_model(request);
-        let body = chat_body(request, model, self.body_options(false))?;
-        tracing::debug!(provider = self.id(), model, "chat completion");
-        let body = body.encode()?;
+        let body = chat_body(request, model, self.body_options(false))?.encode()?;
+        tracing::debug!(
+            provider = self.id(),
+            model,
+            body_bytes = body.len(),
+            "chat completion"
+        );
         let bytes = self.inner.transport.post_json(CHAT_PATH, body).await?;
         parse_chat(&bytes, model, self.id(), &self.inner.prices)
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
         let model = self.chat_model(request);
-        let body = chat_body(request, model, self.body_options(true))?;
-        tracing::debug!(provider = self.id(), model, "streamed chat completion");
-        let resp = self
-            .inner
-            .transport
-            .post_stream(CHAT_PATH, body.encode()?)
-            .await?;
+        let body = chat_body(request, model, self.body_options(true))?.encode()?;
+        tracing::debug!(
+            provider = self.id(),
+            model,
+            body_bytes = body.len(),
+            "streamed chat completion"
+        );
+        let resp = self.inner.transport.post_stream(CHAT_PATH, body).await?;
         let is_json = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -191,7 +196,7 @@ impl Provider for OpenAiProvider {
         let bytes = self
             .inner
             .transport
-            .post_json(IMAGES_PATH, bytes::Bytes::from(body.to_string()))
+            .post_json(IMAGES_PATH, bytes::Bytes::from(body.to_string()).into())
             .await?;
         let requested_format = body.get("output_format").and_then(|v| v.as_str());
         let parsed = parse_images(&bytes, requested_format)?;

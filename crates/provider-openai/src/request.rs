@@ -552,7 +552,7 @@ mod tests {
             ],
         )]);
         let body = chat_body(&req, "gpt-4o", BodyOptions::default()).unwrap();
-        let sent: Value = serde_json::from_slice(&body.encode().unwrap()).unwrap();
+        let sent: Value = serde_json::from_slice(&body.encode().unwrap().collect()).unwrap();
         let parts = &sent["messages"][0]["content"];
         assert_eq!(parts[0], json!({"type": "text", "text": "look"}));
         assert_eq!(

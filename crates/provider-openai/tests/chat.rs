@@ -58,6 +58,51 @@ async fn text_chat_sends_headers_and_parses_usage_and_cost() {
     );
 }
 
+/// Large inline media is encoded while the body streams; the server still
+/// gets a `Content-Length` body (no chunked encoding) whose base64 decodes
+/// to the exact bytes, also on a retry.
+#[tokio::test]
+async fn large_media_streams_with_a_content_length() {
+    let (mock, provider) = mock_and_provider(
+        Script::new()
+            .then(Reply::error(500, "try again"))
+            .then(Reply::text("seen")),
+    )
+    .await;
+    let mut png = PNG.to_vec();
+    png.extend((0..3 * 1024 * 1024 + 7).map(|i| (i % 253) as u8));
+    let msg = Message::user_with_parts(vec![
+        ContentPart::text("big"),
+        ContentPart::media(MediaContent::from_bytes("image/png", png.clone())),
+        ContentPart::text("after"),
+    ]);
+    provider.chat(&ChatRequest::new(vec![msg])).await.unwrap();
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2, "the 500 was retried");
+    let data_url = format!(
+        "data:image/png;base64,{}",
+        promptkit_core::encode_base64(&png)
+    );
+    for r in &requests {
+        let content = &r.body["messages"][0]["content"];
+        assert_eq!(content[1]["image_url"]["url"], data_url.as_str());
+        assert_eq!(content[2]["text"], "after");
+        let header = |name: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let sent = serde_json::to_vec(&r.body).unwrap().len() as u64;
+        let length: u64 = header("content-length")
+            .expect("no Content-Length header")
+            .parse()
+            .unwrap();
+        assert!(length >= sent, "Content-Length {length} < body {sent}");
+        assert_eq!(header("transfer-encoding"), None);
+    }
+}
+
 #[tokio::test]
 async fn multimodal_user_parts() {
     let (mock, provider) = mock_and_provider(Script::new().then(Reply::text("seen"))).await;
