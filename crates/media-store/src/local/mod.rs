@@ -65,16 +65,20 @@
 //! The sidecar lists every live reference (`references`, `ref_count`); delete
 //! removes one, and the file goes with the last (as counted by the journal).
 //! Every mutation holds an exclusive `flock` on `.promptkit/lock` (after an
-//! in-process async mutex), so stores and deletes are serialized across
-//! tasks *and* across processes sharing the directory (on a local
-//! filesystem; network filesystems may not honour `flock`). Media bytes are
-//! hashed and written to a temporary file before the lock is taken, on two
-//! threads at once, and the sidecar's temporary file is created then too, so
-//! the critical section only renames, writes the small sidecar and appends
-//! one journal line. When the journal already holds the bytes (a dedup hit),
-//! no media is written. Reads take no lock. Media directories, once created
-//! and checked to be inside the store, are remembered until the next `gc`
-//! (stores and reads go through them; deletes check every path again).
+//! in-process mutex; both are taken on the blocking-pool thread running the
+//! mutation and never held across an `.await`), so stores and deletes are
+//! serialized across tasks *and* across processes sharing the directory (on
+//! a local filesystem; network filesystems may not honour `flock`). A store
+//! makes one hop to the blocking pool. Before the lock, it hashes the bytes,
+//! writes them to a temporary file, and writes the sidecar new content will
+//! have to another (large new bytes are hashed, and their sidecar written,
+//! by a second pool thread while the first writes them), so the critical
+//! section only renames the two files and appends one journal line. When
+//! the journal already holds the bytes (a dedup hit), no media is written and
+//! the critical section rewrites the existing sidecar with the new reference.
+//! Reads take no lock. Media directories, once created and checked to be
+//! inside the store, are remembered until the next `gc` (stores and reads go
+//! through them; deletes check every path again).
 //!
 //! # Crash safety
 //!
@@ -88,9 +92,13 @@
 //! steps leaves at worst an unreferenced file, a leftover temp file or a
 //! sidecar entry without a journal record, which [`FileStore::gc`] removes.
 //!
-//! A store whose future is dropped before the locked step leaves nothing
-//! behind (its temp files are removed); once the locked step has started, it
-//! runs to completion on a blocking thread.
+//! A store whose future is dropped stores nothing. Its blocking thread runs
+//! on but checks for its caller before preparing, once it has the lock and
+//! right after its commit: it then only removes its temp files, or removes
+//! the reference it has just created, under the same lock. A result dropped
+//! on its way back removes its reference from the blocking pool. (Only a
+//! runtime shutting down at that very moment can leave such a reference
+//! behind.)
 //!
 //! # Lifecycle
 //!
@@ -128,6 +136,8 @@
 //! # }
 //! ```
 
+mod abandon;
+mod commit;
 mod compact;
 mod config;
 mod gc;
@@ -153,6 +163,7 @@ pub use config::{FileStoreBuilder, FileStoreConfig};
 pub use lifecycle::StoredObject;
 pub use records::{MediaSidecar, Owner, SidecarReference};
 
+use self::abandon::{Caller, Delivered};
 use self::index::Index;
 use self::ops::{Inner, NewMedia};
 use crate::{
@@ -224,17 +235,14 @@ impl FileStore {
         join(tokio::task::spawn_blocking(move || f(&inner)).await)
     }
 
-    /// Runs a mutation with the in-process and the cross-process lock held.
+    /// Runs a mutation with the in-process and the cross-process lock held,
+    /// both taken on the blocking thread that runs it (so neither is ever
+    /// held across an `.await`).
     async fn mutate<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let guard = Arc::clone(&self.inner.write_lock).lock_owned().await;
-        self.blocking(move |inner| {
-            let _guard = guard;
-            inner.locked(f)
-        })
-        .await
+        self.blocking(move |inner| inner.mutating(f)).await
     }
 
     /// Runs `f` over an up-to-date index, rebuilding it from the sidecars
@@ -283,11 +291,35 @@ impl FileStore {
             rel_dir,
             id: paths::new_ref_id(),
             probe,
+            now,
         });
-        let prepared = self.prepare(&new).await?;
-        let reference = self
-            .mutate(move |inner| inner.commit_store(&new, prepared, now))
+        // One hop to the blocking pool: prepare (hash, temp files), then
+        // take the locks and commit. A caller that goes away meanwhile gets
+        // nothing stored (see `abandon`).
+        let (caller, waiting) = abandon::caller();
+        let shared = Arc::clone(&self.inner);
+        let delivered = self
+            .blocking(move |inner| {
+                if caller.gone() {
+                    return Err(Caller::gone_error());
+                }
+                let prepared = prepare::prepare(&shared, &new)?;
+                let reference = inner.mutating(|inner| {
+                    if caller.gone() {
+                        // The temp files go with `prepared`.
+                        return Err(Caller::gone_error());
+                    }
+                    let reference = inner.commit_store(&new, prepared)?;
+                    if caller.gone() {
+                        abandon::undo_locked(inner, &reference)?;
+                        return Err(Caller::gone_error());
+                    }
+                    Ok(reference)
+                })?;
+                Ok(Delivered::new(shared, reference))
+            })
             .await?;
+        let reference = waiting.received(delivered);
         tracing::debug!(%reference, "stored media");
         Ok(reference)
     }

@@ -16,10 +16,9 @@ use super::index::Index;
 use super::journal::{Generation, JOURNAL_VERSION, Record, RefRecord, SharedJournal};
 use super::paths::{self, JOURNAL_FILE, MEDIA_DIR, STATE_DIR, check_relative, resolve_inside};
 use super::records::{
-    FORMAT_VERSION, MediaSidecar, Owner, SidecarReference, TempFile, read_json, remove_if_exists,
-    sidecar_path, write_json_with,
+    MediaSidecar, TempFile, read_json, remove_if_exists, sidecar_path, write_json_with,
 };
-use crate::{Error, MediaMetadata, Result, StorageReference, extension_for_mime};
+use crate::{Error, MediaMetadata, Result, StorageReference};
 
 /// Shared state of a [`FileStore`](super::FileStore).
 #[derive(Debug)]
@@ -29,8 +28,10 @@ pub(crate) struct Inner {
     pub(crate) base: PathBuf,
     /// `.promptkit/lock`, locked exclusively (flock) around every mutation.
     lock_file: File,
-    /// Serializes this process's mutations before they take the file lock.
-    pub(crate) write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Serializes this process's mutations before they take the file lock
+    /// (a `flock` does not exclude other threads using the same open file).
+    /// Only ever taken on blocking threads, never held across an `.await`.
+    write_lock: Mutex<()>,
     pub(crate) index: Mutex<Index>,
     /// The replayed journal (reference records, ref counts, dedup map).
     pub(crate) journal: SharedJournal,
@@ -57,6 +58,8 @@ pub(crate) struct NewMedia {
     pub(crate) id: String,
     /// [`probe`](super::journal::probe) of the bytes.
     pub(crate) probe: u64,
+    /// The creation time recorded for the reference.
+    pub(crate) now: OffsetDateTime,
 }
 
 /// What a store prepares before taking the lock.
@@ -67,8 +70,12 @@ pub(crate) struct Prepared {
     /// The bytes in a temp file in the media directory (`None` when a dedup
     /// hit was expected, or not written yet).
     pub(crate) media: Option<TempFile>,
-    /// An empty temp file in the directory of the sidecar to write.
+    /// A temp file in the directory of the sidecar to write: empty, or
+    /// already holding `fresh`.
     pub(crate) sidecar: Option<TempFile>,
+    /// The sidecar of new content (written to `sidecar` before the lock);
+    /// the commit renames it into place when it is still the right one.
+    pub(crate) fresh: Option<MediaSidecar>,
 }
 
 /// Locks a mutex, ignoring poisoning (the data guarded here stays valid).
@@ -110,9 +117,16 @@ impl Inner {
         Ok(inner)
     }
 
+    /// Runs `f` with the in-process and the cross-process lock held. Blocks:
+    /// call it on a blocking thread.
+    pub(crate) fn mutating<T>(&self, f: impl FnOnce(&Inner) -> Result<T>) -> Result<T> {
+        let _guard = lock(&self.write_lock);
+        self.locked(f)
+    }
+
     /// Runs `f` with the cross-process lock held; the caller must hold
-    /// `write_lock` (the in-process lock).
-    pub(crate) fn locked<T>(&self, f: impl FnOnce(&Inner) -> Result<T>) -> Result<T> {
+    /// `write_lock` (the in-process lock), or be the only user of `self`.
+    fn locked<T>(&self, f: impl FnOnce(&Inner) -> Result<T>) -> Result<T> {
         fs4::FileExt::lock(&self.lock_file)
             .map_err(|e| Error::io(self.state_dir().join("lock"), e))?;
         let _guard = FileLockGuard(&self.lock_file);
@@ -189,143 +203,11 @@ impl Inner {
         lock(&self.dirs).clear();
     }
 
-    /// The live deduplicated media holding `hash`, as the journal says (an
-    /// unlocked hint: the locked commit checks the files).
+    /// The live deduplicated media holding `hash`, as the journal says
+    /// (refreshed first; exact with the lock held, and the commit still
+    /// checks the files).
     pub(crate) fn dedup_hint(&self, hash: &str) -> Result<Option<String>> {
         Ok(self.journal.view()?.dedup_path(hash))
-    }
-
-    /// Where a hash's deduplicated media lives, if it is intact: relative
-    /// path, sidecar file, sidecar.
-    fn dedup_target(
-        &self,
-        path: &str,
-        hash: &str,
-    ) -> Result<Option<(PathBuf, PathBuf, MediaSidecar)>> {
-        let Ok(rel) = check_relative(path) else {
-            return Ok(None);
-        };
-        // The directory is checked to be inside the store (and remembered),
-        // the file to be a regular file, not a symlink.
-        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-            return Ok(None);
-        };
-        let dir = match self.checked_dir(parent, hash) {
-            Ok(d) => d,
-            Err(Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let media = dir.join(name);
-        if !fs::symlink_metadata(&media).is_ok_and(|m| m.file_type().is_file()) {
-            return Ok(None);
-        }
-        let sidecar_file = sidecar_path(&media);
-        match read_json::<MediaSidecar>(&sidecar_file) {
-            Ok(Some(s)) if s.blake3 == hash => Ok(Some((rel, sidecar_file, s))),
-            _ => Ok(None),
-        }
-    }
-
-    /// Commits a store: with the lock held, adds a reference to existing
-    /// identical content, or moves the media temp file (written beforehand,
-    /// or now) to its final name and writes its sidecar; then appends the
-    /// journal record. Returns the new reference.
-    pub(crate) fn commit_store(
-        &self,
-        new: &NewMedia,
-        prepared: Prepared,
-        now: OffsetDateTime,
-    ) -> Result<StorageReference> {
-        let fsync = self.config.fsync;
-        let Prepared {
-            hash,
-            media: temp,
-            sidecar: sidecar_temp,
-        } = prepared;
-        let id = new.id.clone();
-        let reference = paths::reference_for(&id)?;
-        let owner = Owner::new(&new.metadata, self.config.default_policy, now);
-        let entry = SidecarReference {
-            id: id.clone(),
-            mime_type: new.mime_type.clone(),
-            owner: owner.clone(),
-        };
-        let dedup = self.config.enable_deduplication;
-        // Refreshed under the lock: nobody else appends until it is released.
-        let hint = self.dedup_hint(&hash)?;
-        let existing = match hint.filter(|_| dedup) {
-            Some(path) => self.dedup_target(&path, &hash)?,
-            None => None,
-        };
-        let (rel, sidecar) = match existing {
-            Some((rel, sidecar_file, mut sidecar)) => {
-                drop(temp);
-                sidecar.push(entry);
-                write_json_with(sidecar_temp, &sidecar_file, &sidecar, fsync)?;
-                (rel, sidecar)
-            }
-            None => {
-                let dir = self.prepare_dir(&new.rel_dir)?;
-                let temp = match temp {
-                    Some(t) => t,
-                    None => TempFile::write(&dir, &new.data, fsync)?,
-                };
-                let stem = if dedup { &hash[..32] } else { id.as_str() };
-                let name = format!("{stem}.{}", extension_for_mime(&new.mime_type));
-                // Records hold the canonical path (symlinked directories inside
-                // the store resolved), the one `gc` and the index walk.
-                let rel = dir
-                    .strip_prefix(&self.base)
-                    .map_err(|_| Error::PathEscape { path: dir.clone() })?
-                    .join(&name);
-                let media = dir.join(&name);
-                temp.persist(&media, fsync)?;
-                // A sidecar at this name keeps the references the journal has
-                // for it; one without any (left by an interrupted store) is
-                // replaced.
-                let rel_str = rel_string(&rel)?;
-                let live = dedup && self.journal.peek(|j| j.refs_of(&rel_str) > 0);
-                let existing = if live {
-                    read_json::<MediaSidecar>(&sidecar_path(&media))
-                        .ok()
-                        .flatten()
-                } else {
-                    None
-                };
-                let mut sidecar = match existing {
-                    Some(s) if s.blake3 == hash => s,
-                    _ => MediaSidecar {
-                        version: FORMAT_VERSION,
-                        file: name,
-                        mime_type: new.mime_type.clone(),
-                        size_bytes: new.data.len() as u64,
-                        blake3: hash.clone(),
-                        deduplicated: dedup,
-                        owner,
-                        ref_count: 0,
-                        references: Vec::new(),
-                    },
-                };
-                sidecar.push(entry);
-                write_json_with(sidecar_temp, &sidecar_path(&media), &sidecar, fsync)?;
-                (rel, sidecar)
-            }
-        };
-        let record = Record::Add {
-            v: JOURNAL_VERSION,
-            id,
-            rec: RefRecord {
-                path: rel_string(&rel)?,
-                blake3: hash,
-                mime_type: new.mime_type.clone(),
-                size_bytes: new.data.len() as u64,
-                dedup,
-                probe: Some(new.probe),
-            },
-        };
-        let gens = self.append(&[record])?;
-        self.commit(gens, &rel, Some(&sidecar));
-        Ok(reference)
     }
 
     /// The journal record of a reference; `NotFound` when it is unknown.

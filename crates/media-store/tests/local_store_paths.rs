@@ -1,0 +1,372 @@
+//! The ways a `FileStore` store can go: large new bytes (hashed by a second
+//! blocking-pool thread, the sidecar written before the lock), races of
+//! identical bytes, a stale sidecar left at the final name, a blocking pool
+//! too small for the helper, and a caller that goes away mid-store.
+#![cfg(feature = "local")]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use promptkit_media_store::conformance::random_bytes;
+use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
+
+/// Large enough to take the parallel path.
+const LARGE: usize = 1024 * 1024;
+
+fn open(dir: &Path, organization: Organization) -> FileStore {
+    FileStore::builder()
+        .with_base_dir(dir)
+        .with_organization(organization)
+        .with_fsync(false)
+        .build()
+        .unwrap()
+}
+
+fn meta(conversation: &str) -> MediaMetadata {
+    MediaMetadata::new()
+        .with_session("s")
+        .with_conversation(conversation)
+}
+
+/// Every file under `dir/media`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.join("media")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|p| name(p).starts_with(".pk-tmp-"))
+        .collect()
+}
+
+fn media_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|p| !name(p).starts_with(".pk-tmp-") && !name(p).ends_with(".meta"))
+        .collect()
+}
+
+fn sidecar(media: &Path) -> serde_json::Value {
+    let text = std::fs::read(format!("{}.meta", media.display())).unwrap();
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// The reference ids a sidecar lists (checked against its `ref_count`).
+fn sidecar_ids(media: &Path) -> Vec<String> {
+    let j = sidecar(media);
+    let ids: Vec<String> = j["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(j["ref_count"].as_u64().unwrap(), ids.len() as u64);
+    ids
+}
+
+fn id_of(r: &promptkit_media_store::StorageReference) -> String {
+    r.as_str().strip_prefix("file:").unwrap().to_owned()
+}
+
+/// Live references in `.promptkit/journal` (a replay).
+fn journal_ids(dir: &Path) -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
+    let mut live = std::collections::BTreeSet::new();
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        match v["op"].as_str().unwrap() {
+            "add" => live.insert(id),
+            "remove" => live.remove(&id),
+            op => panic!("unknown journal op {op}"),
+        };
+    }
+    live
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_new_bytes_get_their_prepared_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let data = random_bytes(b"\x89PNG\r\n\x1a\n", LARGE);
+    let r = store
+        .store_bytes("image/png", data.clone(), &meta("c"))
+        .await
+        .unwrap();
+    let media = media_files(dir.path());
+    assert_eq!(media.len(), 1, "{media:?}");
+    let hash = blake3::hash(&data).to_hex().to_string();
+    assert_eq!(name(&media[0]), format!("{}.png", &hash[..32]));
+    let j = sidecar(&media[0]);
+    assert_eq!(j["blake3"].as_str().unwrap(), hash);
+    assert_eq!(j["size_bytes"].as_u64().unwrap(), LARGE as u64);
+    assert_eq!(j["conversation_id"].as_str().unwrap(), "c");
+    assert_eq!(sidecar_ids(&media[0]), vec![id_of(&r)]);
+    assert!(temp_files(dir.path()).is_empty());
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+    // A second store of the bytes is a dedup hit on the same file.
+    let r2 = store
+        .store_bytes("image/png", data.clone(), &meta("d"))
+        .await
+        .unwrap();
+    assert_eq!(media_files(dir.path()), media);
+    assert_eq!(sidecar_ids(&media[0]), vec![id_of(&r), id_of(&r2)]);
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+/// Identical large bytes stored at once, into one directory and into
+/// several: every store prepared new content (and its sidecar), all but the
+/// first commit find the bytes stored and attach to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_identical_large_stores_share_one_file() {
+    for organization in [Organization::Flat, Organization::BySession] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), organization);
+        let data = random_bytes(b"\x89PNG\r\n\x1a\n", LARGE);
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (store, data) = (store.clone(), data.clone());
+                tokio::spawn(async move {
+                    store
+                        .store_bytes("image/png", data, &meta(&format!("c{i}")))
+                        .await
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for t in tasks {
+            ids.push(id_of(&t.await.unwrap().unwrap()));
+        }
+        let media = media_files(dir.path());
+        assert_eq!(media.len(), 1, "{organization:?}: {media:?}");
+        let mut listed = sidecar_ids(&media[0]);
+        listed.sort();
+        ids.sort();
+        assert_eq!(listed, ids, "{organization:?}");
+        assert_eq!(journal_ids(dir.path()), ids.iter().cloned().collect());
+        assert!(temp_files(dir.path()).is_empty(), "{organization:?}");
+        let s = store.stats().await.unwrap();
+        assert_eq!((s.objects, s.references), (1, 16), "{organization:?}");
+    }
+}
+
+/// A sidecar at the final name that the journal knows nothing about (left by
+/// an interrupted store) is replaced, for small and large bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_sidecar_at_the_final_name_is_replaced() {
+    for len in [4096, LARGE] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), Organization::Flat);
+        let data = random_bytes(b"\x89PNG\r\n\x1a\n", len);
+        let hash = blake3::hash(&data).to_hex().to_string();
+        let media = dir.path().join(format!("media/{}.png", &hash[..32]));
+        let stale = serde_json::json!({
+            "version": 1, "file": name(&media), "mime_type": "image/png",
+            "size_bytes": len, "blake3": hash, "deduplicated": true,
+            "conversation_id": "ghost", "session_id": null, "run_id": null,
+            "message_index": null, "part_index": null, "provider_id": null,
+            "retention_policy": "retain", "created_at": "2020-01-01T00:00:00Z",
+            "ref_count": 1,
+            "references": [{"id": "0".repeat(32), "mime_type": "image/png",
+                "conversation_id": "ghost", "session_id": null, "run_id": null,
+                "message_index": null, "part_index": null, "provider_id": null,
+                "retention_policy": "retain", "created_at": "2020-01-01T00:00:00Z"}]
+        });
+        std::fs::write(
+            format!("{}.meta", media.display()),
+            serde_json::to_vec(&stale).unwrap(),
+        )
+        .unwrap();
+        let r = store
+            .store_bytes("image/png", data.clone(), &meta("c"))
+            .await
+            .unwrap();
+        assert_eq!(media_files(dir.path()), vec![media.clone()], "{len}");
+        assert_eq!(sidecar_ids(&media), vec![id_of(&r)], "{len}");
+        assert_eq!(sidecar(&media)["conversation_id"].as_str(), Some("c"));
+        assert!(temp_files(dir.path()).is_empty());
+        assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+    }
+}
+
+/// With one blocking thread, the hash of large bytes has no second thread:
+/// the preparing thread does it itself, and concurrent stores all finish.
+#[test]
+fn a_one_thread_blocking_pool_still_stores_large_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    for rt in [
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap(),
+        tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap(),
+    ] {
+        let store = store.clone();
+        rt.block_on(async move {
+            let tasks: Vec<_> = (0..6)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        let data = random_bytes(b"\x89PNG\r\n\x1a\n", LARGE);
+                        let r = store
+                            .store_bytes("image/png", data.clone(), &meta(&format!("c{i}")))
+                            .await
+                            .unwrap();
+                        assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+                    })
+                })
+                .collect();
+            let all = futures::future::join_all(tasks);
+            tokio::time::timeout(Duration::from_secs(60), all)
+                .await
+                .expect("stores finish")
+                .into_iter()
+                .for_each(|t| t.unwrap());
+        });
+    }
+    assert_eq!(media_files(dir.path()).len(), 12);
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+/// Waits (up to 20 s) until `done` holds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A store dropped while it waits for the lock (held here, as another
+/// process would) ends without a reference, media or temp file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_dropped_before_its_commit_leaves_nothing() {
+    for len in [4096, LARGE] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), Organization::Flat);
+        let kept = store
+            .store_bytes("image/png", random_bytes(b"\x89PNG", 100), &meta("c"))
+            .await
+            .unwrap();
+        let lock = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(".promptkit/lock"))
+            .unwrap();
+        fs4::FileExt::lock(&lock).unwrap();
+        let task = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let data = random_bytes(b"\x89PNG\r\n\x1a\n", len);
+                store.store_bytes("image/png", data, &meta("c")).await
+            })
+        };
+        // Prepared (its temp files are there), now waiting for the lock.
+        eventually("the store's temp files", || {
+            !temp_files(dir.path()).is_empty()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        fs4::FileExt::unlock(&lock).unwrap();
+        eventually("the temp files to go", || temp_files(dir.path()).is_empty()).await;
+        assert_eq!(media_files(dir.path()).len(), 1, "{len}");
+        assert_eq!(
+            journal_ids(dir.path()),
+            [id_of(&kept)].into_iter().collect(),
+            "{len}"
+        );
+        assert_eq!(store.stats().await.unwrap().references, 1, "{len}");
+    }
+}
+
+/// Stores dropped at every moment (queued, preparing, waiting for the lock,
+/// committing, delivering): the store ends holding exactly the references
+/// some caller received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_dropped_at_any_moment_leave_no_orphan() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let shared = random_bytes(b"\x89PNG\r\n\x1a\n", 64 * 1024);
+    let mut received = Vec::new();
+    for i in 0..60u32 {
+        let data = match i % 3 {
+            0 => shared.clone(),
+            1 => random_bytes(b"\x89PNG\r\n\x1a\n", 8 * 1024),
+            _ => random_bytes(b"\x89PNG\r\n\x1a\n", LARGE),
+        };
+        let tasks: Vec<_> = (0..3)
+            .map(|j| {
+                let (store, data) = (store.clone(), data.clone());
+                tokio::spawn(async move {
+                    store
+                        .store_bytes("image/png", data, &meta(&format!("c{j}")))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        // Let them get somewhere (a different place each round), then drop
+        // two of the three.
+        for _ in 0..(i % 7) {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_micros(u64::from(i % 5) * 300)).await;
+        for t in &tasks[1..] {
+            t.abort();
+        }
+        for t in tasks {
+            if let Ok(r) = t.await {
+                received.push(r);
+            }
+        }
+    }
+    let expected: std::collections::BTreeSet<String> = received.iter().map(id_of).collect();
+    eventually("only received references in the journal", || {
+        journal_ids(dir.path()) == expected && temp_files(dir.path()).is_empty()
+    })
+    .await;
+    // Every media file is referenced, and its sidecar lists exactly the
+    // received references to it.
+    let mut listed = std::collections::BTreeSet::new();
+    for m in media_files(dir.path()) {
+        let ids = sidecar_ids(&m);
+        assert!(!ids.is_empty(), "{m:?} has no reference");
+        listed.extend(ids);
+    }
+    assert_eq!(listed, expected);
+    assert_eq!(
+        store.stats().await.unwrap().references,
+        expected.len() as u64
+    );
+    for r in &received {
+        store.retrieve_bytes(r).await.unwrap();
+    }
+}
