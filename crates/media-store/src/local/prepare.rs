@@ -136,7 +136,9 @@ impl Job {
     fn wait(&self) -> Side {
         let mut s = self.state();
         loop {
-            match std::mem::take(&mut *s) {
+            // Taken for good once consumed: a helper starting late must
+            // not run the job again.
+            match std::mem::replace(&mut *s, State::Taken) {
                 State::Done(out) => return out.unwrap_or_else(|p| std::panic::resume_unwind(p)),
                 other => {
                     *s = other;
