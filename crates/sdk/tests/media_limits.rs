@@ -35,6 +35,19 @@ fn limits_manager(provider: Arc<MockProvider>, dir: &std::path::Path) -> Convers
         .unwrap()
 }
 
+/// A conversation whose prompt limits audio to 2 seconds.
+fn audio_limited(dir: &std::path::Path) -> (Arc<MockProvider>, promptkit_sdk::Conversation) {
+    let provider = Arc::new(MockProvider::new());
+    let m = limits_manager(provider.clone(), dir);
+    let p = m.register_pack(pack(
+        r#"{"enabled": true, "audio": {"max_duration_sec": 2}}"#,
+    ));
+    let conv = m
+        .new_conversation(&p, ConversationConfig::new("u", "s"))
+        .unwrap();
+    (provider, conv)
+}
+
 /// A PCM WAV of `millis` ms of silence, mono, 16-bit, 8000 Hz.
 fn wav(millis: u32) -> MediaContent {
     let data_len = 8000 * millis / 1000 * 2;
@@ -62,14 +75,7 @@ fn png() -> MediaContent {
 #[tokio::test]
 async fn too_long_audio_is_refused_before_the_turn() {
     let dir = tempfile::tempdir().unwrap();
-    let provider = Arc::new(MockProvider::new());
-    let m = limits_manager(provider.clone(), dir.path());
-    let p = m.register_pack(pack(
-        r#"{"enabled": true, "audio": {"max_duration_sec": 2}}"#,
-    ));
-    let mut conv = m
-        .new_conversation(&p, ConversationConfig::new("u", "s"))
-        .unwrap();
+    let (provider, mut conv) = audio_limited(dir.path());
     let err = conv
         .send_with_media("transcribe this", vec![wav(2_500)])
         .await
@@ -174,14 +180,7 @@ fn measuring_works_in_a_local_set() {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let dir = tempfile::tempdir().unwrap();
-        let provider = Arc::new(MockProvider::new());
-        let m = limits_manager(provider.clone(), dir.path());
-        let p = m.register_pack(pack(
-            r#"{"enabled": true, "audio": {"max_duration_sec": 2}}"#,
-        ));
-        let mut conv = m
-            .new_conversation(&p, ConversationConfig::new("u", "s"))
-            .unwrap();
+        let (_provider, mut conv) = audio_limited(dir.path());
         let err = conv
             .send_with_media("transcribe this", vec![wav(2_500)])
             .await

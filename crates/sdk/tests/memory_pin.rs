@@ -9,17 +9,10 @@
 //! [`pin_allocator_thresholds`]: promptkit_sdk::pin_allocator_thresholds
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    let kib: u64 = line["VmRSS:".len()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    kib * 1024
-}
+#[path = "common/rss.rs"]
+mod rss;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+use rss::rss_bytes;
 
 fn main() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
