@@ -3,10 +3,11 @@
 //! new content will have to its own temp file.
 //!
 //! Large new bytes are hashed by a second blocking-pool thread while the
-//! calling thread writes them; the second thread then writes the sidecar. When the journal
-//! may already hold the bytes (same [probe](super::journal::probe)), and for
-//! small bytes, the hash comes first and a dedup hit writes no media (only
-//! an empty temp file for the sidecar the commit will rewrite).
+//! calling thread writes them; the second thread then writes the sidecar.
+//! When the journal may already hold the bytes (same
+//! [probe](super::journal::probe)), and for small bytes, the hash comes
+//! first and a dedup hit writes no media (only an empty temp file for the
+//! sidecar the commit will rewrite).
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
@@ -84,8 +85,8 @@ fn serial(inner: &Inner, new: &NewMedia) -> Result<Prepared> {
 }
 
 /// Bytes from this size on are hashed by another blocking-pool thread
-/// while this one writes them (below it, handing the hash over costs more
-/// than it saves).
+/// while this one writes them (below it, handing the hash over saved nothing
+/// measurable: tried at 64 KiB).
 const PARALLEL_FROM: usize = 512 * 1024;
 
 /// What the helper computes: the hash, and the sidecar written with it.
