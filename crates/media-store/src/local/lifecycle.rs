@@ -7,7 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::FileStore;
-use super::index::walk_files;
+use super::index::{RefView, scan, walk_files};
 use super::paths::{self, MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
 use super::records::{MediaSidecar, read_json};
 use crate::lifecycle::{RetentionReport, VerifyReport};
@@ -35,19 +35,18 @@ impl StoredObject {
 }
 
 impl FileStore {
-    /// Every stored media file with its sidecar, sorted by path (from the
-    /// index: no media is read).
+    /// Every stored media file with its sidecar, sorted by path (the
+    /// sidecars are read; no media is).
     pub async fn list(&self) -> Result<Vec<StoredObject>> {
-        let base = self.inner.base.clone();
         let mut v = self
-            .with_index(move |idx| {
-                idx.objects
-                    .iter()
-                    .map(|(rel, s)| StoredObject {
-                        path: base.join(rel),
-                        sidecar: s.clone(),
+            .blocking(|inner| {
+                Ok(scan(&inner.base)?
+                    .into_iter()
+                    .map(|(rel, sidecar)| StoredObject {
+                        path: inner.base.join(rel),
+                        sidecar,
                     })
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>())
             })
             .await?;
         v.sort_by(|a, b| a.path.cmp(&b.path));
@@ -75,7 +74,7 @@ impl FileStore {
     /// # }
     /// ```
     pub async fn enforce_retention(&self, now: OffsetDateTime) -> Result<RetentionReport> {
-        self.drop_references(move |r| r.owner.is_expired(now)).await
+        self.drop_references(move |r| r.is_expired(now)).await
     }
 
     /// Drops the references of a deleted conversation whose policy is
@@ -83,8 +82,8 @@ impl FileStore {
     pub async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
         let conv = conversation_id.to_owned();
         self.drop_references(move |r| {
-            r.owner.retention_policy == RetentionPolicy::DeleteWithConversation
-                && r.owner.conversation_id.as_deref() == Some(conv.as_str())
+            r.policy == RetentionPolicy::DeleteWithConversation
+                && r.conversation_id == Some(conv.as_str())
         })
         .await
     }
@@ -98,18 +97,15 @@ impl FileStore {
         live: std::collections::HashSet<String>,
     ) -> Result<RetentionReport> {
         self.drop_references(move |r| {
-            r.owner.retention_policy == RetentionPolicy::DeleteWithConversation
-                && r.owner
-                    .conversation_id
-                    .as_ref()
-                    .is_some_and(|c| !live.contains(c))
+            r.policy == RetentionPolicy::DeleteWithConversation
+                && r.conversation_id.is_some_and(|c| !live.contains(c))
         })
         .await
     }
 
     async fn drop_references(
         &self,
-        pick: impl Fn(&super::SidecarReference) -> bool + Send + Sync + 'static,
+        pick: impl Fn(&RefView<'_>) -> bool + Send + Sync + 'static,
     ) -> Result<RetentionReport> {
         self.mutate(move |inner| {
             let generation = inner.generation()?;
@@ -117,16 +113,7 @@ impl FileStore {
             if idx.generation != Some(generation) {
                 *idx = super::index::Index::rebuild(&inner.base, generation)?;
             }
-            let picked: Vec<String> = idx
-                .objects
-                .values()
-                .flat_map(|s| {
-                    s.references
-                        .iter()
-                        .filter(|r| pick(r))
-                        .map(|r| r.id.clone())
-                })
-                .collect();
+            let picked: Vec<String> = idx.references().filter(|r| pick(r)).map(|r| r.id).collect();
             drop(idx);
             let mut report = RetentionReport::default();
             for id in picked {
