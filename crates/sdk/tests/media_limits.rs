@@ -35,6 +35,14 @@ fn limits_manager(provider: Arc<MockProvider>, dir: &std::path::Path) -> Convers
         .unwrap()
 }
 
+/// The pack's rejection inside an SDK error.
+fn rejection(err: &Error) -> &MediaRejection {
+    match err {
+        Error::Pack(promptkit_pack::Error::MediaRejected { reason, .. }) => reason,
+        other => panic!("expected a media rejection, got {other:?}"),
+    }
+}
+
 /// A conversation whose prompt limits audio to 2 seconds.
 fn audio_limited(dir: &std::path::Path) -> (Arc<MockProvider>, promptkit_sdk::Conversation) {
     let provider = Arc::new(MockProvider::new());
@@ -156,13 +164,7 @@ async fn a_url_cannot_bypass_a_duration_limit() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Pack(promptkit_pack::Error::MediaRejected {
-                reason: MediaRejection::DurationUnknown { .. },
-                ..
-            })
-        ),
+        matches!(rejection(&err), MediaRejection::DurationUnknown { .. }),
         "{err:?}"
     );
     assert!(conv.history().is_empty());
@@ -186,13 +188,7 @@ fn measuring_works_in_a_local_set() {
             .await
             .unwrap_err();
         assert!(
-            matches!(
-                err,
-                Error::Pack(promptkit_pack::Error::MediaRejected {
-                    reason: MediaRejection::TooLong { .. },
-                    ..
-                })
-            ),
+            matches!(rejection(&err), MediaRejection::TooLong { .. }),
             "{err:?}"
         );
         conv.send_with_media("transcribe this", vec![wav(1_000)])
