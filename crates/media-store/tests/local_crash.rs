@@ -5,12 +5,17 @@
 //! The test re-executes its own binary as the child (`crash_child`, ignored
 //! unless run explicitly), which stores large media in a loop until killed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use promptkit_media_store::local::GcOptions;
 use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
+
+#[path = "support/files.rs"]
+mod files;
+
+use files::files_under;
 
 const CHILD_DIR: &str = "PROMPTKIT_LOCAL_CRASH_DIR";
 const BLOB: usize = 16 * 1024 * 1024;
@@ -43,25 +48,6 @@ async fn crash_child() {
             .await
             .unwrap();
     }
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 fn is_temp(p: &Path) -> bool {

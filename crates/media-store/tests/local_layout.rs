@@ -9,6 +9,19 @@ use promptkit_media_store::{
     Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, RetentionPolicy,
 };
 
+#[path = "support/files.rs"]
+mod files;
+
+use files::files_under;
+
+/// Every file under `dir`, relative to it, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+        .collect()
+}
+
 fn open(dir: &Path, org: Organization, dedup: bool) -> FileStore {
     FileStore::builder()
         .with_base_dir(dir)
@@ -26,24 +39,6 @@ fn meta() -> MediaMetadata {
         .with_run("run-1")
         .with_position(3, 1)
         .with_provider("mock")
-}
-
-/// Every regular file under `dir`, relative to it, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[tokio::test]

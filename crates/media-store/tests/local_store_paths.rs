@@ -10,6 +10,11 @@ use std::time::Duration;
 use promptkit_media_store::conformance::random_bytes;
 use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
 
+#[path = "support/files.rs"]
+mod files;
+
+use files::files_under;
+
 /// Large enough to take the parallel path.
 const LARGE: usize = 1024 * 1024;
 
@@ -28,37 +33,19 @@ fn meta(conversation: &str) -> MediaMetadata {
         .with_conversation(conversation)
 }
 
-/// Every file under `dir/media`.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.join("media")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    files(dir)
+    files_under(&dir.join("media"))
         .into_iter()
         .filter(|p| name(p).starts_with(".pk-tmp-"))
         .collect()
 }
 
 fn media_files(dir: &Path) -> Vec<PathBuf> {
-    files(dir)
+    files_under(&dir.join("media"))
         .into_iter()
         .filter(|p| !name(p).starts_with(".pk-tmp-") && !name(p).ends_with(".meta"))
         .collect()
