@@ -10,6 +10,7 @@ use promptkit_core::{
     Provider,
 };
 
+use crate::body::Payload;
 use crate::config::{Auth, Config, OpenAiProviderBuilder};
 use crate::http::Transport;
 use crate::images::{ImageData, image_body, image_mime, parse_images};
@@ -111,6 +112,25 @@ impl OpenAiProvider {
         &self.inner.prices
     }
 
+    /// The Chat Completions body of `request`, ready to send (logged with
+    /// its size).
+    fn chat_payload(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<Payload, Error> {
+        let body = chat_body(request, model, self.body_options(stream))?.encode()?;
+        tracing::debug!(
+            provider = self.id(),
+            model,
+            stream,
+            body_bytes = body.len(),
+            "chat completion"
+        );
+        Ok(body)
+    }
+
     fn body_options(&self, stream: bool) -> BodyOptions {
         BodyOptions {
             stream,
@@ -139,26 +159,14 @@ impl Provider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, Error> {
         let model = self.chat_model(request);
-        let body = chat_body(request, model, self.body_options(false))?.encode()?;
-        tracing::debug!(
-            provider = self.id(),
-            model,
-            body_bytes = body.len(),
-            "chat completion"
-        );
+        let body = self.chat_payload(request, model, false)?;
         let bytes = self.inner.transport.post_json(CHAT_PATH, body).await?;
         parse_chat(&bytes, model, self.id(), &self.inner.prices)
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
         let model = self.chat_model(request);
-        let body = chat_body(request, model, self.body_options(true))?.encode()?;
-        tracing::debug!(
-            provider = self.id(),
-            model,
-            body_bytes = body.len(),
-            "streamed chat completion"
-        );
+        let body = self.chat_payload(request, model, true)?;
         let resp = self.inner.transport.post_stream(CHAT_PATH, body).await?;
         let is_json = resp
             .headers()
