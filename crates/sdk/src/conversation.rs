@@ -317,14 +317,9 @@ impl Conversation {
             cfg.check_message(&text, &media)?;
             return Ok((text, media));
         }
-        let pack = Arc::clone(&self.pack);
-        let prompt = self.prompt_name.clone();
+        let cfg = cfg.clone();
         let checked = tokio::task::spawn_blocking(move || {
-            let result = match pack.prompt(&prompt).and_then(|p| p.media.as_ref()) {
-                Some(cfg) => cfg.check_message(&text, &media),
-                None => Ok(()),
-            };
-            result.map(|()| (text, media))
+            cfg.check_message(&text, &media).map(|()| (text, media))
         })
         .await;
         match checked {

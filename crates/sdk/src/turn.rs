@@ -248,9 +248,8 @@ impl Conversation {
             }
             all_calls.extend(calls);
         };
-        // Media bytes this turn freed: images loaded back for its requests
-        // (each request body held them again, base64-encoded), and below, the
-        // media it moved to the store.
+        // Media bytes this turn freed: images loaded back for its requests,
+        // and below, the media it moved to the store.
         let mut freed: u64 = loaded.values().map(|d| d.len() as u64).sum();
         drop(loaded);
 
