@@ -85,42 +85,33 @@ impl Body {
         if self.blobs.items.is_empty() {
             return Ok(Payload::from(Bytes::from(text)));
         }
-        // Every placeholder as it appears in the JSON text, where it appears.
+        // Every placeholder as it appears in the JSON text, where it appears;
+        // the text between them is sent as is.
         let start = escaped(&format!("\u{1}{}:", self.blobs.tag))?;
         let end = escaped("\u{1}")?;
-        let mut spans = Vec::with_capacity(self.blobs.items.len());
-        let mut at = 0;
-        while let Some(found) = find(&text[at..], start.as_bytes()) {
-            let from = at + found;
+        let text = Bytes::from(text);
+        let mut segments = Vec::with_capacity(self.blobs.items.len() * 3 + 1);
+        let mut copied = 0;
+        while let Some(found) = find(&text[copied..], start.as_bytes()) {
+            let from = copied + found;
             let digits_at = from + start.len();
             let digits = text[digits_at..]
                 .iter()
                 .take_while(|b| b.is_ascii_digit())
                 .count();
-            let n: usize = std::str::from_utf8(&text[digits_at..digits_at + digits])
+            let blob = std::str::from_utf8(&text[digits_at..digits_at + digits])
                 .ok()
-                .and_then(|d| d.parse().ok())
-                .filter(|&n| n < self.blobs.items.len())
+                .and_then(|d| d.parse::<usize>().ok())
+                .and_then(|n| self.blobs.items.get(n))
                 .ok_or_else(|| encode_error("a media placeholder is damaged"))?;
             let to = digits_at + digits + end.len();
             if text.get(digits_at + digits..to) != Some(end.as_bytes()) {
                 return Err(encode_error("a media placeholder is damaged"));
             }
-            spans.push((from, to, n));
-            at = to;
-        }
-        let text = Bytes::from(text);
-        let mut segments = Vec::with_capacity(spans.len() * 3 + 1);
-        let mut copied = 0;
-        for &(from, to, n) in &spans {
-            let blob = &self.blobs.items[n];
-            let prefix = escaped(&blob.prefix)?;
-            segments.push(Segment::Raw(text.slice(copied..from)));
-            if !prefix.is_empty() {
-                segments.push(Segment::Raw(Bytes::from(prefix)));
-            }
             base64::encoded_len(blob.data.len(), true)
                 .ok_or_else(|| encode_error("media too large to encode"))?;
+            segments.push(Segment::Raw(text.slice(copied..from)));
+            segments.push(Segment::Raw(Bytes::from(escaped(&blob.prefix)?)));
             segments.push(Segment::Base64(blob.data.clone()));
             copied = to;
         }
