@@ -54,8 +54,7 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug)]
 struct RefEntry {
     id: RefId,
-    created_secs: i64,
-    created_nanos: u32,
+    created: OffsetDateTime,
     mime: u32,
     conversation: u32,
     session: u32,
@@ -99,18 +98,13 @@ impl Index {
         let refs = sidecar
             .references
             .iter()
-            .map(|r| {
-                let created = r.owner.created_at;
-                RefEntry {
-                    id: parse_id(&r.id)
-                        .map_or_else(|| RefId::Text(r.id.as_str().into()), RefId::Hex),
-                    created_secs: created.unix_timestamp(),
-                    created_nanos: created.nanosecond(),
-                    mime: self.strings.intern(&r.mime_type),
-                    conversation: self.intern(r.owner.conversation_id.as_deref()),
-                    session: self.intern(r.owner.session_id.as_deref()),
-                    policy: r.owner.retention_policy,
-                }
+            .map(|r| RefEntry {
+                id: parse_id(&r.id).map_or_else(|| RefId::Text(r.id.as_str().into()), RefId::Hex),
+                created: r.owner.created_at,
+                mime: self.strings.intern(&r.mime_type),
+                conversation: self.intern(r.owner.conversation_id.as_deref()),
+                session: self.intern(r.owner.session_id.as_deref()),
+                policy: r.owner.retention_policy,
             })
             .collect();
         self.files.insert(
@@ -174,10 +168,7 @@ impl Index {
                     RefId::Text(t) => t.to_string(),
                 },
                 policy: r.policy,
-                created_at: OffsetDateTime::from_unix_timestamp(r.created_secs)
-                    .ok()
-                    .and_then(|t| t.replace_nanosecond(r.created_nanos).ok())
-                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                created_at: r.created,
                 conversation_id: self.text(r.conversation),
             })
     }
