@@ -111,11 +111,11 @@ impl promptkit_core::Provider for ImageChat {
             Some(Role::Tool) => Message::assistant("Here is your picture."),
             _ => Message::assistant_tool_calls(
                 None,
-                vec![ToolCall {
-                    id: format!("call_{n}"),
-                    name: IMAGE_TOOL.into(),
-                    arguments: r#"{"prompt":"a picture"}"#.into(),
-                }],
+                vec![ToolCall::new(
+                    format!("call_{n}"),
+                    IMAGE_TOOL,
+                    r#"{"prompt":"a picture"}"#,
+                )],
             ),
         };
         Ok(ChatResponse::new(message, "image-chat"))

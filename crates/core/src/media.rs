@@ -42,7 +42,8 @@ impl MediaKind {
 /// Bytes are [`Bytes`], so cloning a message never copies megabytes. Base64 exists
 /// only at the wire ([`MediaContent::from_base64`], [`MediaContent::to_base64`]).
 /// After externalization `data` is `None` and `storage_reference` is set;
-/// `size_bytes` always keeps the real size.
+/// `size_bytes` always keeps the real size. Text fields are boxed strings
+/// (history keeps every item for the life of a conversation): 104 bytes.
 ///
 /// ```
 /// use promptkit_core::MediaContent;
@@ -50,12 +51,13 @@ impl MediaKind {
 /// assert_eq!(m.size_bytes, 8);
 /// assert!(m.is_inline());
 /// assert!(MediaContent::from_base64("image/png", "not base64!").is_err());
+/// assert!(std::mem::size_of::<MediaContent>() <= 104);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MediaContent {
     /// MIME type, e.g. `image/png`.
-    pub mime_type: String,
+    pub mime_type: Box<str>,
     /// Inline bytes, when held in memory.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "b64_opt")]
     pub data: Option<Bytes>,
@@ -64,17 +66,17 @@ pub struct MediaContent {
     pub storage_reference: Option<StorageReference>,
     /// A remote URL the provider can fetch itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<Box<str>>,
     /// Real size of the media in bytes (kept after the bytes are dropped).
     pub size_bytes: u64,
     /// Optional provider hint for images (`low`, `high`, `auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub detail: Option<Box<str>>,
 }
 
 impl MediaContent {
     /// Inline media from raw bytes.
-    pub fn from_bytes(mime_type: impl Into<String>, data: impl Into<Bytes>) -> Self {
+    pub fn from_bytes(mime_type: impl Into<Box<str>>, data: impl Into<Bytes>) -> Self {
         let data = data.into();
         MediaContent {
             mime_type: mime_type.into(),
@@ -88,13 +90,13 @@ impl MediaContent {
 
     /// Inline media from base64 (standard alphabet, padding optional; a `data:` URL
     /// prefix is accepted). Invalid base64 is an [`Error::InvalidInput`].
-    pub fn from_base64(mime_type: impl Into<String>, b64: &str) -> Result<Self, Error> {
+    pub fn from_base64(mime_type: impl Into<Box<str>>, b64: &str) -> Result<Self, Error> {
         Ok(Self::from_bytes(mime_type, decode_base64(b64)?))
     }
 
     /// Media held by a store.
     pub fn from_reference(
-        mime_type: impl Into<String>,
+        mime_type: impl Into<Box<str>>,
         reference: StorageReference,
         size_bytes: u64,
     ) -> Self {
@@ -109,7 +111,7 @@ impl MediaContent {
     }
 
     /// Media at a remote URL.
-    pub fn from_url(mime_type: impl Into<String>, url: impl Into<String>) -> Self {
+    pub fn from_url(mime_type: impl Into<Box<str>>, url: impl Into<Box<str>>) -> Self {
         MediaContent {
             mime_type: mime_type.into(),
             data: None,
@@ -121,7 +123,7 @@ impl MediaContent {
     }
 
     /// Sets the image `detail` hint.
-    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+    pub fn with_detail(mut self, detail: impl Into<Box<str>>) -> Self {
         self.detail = Some(detail.into());
         self
     }

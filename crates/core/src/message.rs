@@ -68,14 +68,45 @@ impl ContentPart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// Provider-assigned id, echoed back in the tool result message.
-    pub id: String,
+    pub id: Box<str>,
     /// Tool name.
-    pub name: String,
+    pub name: Box<str>,
     /// Arguments as the raw JSON text the model produced (may be invalid JSON).
-    pub arguments: String,
+    pub arguments: Box<str>,
+}
+
+impl ToolCall {
+    /// A tool call.
+    ///
+    /// ```
+    /// let call = promptkit_core::ToolCall::new("call_1", "weather", r#"{"city":"Oslo"}"#);
+    /// assert_eq!(&*call.name, "weather");
+    /// ```
+    pub fn new(id: impl AsRef<str>, name: impl AsRef<str>, arguments: impl AsRef<str>) -> Self {
+        ToolCall {
+            id: id.as_ref().into(),
+            name: name.as_ref().into(),
+            arguments: arguments.as_ref().into(),
+        }
+    }
 }
 
 /// One message of a conversation.
+///
+/// History keeps every message for the life of a conversation, so the
+/// layout is kept small: lists are boxed slices and the tool fields boxed
+/// strings (72 bytes per message, plus its parts; a `Vec`/`String` layout
+/// took 104). To change the parts of a message, use [`Message::push_part`]
+/// or build a new slice (`msg.parts = parts.into()`).
+///
+/// ```
+/// use promptkit_core::{ContentPart, Message, Role};
+/// let mut m = Message::user("look at this");
+/// m.push_part(ContentPart::text("and this"));
+/// assert_eq!(m.role, Role::User);
+/// assert_eq!(m.text(), "look at this\nand this");
+/// assert!(std::mem::size_of::<Message>() <= 72);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Message {
@@ -83,25 +114,25 @@ pub struct Message {
     pub role: Role,
     /// Content parts, in order.
     #[serde(default)]
-    pub parts: Vec<ContentPart>,
+    pub parts: Box<[ContentPart]>,
     /// Tool calls requested by an assistant message.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tool_calls: Vec<ToolCall>,
+    #[serde(default, skip_serializing_if = "<[ToolCall]>::is_empty")]
+    pub tool_calls: Box<[ToolCall]>,
     /// For [`Role::Tool`] messages: the call this answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_call_id: Option<String>,
+    pub tool_call_id: Option<Box<str>>,
     /// For [`Role::Tool`] messages: the tool's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
 }
 
 impl Message {
     /// A message with the given role and parts.
-    pub fn new(role: Role, parts: Vec<ContentPart>) -> Self {
+    pub fn new(role: Role, parts: impl Into<Box<[ContentPart]>>) -> Self {
         Message {
             role,
-            parts,
-            tool_calls: Vec::new(),
+            parts: parts.into(),
+            tool_calls: Box::default(),
             tool_call_id: None,
             name: None,
         }
@@ -118,7 +149,7 @@ impl Message {
     }
 
     /// A user message with several parts.
-    pub fn user_with_parts(parts: Vec<ContentPart>) -> Self {
+    pub fn user_with_parts(parts: impl Into<Box<[ContentPart]>>) -> Self {
         Self::new(Role::User, parts)
     }
 
@@ -128,25 +159,34 @@ impl Message {
     }
 
     /// An assistant message that calls tools.
-    pub fn assistant_tool_calls(text: Option<String>, calls: Vec<ToolCall>) -> Self {
+    pub fn assistant_tool_calls(text: Option<String>, calls: impl Into<Box<[ToolCall]>>) -> Self {
         let mut m = Self::new(
             Role::Assistant,
-            text.map(ContentPart::text).into_iter().collect(),
+            text.map(ContentPart::text)
+                .into_iter()
+                .collect::<Box<[_]>>(),
         );
-        m.tool_calls = calls;
+        m.tool_calls = calls.into();
         m
     }
 
     /// A tool result message.
     pub fn tool_result(
-        call_id: impl Into<String>,
-        name: impl Into<String>,
-        parts: Vec<ContentPart>,
+        call_id: impl AsRef<str>,
+        name: impl AsRef<str>,
+        parts: impl Into<Box<[ContentPart]>>,
     ) -> Self {
         let mut m = Self::new(Role::Tool, parts);
-        m.tool_call_id = Some(call_id.into());
-        m.name = Some(name.into());
+        m.tool_call_id = Some(call_id.as_ref().into());
+        m.name = Some(name.as_ref().into());
         m
+    }
+
+    /// Appends a part (the parts are a boxed slice, so this reallocates it).
+    pub fn push_part(&mut self, part: ContentPart) {
+        let mut parts = std::mem::take(&mut self.parts).into_vec();
+        parts.push(part);
+        self.parts = parts.into_boxed_slice();
     }
 
     /// All text parts joined with newlines.
@@ -170,25 +210,12 @@ impl Message {
 
     /// Releases spare capacity of every string and list in the message, so a
     /// message kept in history for a long time holds only what it needs.
+    /// (Lists and the tool fields are already exact; this shrinks text.)
     pub fn shrink_to_fit(&mut self) {
-        self.parts.shrink_to_fit();
-        for p in &mut self.parts {
-            match p {
-                ContentPart::Text { text } => text.shrink_to_fit(),
-                ContentPart::Media { media } => media.mime_type.shrink_to_fit(),
+        for p in self.parts.iter_mut() {
+            if let ContentPart::Text { text } = p {
+                text.shrink_to_fit();
             }
-        }
-        self.tool_calls.shrink_to_fit();
-        for c in &mut self.tool_calls {
-            c.id.shrink_to_fit();
-            c.name.shrink_to_fit();
-            c.arguments.shrink_to_fit();
-        }
-        for s in [&mut self.tool_call_id, &mut self.name]
-            .into_iter()
-            .flatten()
-        {
-            s.shrink_to_fit();
         }
     }
 

@@ -247,9 +247,9 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         for (index, call) in resp.message.tool_calls.iter().enumerate() {
             events.push(Ok(StreamEvent::ToolCallDelta {
                 index,
-                id: Some(call.id.clone()),
-                name: Some(call.name.clone()),
-                arguments: call.arguments.clone(),
+                id: Some(call.id.to_string()),
+                name: Some(call.name.to_string()),
+                arguments: call.arguments.to_string(),
             }));
         }
         events.push(Ok(StreamEvent::Done(resp)));

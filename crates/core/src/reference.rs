@@ -1,6 +1,5 @@
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -9,7 +8,8 @@ use crate::Error;
 /// Longest accepted string form of a reference.
 const MAX_LEN: usize = 512;
 
-/// An opaque, cheap-to-clone handle to media held by a media store.
+/// An opaque handle to media held by a media store: its string form, boxed
+/// (16 bytes plus the string; history keeps one per externalized item).
 ///
 /// Its string form ([`Display`](fmt::Display) / [`FromStr`]) is stable: it can be
 /// saved with a conversation and parsed back later to retrieve the same media.
@@ -23,7 +23,7 @@ const MAX_LEN: usize = 512;
 /// assert!("".parse::<StorageReference>().is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StorageReference(Arc<str>);
+pub struct StorageReference(Box<str>);
 
 impl StorageReference {
     /// Builds a reference from its string form, checking that it is non-empty,
@@ -48,7 +48,7 @@ impl StorageReference {
                 "storage reference contains whitespace or control characters",
             ));
         }
-        Ok(StorageReference(Arc::from(s)))
+        Ok(StorageReference(Box::from(s)))
     }
 
     /// The stable string form.

@@ -126,7 +126,7 @@ pub async fn round_trip_all_types(store: &dyn MediaStore) {
         let m = get(store, &reparsed, &format!("round trip of {mime}")).await;
         assert_bytes(&m, &data, &format!("round trip of {mime}"));
         assert_eq!(
-            m.mime_type, *mime,
+            &*m.mime_type, *mime,
             "round trip of {mime}: MIME type changed"
         );
     }

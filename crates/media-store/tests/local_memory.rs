@@ -13,7 +13,7 @@ static ALLOC: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, u
 
 /// Bytes per live reference allowed (measured: 256 at N = 2000, where the
 /// hash maps have just doubled; 1052 before the journal state was packed).
-const BOUND: usize = 300;
+const BOUND: usize = 220;
 const N: usize = 2000;
 
 fn item(i: usize) -> Bytes {

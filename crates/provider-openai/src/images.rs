@@ -250,7 +250,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            m.mime_type, "image/png",
+            &*m.mime_type, "image/png",
             "bytes win over the declared format"
         );
         assert_eq!(p.revised_prompt.as_deref(), Some("rp"));
@@ -260,7 +260,7 @@ mod tests {
         let ImageData::Inline(m) = &p.images[0] else {
             panic!()
         };
-        assert_eq!(m.mime_type, "image/jpeg");
+        assert_eq!(&*m.mime_type, "image/jpeg");
         let svg = promptkit_core::encode_base64(b"<svg xmlns='http://www.w3.org/2000/svg'/>");
         let body = format!(
             r#"{{"data":[{{"url":"data:image/svg+xml;base64,{svg}"}},{{"b64_json":"{svg}"}}]}}"#
@@ -268,7 +268,7 @@ mod tests {
         let p = parse_images(body.as_bytes(), None).unwrap();
         for img in &p.images {
             let ImageData::Inline(m) = img else { panic!() };
-            assert_eq!(m.mime_type, "image/svg+xml");
+            assert_eq!(&*m.mime_type, "image/svg+xml");
         }
         for bad in [
             &br#"{"data":[]}"#[..],

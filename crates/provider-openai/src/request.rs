@@ -63,12 +63,14 @@ fn media_part(
     }
     match m.kind() {
         MediaKind::Image => {
-            let url = inline.or_else(|| m.url.clone()).ok_or_else(|| {
-                Error::invalid_input(at.clone(), "image has neither bytes nor a URL")
-            })?;
+            let url = inline
+                .or_else(|| m.url.as_deref().map(str::to_owned))
+                .ok_or_else(|| {
+                    Error::invalid_input(at.clone(), "image has neither bytes nor a URL")
+                })?;
             let mut image_url = json!({ "url": url });
             if let Some(d) = &m.detail {
-                if !matches!(d.as_str(), "auto" | "low" | "high") {
+                if !matches!(&**d, "auto" | "low" | "high") {
                     return Err(Error::invalid_input(
                         at,
                         format!("image detail {d:?} is not one of auto, low, high"),
@@ -468,7 +470,7 @@ mod tests {
             arguments: "{}".into(),
         };
         let mut assistant = Message::assistant_tool_calls(Some("drawing".into()), vec![call]);
-        assistant.parts.push(png());
+        assistant.push_part(png());
         let req = ChatRequest::new(vec![
             Message::user("draw"),
             assistant,

@@ -149,14 +149,12 @@ pub(crate) fn parse_chat(
                 what: format!("chat completion response /choices/0/message/tool_calls/{k}"),
                 message: "tool call has no function name".into(),
             })?;
-        calls.push(ToolCall {
-            id: c
-                .id
-                .filter(|i| !i.is_empty())
+        calls.push(ToolCall::new(
+            c.id.filter(|i| !i.is_empty())
                 .unwrap_or_else(|| format!("call_{k}")),
             name,
-            arguments: arguments_text(f.arguments.as_ref()),
-        });
+            arguments_text(f.arguments.as_ref()),
+        ));
     }
     let wire_usage = wire.usage;
     let usage = wire_usage
@@ -210,9 +208,9 @@ mod tests {
         assert_eq!(r.model, "gpt-4o-2024");
         assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(r.message.tool_calls.len(), 2);
-        assert_eq!(r.message.tool_calls[0].arguments, r#"{"a":1}"#);
-        assert_eq!(r.message.tool_calls[1].id, "call_1");
-        assert_eq!(r.message.tool_calls[1].arguments, r#"{"b":2}"#);
+        assert_eq!(&*r.message.tool_calls[0].arguments, r#"{"a":1}"#);
+        assert_eq!(&*r.message.tool_calls[1].id, "call_1");
+        assert_eq!(&*r.message.tool_calls[1].arguments, r#"{"b":2}"#);
         assert_eq!(r.usage.cached_tokens, 4);
         assert!(r.message.parts.is_empty());
     }

@@ -211,11 +211,11 @@ impl Accumulator {
                 what: "chat completion stream".into(),
                 message: format!("tool call {index} has no function name"),
             })?;
-            calls.push(ToolCall {
-                id: c.id.unwrap_or_else(|| format!("call_{index}")),
+            calls.push(ToolCall::new(
+                c.id.unwrap_or_else(|| format!("call_{index}")),
                 name,
-                arguments: c.arguments,
-            });
+                c.arguments,
+            ));
         }
         let usage = self.usage.as_ref().map(WireUsage::to_usage);
         let cost = usage.and_then(|u| prices.chat_cost(&self.model, &u));
@@ -352,9 +352,9 @@ pub(crate) fn single_response_stream(resp: ChatResponse) -> ChatStream {
     for (index, call) in resp.message.tool_calls.iter().enumerate() {
         events.push(Ok(StreamEvent::ToolCallDelta {
             index,
-            id: Some(call.id.clone()),
-            name: Some(call.name.clone()),
-            arguments: call.arguments.clone(),
+            id: Some(call.id.to_string()),
+            name: Some(call.name.to_string()),
+            arguments: call.arguments.to_string(),
         }));
     }
     events.push(Ok(StreamEvent::Done(resp)));
@@ -418,8 +418,8 @@ mod tests {
         assert_eq!(r.model, "gpt-4o");
         assert_eq!(r.message.text(), "Hi");
         assert_eq!(r.message.tool_calls.len(), 2);
-        assert_eq!(r.message.tool_calls[0].arguments, r#"{"x":1}"#);
-        assert_eq!(r.message.tool_calls[1].id, "c1");
+        assert_eq!(&*r.message.tool_calls[0].arguments, r#"{"x":1}"#);
+        assert_eq!(&*r.message.tool_calls[1].id, "c1");
         assert_eq!(r.usage.cached_tokens, 2);
         assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
     }

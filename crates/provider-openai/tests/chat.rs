@@ -212,7 +212,7 @@ async fn tools_parameters_and_tool_results_with_images() {
     let got: Vec<&ToolCall> = first.message.tool_calls.iter().collect();
     assert_eq!(got.len(), 2, "parallel tool calls");
     assert_eq!(
-        (got[0].id.as_str(), got[1].arguments.as_str()),
+        (&*got[0].id, &*got[1].arguments),
         ("call_a", r#"{"prompt":"a dog"}"#)
     );
 
@@ -346,7 +346,7 @@ async fn invalid_tool_arguments_are_passed_through_raw() {
     let mut req = ChatRequest::new(vec![Message::user("x")]);
     req.tools = vec![image_tool()];
     let resp = provider.chat(&req).await.unwrap();
-    assert_eq!(resp.message.tool_calls[0].arguments, "{\"prompt\": oops");
+    assert_eq!(&*resp.message.tool_calls[0].arguments, "{\"prompt\": oops");
 }
 
 #[tokio::test]

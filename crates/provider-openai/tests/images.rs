@@ -21,7 +21,7 @@ async fn gpt_image_sends_its_fields_and_never_response_format() {
     let resp = provider.generate_image(&req).await.unwrap();
     assert_eq!(resp.images.len(), 1);
     let img = &resp.images[0];
-    assert_eq!(img.mime_type, "image/png");
+    assert_eq!(&*img.mime_type, "image/png");
     assert_eq!(img.data.as_ref(), Some(&png), "bytes round-trip exactly");
     assert_eq!(img.size_bytes, png.len() as u64);
     assert!(resp.usage.completion_tokens > 0);
@@ -75,7 +75,7 @@ async fn several_images_and_the_ext_helper() {
     assert_eq!(resp.images.len(), 2);
     assert_ne!(resp.images[0].data, resp.images[1].data);
     let part = provider.generate_image_part("one cat").await.unwrap();
-    assert_eq!(part.as_media().unwrap().mime_type, "image/png");
+    assert_eq!(&*part.as_media().unwrap().mime_type, "image/png");
 }
 
 #[tokio::test]

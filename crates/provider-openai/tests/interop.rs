@@ -140,7 +140,7 @@ async fn llmock_chat_tools_streaming_with_injected_429s() {
             .first()
             .expect("llmock calls an offered tool")
             .clone();
-        assert_eq!(call.name, "generate_image");
+        assert_eq!(&*call.name, "generate_image");
         let args: Value = serde_json::from_str(&call.arguments).expect("arguments are JSON");
         assert!(args["prompt"].is_string(), "{args}");
         req.messages.push(first.message);
@@ -172,7 +172,7 @@ async fn llmock_chat_tools_streaming_with_injected_429s() {
         req.model = Some(model.into());
         let resp = client.generate_image(&req).await.unwrap();
         let img = &resp.images[0];
-        assert_eq!(img.mime_type, "image/svg+xml", "{model}");
+        assert_eq!(&*img.mime_type, "image/svg+xml", "{model}");
         let svg = String::from_utf8(img.data.as_ref().unwrap().to_vec()).unwrap();
         assert!(svg.contains("a lighthouse"), "{model}: {svg}");
         assert_eq!(resp.revised_prompt.as_deref(), Some("a lighthouse"));
@@ -224,7 +224,7 @@ async fn mock_ai_api_images_and_scenarios() {
         req.model = Some(model.into());
         let resp = client.generate_image(&req).await.unwrap();
         let img = &resp.images[0];
-        assert_eq!(img.mime_type, "image/png", "{model}");
+        assert_eq!(&*img.mime_type, "image/png", "{model}");
         let bytes = img.data.as_ref().expect("inline bytes");
         assert!(
             bytes.starts_with(b"\x89PNG\r\n\x1a\n"),

@@ -99,12 +99,9 @@ async fn tool_call_deltas_accumulate() {
     assert_eq!(resp.finish_reason.as_deref(), Some("tool_calls"));
     let calls = &resp.message.tool_calls;
     assert_eq!(calls.len(), 2);
-    assert_eq!(
-        (calls[0].id.as_str(), calls[0].name.as_str()),
-        ("call_1", "lookup")
-    );
-    assert_eq!(calls[0].arguments, r#"{"city":"Paris","days":3}"#);
-    assert_eq!(calls[1].arguments, r#"{"city":"Rome"}"#);
+    assert_eq!((&*calls[0].id, &*calls[0].name), ("call_1", "lookup"));
+    assert_eq!(&*calls[0].arguments, r#"{"city":"Paris","days":3}"#);
+    assert_eq!(&*calls[1].arguments, r#"{"city":"Rome"}"#);
 }
 
 #[tokio::test]

@@ -28,7 +28,8 @@ pub struct Conversation {
     pub(crate) user_id: Option<String>,
     pub(crate) run_id: Option<String>,
     pub(crate) variables: BTreeMap<String, String>,
-    pub(crate) history: Vec<Arc<Message>>,
+    /// Shared with the saved state; a turn replaces it with a longer list.
+    pub(crate) history: Arc<[Arc<Message>]>,
     pub(crate) usage: Usage,
     pub(crate) cost: Cost,
 }
@@ -114,7 +115,7 @@ impl Conversation {
             user_id: config.user_id,
             run_id: config.run_id,
             variables,
-            history: Vec::new(),
+            history: Arc::default(),
             usage: Usage::default(),
             cost: Cost::default(),
             pack,
@@ -154,7 +155,7 @@ impl Conversation {
             pack_id: self.pack.id.clone(),
             prompt_name: self.prompt_name.clone(),
             variables: self.variables.clone(),
-            history: self.history.clone(),
+            history: Arc::clone(&self.history),
             usage: self.usage,
             cost: self.cost,
         }

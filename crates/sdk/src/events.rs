@@ -122,7 +122,7 @@ impl MediaStore for ObservedStore {
         self.report(
             MediaEventKind::Stored,
             r.as_ref().ok().cloned(),
-            Some(content.mime_type.clone()),
+            Some(content.mime_type.to_string()),
             bytes,
             started,
             r.as_ref().err().map(ToString::to_string),
@@ -135,7 +135,7 @@ impl MediaStore for ObservedStore {
         let span = tracing::info_span!("media_store", op = "retrieve", reference = %reference);
         let r = self.inner.retrieve(reference).instrument(span).await;
         let (mime, bytes) = match &r {
-            Ok(m) => (Some(m.mime_type.clone()), m.inline_len() as u64),
+            Ok(m) => (Some(m.mime_type.to_string()), m.inline_len() as u64),
             Err(_) => (None, 0),
         };
         self.report(

@@ -49,7 +49,7 @@ pub(crate) async fn externalize(
                     media.storage_reference = Some(reference.clone());
                     stored.push(StoredMedia {
                         reference,
-                        mime_type: media.mime_type.clone(),
+                        mime_type: media.mime_type.to_string(),
                         size_bytes: size,
                         message_index,
                         part_index,

@@ -154,7 +154,7 @@ impl Conversation {
                 policy.max_calls
             ));
         }
-        if policy.blocklist.contains(&call.name) {
+        if policy.blocklist.iter().any(|b| **b == *call.name) {
             return Err(format!("tool `{}` is not allowed", call.name));
         }
         let handler = self
@@ -239,8 +239,8 @@ impl Conversation {
                 emit(
                     &events,
                     ConversationEvent::ToolResult {
-                        call_id: c.id.clone(),
-                        name: c.name.clone(),
+                        call_id: c.id.to_string(),
+                        name: c.name.to_string(),
                         error,
                     },
                 );
@@ -279,7 +279,7 @@ impl Conversation {
                 Arc::new(m)
             })
             .collect();
-        self.history.extend(turn.iter().cloned());
+        self.history = self.history.iter().chain(&turn).cloned().collect();
         self.usage += usage;
         self.cost += cost;
         if let Err(e) = self.inner.state.save(&self.state()).await {

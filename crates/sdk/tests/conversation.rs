@@ -441,3 +441,25 @@ async fn tool_results_with_images_keep_text_part() {
     );
     assert!(resp.content.contains("a forest"), "{}", resp.content);
 }
+
+#[tokio::test]
+async fn saved_state_shares_the_history_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = Arc::new(MockProvider::new());
+    let m = manager(provider, file_store(dir.path()), ManagerConfig::default());
+    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
+    let mut conv = m
+        .new_conversation(&pack, ConversationConfig::new("u", "shared"))
+        .unwrap();
+    conv.send("hello").await.unwrap();
+    conv.send("again").await.unwrap();
+    let state = conv.state();
+    // The state (and so the in-memory state store) holds the same list as
+    // the conversation, not a copy of it.
+    assert!(std::ptr::eq(
+        state.history.as_ptr(),
+        conv.history().as_ptr()
+    ));
+    assert_eq!(state.history.len(), 4);
+    assert_eq!(state.history[2].text(), conv.history()[2].text());
+}

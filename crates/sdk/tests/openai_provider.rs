@@ -112,11 +112,9 @@ async fn streaming_over_openai_yields_events_and_commits() {
         .unwrap();
     let events: Vec<_> = conv.stream("Draw a red fox in snow").collect().await;
     let events: Vec<_> = events.into_iter().map(Result::unwrap).collect();
-    assert!(
-        events.iter().any(
-            |e| matches!(e, ConversationEvent::ToolCall(c) if c.name == "dalle-image-generator")
-        )
-    );
+    assert!(events.iter().any(
+        |e| matches!(e, ConversationEvent::ToolCall(c) if &*c.name == "dalle-image-generator")
+    ));
     assert!(
         events
             .iter()

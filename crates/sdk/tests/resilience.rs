@@ -84,11 +84,9 @@ async fn stream_yields_events_and_commits_the_turn() {
     let (_dir, _m, mut conv) = tutorial_conversation(MockProvider::new().with_image_size(64), 0);
     let events: Vec<_> = conv.stream("Sketch a bridge").collect().await;
     let events: Vec<_> = events.into_iter().map(Result::unwrap).collect();
-    assert!(
-        events.iter().any(
-            |e| matches!(e, ConversationEvent::ToolCall(c) if c.name == "dalle-image-generator")
-        )
-    );
+    assert!(events.iter().any(
+        |e| matches!(e, ConversationEvent::ToolCall(c) if &*c.name == "dalle-image-generator")
+    ));
     assert!(
         events
             .iter()

@@ -69,11 +69,13 @@ pub(super) fn split_path(path: &str) -> Option<Parts<'_>> {
     })
 }
 
-/// Slots found by a 64-bit fingerprint of a key their slab entry holds;
-/// keys whose fingerprint is taken by another key go to `more`.
+/// Slots found by a fingerprint of a key their slab entry holds; keys whose
+/// fingerprint is taken by another key go to `more`. Callers pass 64-bit
+/// keyed hashes; the map keeps their low 32 bits (8-byte entries: a
+/// collision only sends a key to `more`, every hit is checked by `is`).
 #[derive(Debug)]
 pub(super) struct FpIndex<K> {
-    pub(super) first: HashMap<u64, u32>,
+    pub(super) first: HashMap<u32, u32>,
     pub(super) more: HashMap<K, u32>,
 }
 
@@ -93,7 +95,7 @@ impl<K: Hash + Eq> FpIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        match self.first.get(&fp) {
+        match self.first.get(&(fp as u32)) {
             Some(&s) if is(s) => Some(s),
             _ if self.more.is_empty() => None,
             _ => self.more.get(key).copied(),
@@ -113,12 +115,12 @@ impl<K: Hash + Eq> FpIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        match self.first.get(&fp) {
+        match self.first.get(&(fp as u32)) {
             Some(&s) if !is(s) => {
                 self.more.insert(own(key), slot);
             }
             _ => {
-                self.first.insert(fp, slot);
+                self.first.insert(fp as u32, slot);
                 if !self.more.is_empty() {
                     self.more.remove(key);
                 }
@@ -132,8 +134,8 @@ impl<K: Hash + Eq> FpIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if self.first.get(&fp) == Some(&slot) {
-            self.first.remove(&fp);
+        if self.first.get(&(fp as u32)) == Some(&slot) {
+            self.first.remove(&(fp as u32));
         } else if self.more.get(key) == Some(&slot) {
             self.more.remove(key);
         }

@@ -9,8 +9,9 @@
 //!   file name as 16 bytes and the interned rest of the name, the BLAKE3
 //!   hash as 32 bytes, size, probe, reference count and flags. It is found
 //!   by path, and (for deduplicated content) by hash, through maps keyed by
-//!   64-bit keyed fingerprints (16 bytes per entry), with a full-key
-//!   overflow map for fingerprint collisions.
+//!   32-bit keyed fingerprints (8 bytes per entry), with a full-key
+//!   overflow map for fingerprint collisions. The probes of deduplicated
+//!   content are counted by their low 32 bits (8 bytes per entry).
 //!
 //! Hex is produced only where values leave the store. Whatever does not
 //! fit this form is kept verbatim in side maps (empty in practice), so every
@@ -102,7 +103,9 @@ pub(crate) struct Live {
     /// Deduplicated media with a well-formed hash, by hash.
     dedup: FpIndex<[u8; 32]>,
     /// Probes (and, for records without one, sizes) of live dedup content.
-    probes: HashMap<u64, u32>,
+    /// Keyed by the probe's low 32 bits: a collision only makes a store
+    /// hash its bytes to look for a dedup hit.
+    probes: HashMap<u32, u32>,
     unprobed_sizes: HashMap<u64, u32>,
     /// By slot: paths not in `<dir>/<32 lowercase hex><rest>` form.
     odd_paths: HashMap<u32, Box<str>>,
@@ -112,7 +115,7 @@ pub(crate) struct Live {
     keys: RandomState,
 }
 
-fn bump(map: &mut HashMap<u64, u32>, key: u64, up: bool) {
+fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, key: K, up: bool) {
     if up {
         *map.entry(key).or_default() += 1;
     } else if let Some(n) = map.get_mut(&key) {
@@ -250,12 +253,12 @@ impl Live {
     /// Whether bytes of this length and probe may already be stored
     /// deduplicated.
     pub(crate) fn may_hold(&self, probe: u64, size: u64) -> bool {
-        self.probes.contains_key(&probe) || self.unprobed_sizes.contains_key(&size)
+        self.probes.contains_key(&(probe as u32)) || self.unprobed_sizes.contains_key(&size)
     }
 
     fn count_probe(&mut self, probe: Option<u64>, size: u64, up: bool) {
         match probe {
-            Some(p) => bump(&mut self.probes, p, up),
+            Some(p) => bump(&mut self.probes, p as u32, up),
             None => bump(&mut self.unprobed_sizes, size, up),
         }
     }
@@ -428,9 +431,8 @@ impl Live {
         }
         let len = self.media.len() as u32;
         self.free.retain(|&s| s < len);
-        for m in [&mut self.probes, &mut self.unprobed_sizes] {
-            m.shrink_to_fit();
-        }
+        self.probes.shrink_to_fit();
+        self.unprobed_sizes.shrink_to_fit();
         self.refs.shrink_to_fit();
         self.odd_refs.shrink_to_fit();
         self.extras.shrink_to_fit();

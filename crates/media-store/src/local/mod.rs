@@ -286,7 +286,7 @@ impl FileStore {
         let probe = journal::probe(&data);
         let new = Arc::new(NewMedia {
             data,
-            mime_type: content.mime_type.clone(),
+            mime_type: content.mime_type.to_string(),
             metadata: metadata.clone(),
             rel_dir,
             id: paths::new_ref_id(),

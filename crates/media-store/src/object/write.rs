@@ -44,7 +44,7 @@ impl ObjectStoreMediaStore {
         metadata.policy = Some(metadata.policy.unwrap_or(self.config.default_policy));
         let record = MediaRecord {
             blake3: hash.clone(),
-            mime_type: content.mime_type.clone(),
+            mime_type: content.mime_type.to_string(),
             size_bytes: data.len() as u64,
             created: OffsetDateTime::now_utc(),
             metadata,

@@ -185,7 +185,7 @@ impl MediaConfig {
                     index,
                     MediaRejection::FormatNotAllowed {
                         media_type: media_type.to_owned(),
-                        mime_type: item.mime_type.clone(),
+                        mime_type: item.mime_type.to_string(),
                         allowed: allowed.to_vec(),
                     },
                 );
@@ -257,7 +257,7 @@ impl MediaConfig {
                 (Some(data), true) => pdf_page_count(data),
                 (None, _) => Err(MeasureFailure::NotInline),
                 (Some(_), false) => Err(MeasureFailure::UnsupportedFormat {
-                    mime_type: item.mime_type.clone(),
+                    mime_type: item.mime_type.to_string(),
                 }),
             };
             let pages =

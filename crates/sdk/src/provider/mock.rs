@@ -236,12 +236,14 @@ impl Provider for MockProvider {
                 let calls = calls
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (name, arguments))| ToolCall {
-                        id: format!("call_mock_{i}_{}", request.messages.len()),
-                        name,
-                        arguments,
+                    .map(|(i, (name, arguments))| {
+                        ToolCall::new(
+                            format!("call_mock_{i}_{}", request.messages.len()),
+                            name,
+                            arguments,
+                        )
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
                 (Message::assistant_tool_calls(None, calls), "tool_calls")
             }
             MockReply::Fail(status) => {

@@ -46,9 +46,9 @@ pub struct ConversationState {
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     /// History (system prompt excluded; it is rendered from the pack).
-    /// Messages are shared with the live conversation, so keeping state in
-    /// memory costs a pointer per message, not a copy.
-    pub history: Vec<Arc<Message>>,
+    /// The list itself is shared with the live conversation (each turn
+    /// makes a new one), so keeping state in memory costs nothing more.
+    pub history: Arc<[Arc<Message>]>,
     /// Usage so far.
     #[serde(default)]
     pub usage: Usage,

@@ -88,8 +88,8 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        let heap_base = settled_heap().await;
         let rss_base = rss_bytes().unwrap_or(0);
-        let heap_base = crate::ALLOC.allocated() as u64;
         let started = Instant::now();
         for i in 0..images {
             conv.send(format!("draw picture {i}"))
@@ -98,6 +98,7 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
         }
         let seconds = started.elapsed().as_secs_f64();
         let stats = conv.memory_stats();
+        let heap_end = settled_heap().await;
         Ok(MemoryResult {
             images,
             mode: mode.to_owned(),
@@ -105,7 +106,7 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
             rss_end: rss_bytes().unwrap_or(0),
             peak_rss: peak_rss_bytes().unwrap_or(0),
             heap_base,
-            heap_end: crate::ALLOC.allocated() as u64,
+            heap_end,
             inline_media_bytes: stats.inline_media_bytes,
             reference_bytes: stats.reference_bytes,
             messages: stats.messages,
@@ -117,6 +118,18 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
         serde_json::to_string(&result).map_err(|e| e.to_string())?
     );
     Ok(())
+}
+
+/// Live heap once the store's pool threads have let go of the last turn's
+/// buffers: the least of ten samples 5 ms apart (a single sample can catch a
+/// 1 MiB image still held by a thread finishing its hash).
+async fn settled_heap() -> u64 {
+    let mut least = u64::MAX;
+    for _ in 0..10 {
+        least = least.min(crate::ALLOC.allocated() as u64);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    least
 }
 
 fn run_child(images: usize, mode: &str) -> Result<MemoryResult, String> {
