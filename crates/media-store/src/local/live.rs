@@ -4,7 +4,7 @@
 //! - Per reference: its id as 16 bytes (the 32 hex digits as two `u64`s)
 //!   mapped to a media slot and an interned MIME type (8 bytes): 24 bytes
 //!   per map entry.
-//! - Per media path: one slab entry (80 bytes, no heap allocation) holding
+//! - Per media path: one slab entry (80 bytes, in chunks of 64) holding
 //!   the path as its interned directory, the 32 hex digits starting its
 //!   file name as 16 bytes and the interned rest of the name, the BLAKE3
 //!   hash as 32 bytes, size, probe, reference count and flags. It is found
@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
+use super::chunked::Chunked;
 use super::compact::{
     FpIndex, HexId, Parts, Strings, hash_text, id_text, parse_hash, parse_id, split_path,
 };
@@ -95,7 +96,7 @@ pub(crate) struct Live {
     /// By reference id: record fields differing from the media's.
     extras: HashMap<Box<str>, Extra>,
     /// The media slab, and its free slots.
-    media: Vec<Media>,
+    media: Chunked<Media>,
     free: Vec<u32>,
     /// By slot: hashes that are not 64 lowercase hex digits.
     odd_hashes: HashMap<u32, Box<str>>,

@@ -137,6 +137,7 @@
 //! ```
 
 mod abandon;
+mod chunked;
 mod commit;
 mod compact;
 mod config;
