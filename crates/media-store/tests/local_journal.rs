@@ -86,7 +86,7 @@ async fn two_stores_on_one_directory() {
     assert_eq!((s.objects, s.references), (1, 2));
     let listed = a.list().await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].sidecar.ref_count, 2);
+    assert_eq!(listed[0].ref_count(), 2);
     // A delete by b is seen by a, and the last delete (by a) removes the file.
     b.delete(&ra).await.unwrap();
     assert!(matches!(a.retrieve(&ra).await, Err(Error::NotFound { .. })));
@@ -326,7 +326,7 @@ async fn legacy_stores_are_imported_into_the_journal() {
     assert_eq!(store.path_of(&again).await.unwrap(), refs[0].1);
     let listed = store.list().await.unwrap();
     let file = listed.iter().find(|o| o.path == refs[0].1).unwrap();
-    assert_eq!(file.sidecar.ref_count, 3);
+    assert_eq!(file.ref_count(), 3);
     // Reference counts work on the imported records.
     store.delete(&refs[0].0).await.unwrap();
     store.delete(&refs[1].0).await.unwrap();

@@ -116,7 +116,7 @@ async fn processes_share_one_directory() {
     assert_eq!(s.by_session.len(), CHILDREN);
     let list = store.list().await.unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].sidecar.ref_count, kept.len() as u64);
+    assert_eq!(list[0].ref_count(), kept.len() as u64);
     let data = shared_bytes();
     for r in &kept {
         assert_eq!(store.retrieve_bytes(r).await.unwrap(), data);

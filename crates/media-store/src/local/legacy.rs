@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::index::walk_files;
-use super::journal::{JOURNAL_VERSION, Record, RefRecord};
+use super::journal::{JOURNAL_VERSION, Record, RecordOwner, RefRecord};
 use super::ops::Inner;
 use super::paths::{GENERATION_FILE, OBJECTS_DIR, REFS_DIR, TEMP_PREFIX};
 use super::records::{read_json, remove_if_exists};
@@ -90,6 +90,8 @@ pub(crate) fn import(inner: &Inner) -> Result<()> {
                 dedup,
                 probe: None,
             },
+            // The owners are in the sidecars (see `owners`).
+            owner: RecordOwner::default(),
         });
     }
     recs.sort_by(|a, b| match (a, b) {

@@ -147,6 +147,7 @@ mod legacy;
 mod lifecycle;
 mod live;
 mod ops;
+mod owners;
 mod paths;
 mod prepare;
 mod records;
@@ -161,7 +162,7 @@ use time::OffsetDateTime;
 pub use crate::lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
 pub use config::{FileStoreBuilder, FileStoreConfig};
 pub use lifecycle::StoredObject;
-pub use records::{MediaSidecar, Owner, SidecarReference};
+pub use records::{LiveReference, MediaSidecar, Owner};
 
 use self::abandon::{Caller, Delivered};
 use self::index::Index;
@@ -267,7 +268,7 @@ impl FileStore {
             let generation = inner.generation()?;
             let mut idx = inner.index_guard();
             if idx.generation != Some(generation) {
-                *idx = Index::rebuild(&inner.base, generation)?;
+                *idx = Index::rebuild(inner, generation)?;
             }
             Ok(f(&idx))
         })
