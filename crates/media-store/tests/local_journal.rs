@@ -3,6 +3,9 @@
 //! garbage lines, compaction seen by a reader that opened before it, and
 //! the import of stores written in the legacy one-file-per-record format.
 
+#[path = "support/v1.rs"]
+mod v1;
+
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -303,6 +306,8 @@ async fn legacy_stores_are_imported_into_the_journal() {
             let path = store.path_of(&r).await.unwrap();
             refs.push((r, path, data.clone()));
         }
+        // The sidecars of that format listed every reference with its owner.
+        v1::downgrade_sidecars(&store.list().await.unwrap());
     }
     to_legacy_layout(dir.path(), &refs);
 
@@ -318,6 +323,18 @@ async fn legacy_stores_are_imported_into_the_journal() {
     }
     let s = store.stats().await.unwrap();
     assert_eq!((s.objects, s.references), (2, 3));
+    // Each reference keeps the owner its sidecar listed.
+    assert_eq!(s.by_conversation["a"].references, 2);
+    assert_eq!(s.by_conversation["b"].references, 1);
+    let listed = store.list().await.unwrap();
+    let shared_file = listed.iter().find(|o| o.path == refs[0].1).unwrap();
+    let conv_of = |r: &StorageReference| {
+        let id = r.as_str().strip_prefix("file:").unwrap();
+        let l = shared_file.live_references.iter().find(|l| l.id == id);
+        l.and_then(|l| l.owner.conversation_id.clone())
+    };
+    assert_eq!(conv_of(&refs[0].0).as_deref(), Some("a"));
+    assert_eq!(conv_of(&refs[1].0).as_deref(), Some("b"));
     // The dedup map came along: the same bytes again attach to the old file.
     let again = store
         .store_bytes("image/png", shared.clone(), &meta("c"))

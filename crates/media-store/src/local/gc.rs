@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::FileStore;
 use super::index::walk_files;
 use super::ops::{Inner, rel_string};
+use super::owners::JournalRef;
 use super::paths::{MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
 use super::records::{
     FORMAT_VERSION, LegacyReferences, MediaSidecar, read_json, remove_if_exists, write_json,
@@ -109,12 +110,17 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, 
         ..GcReport::default()
     };
     let remove = |p: &Path| if apply { remove_if_exists(p) } else { Ok(()) };
-    // Live journal records, by media path.
-    let refs: HashMap<String, _> = inner.journal.view()?.records().into_iter().collect();
-    let mut by_path: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (id, rec) in &refs {
-        by_path.entry(rec.path.as_str()).or_default().push(id);
-    }
+    // Live journal records (with their owners), by media path.
+    let journal = super::owners::by_path(inner)?;
+    let refs: HashMap<&str, &JournalRef> = journal
+        .values()
+        .flatten()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let by_path: HashMap<&str, Vec<&str>> = journal
+        .iter()
+        .map(|(path, rs)| (path.as_str(), rs.iter().map(|r| r.id.as_str()).collect()))
+        .collect();
 
     // 1. Media directory: temp files, media/sidecar pairs.
     let mut sidecars: HashMap<PathBuf, PathBuf> = HashMap::new(); // sidecar -> media
@@ -164,7 +170,7 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, 
         };
         let live: Vec<&str> = records
             .into_iter()
-            .filter(|id| refs[*id].blake3 == sidecar.blake3)
+            .filter(|id| refs[*id].rec.blake3 == sidecar.blake3)
             .collect();
         accepted.extend(live.iter().copied());
         if live.is_empty() {
@@ -187,7 +193,7 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, 
                 }
             }
             for id in &live {
-                if !listed.contains(*id) {
+                if refs[*id].owner.is_none() && !listed.contains(*id) {
                     report.repaired_references.push((*id).to_owned());
                 }
             }
@@ -204,8 +210,8 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, 
     // 3. Journal records whose media is gone (or is other content).
     let dangling: Vec<String> = refs
         .keys()
-        .filter(|id| !accepted.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !accepted.contains(*id))
+        .map(|id| (*id).to_owned())
         .collect();
     report.dangling_references.extend(dangling.iter().cloned());
 

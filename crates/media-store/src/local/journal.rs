@@ -45,7 +45,9 @@ pub(crate) const JOURNAL_VERSION: u32 = 2;
 /// (by anyone) and every compaction. The index uses it as its generation.
 pub(crate) type Generation = (u64, u64, u64);
 
-/// One journal line.
+/// One journal line (parsed one at a time: the size of `Add` does not
+/// matter).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub(crate) enum Record {
@@ -329,11 +331,6 @@ impl Journal {
     /// Whether a reference is live.
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.live.contains(id)
-    }
-
-    /// Every live record, sorted by id.
-    pub(crate) fn records(&self) -> Vec<(String, RefRecord)> {
-        self.live.records()
     }
 
     /// Whether bytes of this length and probe may already be stored

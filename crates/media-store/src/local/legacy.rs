@@ -6,8 +6,11 @@
 //! from the journal is appended to it (in one write), then the old files are
 //! removed. A crash in between imports again on the next open, skipping the
 //! references already in the journal. Unreadable record files are skipped
-//! with a warning: their sidecar entries are then pruned by `gc`, as the old
-//! format's `gc` did for them.
+//! with a warning: their entries in the (version 1) sidecars are then
+//! pruned by `gc`, as the old format's `gc` did for them. The imported
+//! records have no owner fields: the owners stay in the sidecars' reference
+//! lists, read from there until `gc` moves them into the journal (see
+//! [`owners`](super::owners)).
 
 use std::fs;
 use std::io;
