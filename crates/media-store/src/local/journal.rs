@@ -479,11 +479,10 @@ impl SharedJournal {
         Ok((before, v.generation()))
     }
 
-    /// Rewrites the journal with the live records, minus `drop`, as `fold`
-    /// leaves them (store lock held): `fold` may fill in owners of records
-    /// that have none. Records are read back from the file with their
-    /// owners, in id order. Other views notice the new inode and replay from
-    /// scratch.
+    /// Rewrites the journal with the live records, minus `drop` (store lock
+    /// held), read back from the file with their owners (see
+    /// [`rewrite`](super::rewrite)); `fold` may give owners to records that
+    /// have none. Other views notice the new inode and replay from scratch.
     pub(crate) fn compact(
         &self,
         drop: &[String],
@@ -492,34 +491,15 @@ impl SharedJournal {
     ) -> Result<()> {
         let mut v = self.view()?;
         v.prepare_append()?;
-        let mut recs = match v.replayed() {
-            Some((file, path, upto)) => super::owners::live_records(&file, &path, upto)?,
-            None => Vec::new(),
-        };
         let drop: std::collections::HashSet<&str> = drop.iter().map(String::as_str).collect();
-        recs.retain(|(id, ..)| !drop.contains(id.as_str()));
         let expected = v.live.len() - drop.iter().filter(|id| v.live.contains(id)).count();
-        if recs.len() != expected {
-            return Err(Error::Corrupt {
-                reference: v.path.display().to_string(),
-                message: format!(
-                    "compaction read {} live records back, the replay has {expected}",
-                    recs.len()
-                ),
-            });
-        }
-        fold(&mut recs)?;
-        let mut text = Vec::new();
-        for (id, rec, owner) in recs {
-            text.extend(line(&Record::Add {
-                v: JOURNAL_VERSION,
-                id,
-                rec,
-                owner,
-            })?);
-        }
         let dir = v.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        TempFile::write(&dir, &text, fsync)?.persist(&v.path, fsync)?;
+        let mut temp = TempFile::create(&dir)?;
+        if let Some((file, path, upto)) = v.replayed() {
+            super::rewrite::write_live((&file, &path, upto), &drop, expected, fold, &mut temp)?;
+        }
+        temp.fill(&[], fsync)?;
+        temp.persist(&v.path, fsync)?;
         v.reopen()
     }
 }

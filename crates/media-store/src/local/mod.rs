@@ -183,6 +183,7 @@ mod owners;
 mod paths;
 mod prepare;
 mod records;
+mod rewrite;
 
 use std::fmt;
 use std::sync::Arc;

@@ -46,16 +46,19 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     }
 }
 
-/// Calls `f` with every record of the first `upto` bytes of the journal
-/// `file` (complete lines only, as a replay reads them).
+/// Calls `f` with the offset and record of every line of the first `upto`
+/// bytes of the journal `file` (complete lines only, as a replay reads
+/// them).
 pub(crate) fn for_each_record(
     file: &File,
     path: &Path,
     upto: u64,
-    mut f: impl FnMut(Record) -> Result<()>,
+    mut f: impl FnMut(u64, Record) -> Result<()>,
 ) -> Result<()> {
     let mut pos = 0u64;
     let mut n = 0u64;
+    // Offset of the next line to parse.
+    let mut line_at = 0u64;
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; CHUNK];
     while pos < upto {
@@ -71,7 +74,8 @@ pub(crate) fn for_each_record(
         };
         for line in pending[..end].split(|&b| b == b'\n') {
             n += 1;
-            f(parse_line(path, n, line)?)?;
+            f(line_at, parse_line(path, n, line)?)?;
+            line_at += line.len() as u64 + 1;
         }
         pending.drain(..=end);
     }
@@ -105,7 +109,7 @@ pub(crate) fn replay(inner: &Inner, mut f: impl FnMut(Replayed)) -> Result<()> {
     let Some((file, path, upto)) = inner.journal.view()?.replayed() else {
         return Ok(());
     };
-    for_each_record(&file, &path, upto, |rec| {
+    for_each_record(&file, &path, upto, |_, rec| {
         f(match rec {
             Record::Add { id, rec, owner, .. } => Replayed::Add(JournalRef {
                 id,
@@ -136,30 +140,6 @@ pub(crate) fn by_path(inner: &Inner) -> Result<HashMap<String, Vec<JournalRef>>>
     for refs in out.values_mut() {
         refs.sort_by(|a, b| a.id.cmp(&b.id));
     }
-    Ok(out)
-}
-
-/// The live records of the first `upto` bytes of the journal `file`, with
-/// their owner fields, sorted by id (what compaction writes).
-pub(crate) fn live_records(
-    file: &File,
-    path: &Path,
-    upto: u64,
-) -> Result<Vec<(String, RefRecord, RecordOwner)>> {
-    let mut live: HashMap<String, (RefRecord, RecordOwner)> = HashMap::new();
-    for_each_record(file, path, upto, |rec| {
-        match rec {
-            Record::Add { id, rec, owner, .. } => {
-                live.insert(id, (rec, owner));
-            }
-            Record::Remove { id, .. } => {
-                live.remove(&id);
-            }
-        }
-        Ok(())
-    })?;
-    let mut out: Vec<_> = live.into_iter().map(|(id, (r, o))| (id, r, o)).collect();
-    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
@@ -266,6 +246,7 @@ mod tests {
         let path = dir.path().join("journal");
         let mut f = File::create(&path).unwrap();
         let mut written = 0u64;
+        let mut starts = Vec::new();
         let n = 2 * CHUNK / 200 + 7;
         for i in 0..n {
             let conv = "c".repeat(i % 97);
@@ -274,6 +255,7 @@ mod tests {
                 "ab".repeat(32)
             );
             f.write_all(line.as_bytes()).unwrap();
+            starts.push(written);
             written += line.len() as u64;
         }
         // A torn line past the replayed length is not read.
@@ -281,10 +263,14 @@ mod tests {
         drop(f);
         let file = File::open(&path).unwrap();
         let mut seen = 0usize;
-        for_each_record(&file, &path, written, |rec| {
+        let mut at = 0u64;
+        let starts = &starts;
+        for_each_record(&file, &path, written, |offset, rec| {
+            assert_eq!(offset, at);
             let Record::Add { id, owner, .. } = rec else {
                 panic!("not an add");
             };
+            at = starts.get(seen + 1).copied().unwrap_or(written);
             assert_eq!(id, format!("{seen:032x}"));
             let owner = owner.owner().unwrap();
             assert_eq!(owner.conversation_id.unwrap().len(), 1 + seen % 97);
@@ -293,8 +279,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, n);
+        assert_eq!(at, written);
         assert!(written > 2 * CHUNK as u64);
-        let live = live_records(&file, &path, written).unwrap();
-        assert_eq!(live.len(), n);
     }
 }

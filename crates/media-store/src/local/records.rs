@@ -207,6 +207,17 @@ impl TempFile {
         Ok(())
     }
 
+    /// Writes `data` at the end of a [created](Self::create) temp file
+    /// written in pieces (then [filled](Self::fill) with the last piece).
+    pub(crate) fn append(&mut self, data: &[u8]) -> Result<()> {
+        let p = self.path.as_deref().unwrap_or(Path::new(""));
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::io(p, io::Error::other("temporary file already filled")))?;
+        file.write_all(data).map_err(|e| Error::io(p, e))
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.path.as_deref().unwrap_or(Path::new(""))
     }

@@ -203,7 +203,10 @@ async fn many_references(s: &mut Section, store: &FileStore, quick: bool) -> Res
         let b = *base.get_or_insert(p50);
         s.row(vec![
             "4 KiB".to_owned(),
-            format!("store (dedup hit, {existing} existing refs)"),
+            format!(
+                "store (dedup hit, {existing} existing ref{})",
+                if existing == 1 { "" } else { "s" }
+            ),
             hits.len().to_string(),
             fmt_duration(p50),
             fmt_duration(hits.percentile(90.0)),
