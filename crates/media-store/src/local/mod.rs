@@ -10,7 +10,7 @@
 //!     <conversation>/<id>.<ext>    ByConversation
 //!     <run>/<id>.<ext>             ByRun
 //!     <id>.<ext>.meta              sidecar (JSON, see MediaSidecar): what the file holds,
-//!                                  written once with the file, never rewritten
+//!                                  written with the file; stores and deletes never rewrite it
 //!   .promptkit/
 //!     journal                      append-only log of reference records with their
 //!                                  owners (JSON lines)
@@ -118,9 +118,9 @@
 //! reference whose record has none is read from the `references` list of
 //! its file's sidecar (or is the sidecar's own owner, for a reference the
 //! list missed); new references get records with owners, and dedup hits
-//! and deletes leave the old sidecars alone. [`FileStore::gc`] completes the
-//! move: its compaction writes those owners into the journal, then it
-//! rewrites each version 1 sidecar as version 2.
+//! and deletes leave the old sidecars alone. Every journal compaction writes
+//! those owners into the records it rewrites, and [`FileStore::gc`] (which
+//! compacts) then rewrites each version 1 sidecar as version 2.
 //!
 //! A store whose future is dropped stores nothing. Its blocking thread runs
 //! on but checks for its caller before preparing, once it has the lock and
