@@ -29,7 +29,7 @@ pub use support::{fresh_metadata, random_bytes};
 
 use support::{assert_bytes, assert_not_found, get, opaque_bytes, put, stats};
 
-use crate::{Error, MediaStore, MediaStoreExt, StorageReference, StorageStats};
+use crate::{Error, MediaMetadata, MediaStore, MediaStoreExt, StorageReference, StorageStats};
 
 /// What a backend under test is expected to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,8 @@ pub async fn round_trip_all_types(store: &dyn MediaStore) {
 }
 
 /// Identical bytes stored from two conversations: two distinct references,
-/// both retrievable, one object in the statistics, two references.
+/// both retrievable, one object in the statistics, two references, each
+/// counted under its own conversation (also after the other is deleted).
 pub async fn dedup_identical_content(store: &dyn MediaStore) {
     let before = stats(store, "dedup").await;
     let data = random_bytes(b"\x89PNG\r\n\x1a\n", 4096);
@@ -177,6 +178,25 @@ pub async fn dedup_identical_content(store: &dyn MediaStore) {
             "dedup: conversation {conv} logical bytes"
         );
     }
+    // Each reference keeps its own owner: deleting one takes only its
+    // conversation's count with it, and the shared object stays.
+    store
+        .delete(&r1)
+        .await
+        .unwrap_or_else(|e| panic!("dedup: delete r1: {e}"));
+    let end = stats(store, "dedup").await;
+    let count = |m: &MediaMetadata| {
+        let conv = m.conversation_id.as_deref().unwrap_or("-");
+        end.by_conversation.get(conv).map_or(0, |c| c.references)
+    };
+    assert_eq!(count(&m1), 0, "dedup: the deleted reference's conversation");
+    assert_eq!(count(&m2), 1, "dedup: the other reference's conversation");
+    assert_eq!(end.objects, after.objects, "dedup: the object stays");
+    assert_bytes(
+        &get(store, &r2, "dedup r2 after delete").await,
+        &data,
+        "dedup r2",
+    );
 }
 
 /// For stores without deduplication: identical bytes are two objects, and each

@@ -131,11 +131,14 @@ pub struct GcReport {
     pub orphan_media: Vec<PathBuf>,
     /// Sidecars without media.
     pub orphan_sidecars: Vec<PathBuf>,
-    /// Ids listed in a sidecar without a reference record (pruned).
+    /// Ids listed in a sidecar without a reference record (pruned). Only
+    /// version 1 sidecars of the local store listed references; their list
+    /// is dropped when `gc` rewrites them as version 2.
     pub pruned_references: Vec<String>,
     /// Reference records whose media is gone (removed).
     pub dangling_references: Vec<String>,
-    /// References repaired: re-added to their sidecar (local store), or
+    /// References repaired: live references a version 1 sidecar did not
+    /// list, whose journal record gets the sidecar's owner (local store), or
     /// whose bytes or location were put back (object stores).
     pub repaired_references: Vec<String>,
     /// Dedup (object stores: location) records pointing nowhere.

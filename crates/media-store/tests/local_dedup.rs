@@ -64,12 +64,22 @@ fn media_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Live journal references to `media` (the sidecar, format 2, lists none).
 fn ref_count(media: &Path) -> u64 {
     let meta = std::fs::read(format!("{}.meta", media.display())).unwrap();
     let j: serde_json::Value = serde_json::from_slice(&meta).unwrap();
-    let n = j["ref_count"].as_u64().unwrap();
-    assert_eq!(j["references"].as_array().unwrap().len() as u64, n);
-    n
+    assert_eq!(j["version"], 2);
+    assert!(j.get("references").is_none() && j.get("ref_count").is_none());
+    let dir = media
+        .ancestors()
+        .find(|d| d.join(".promptkit").is_dir())
+        .unwrap();
+    let rel = media
+        .strip_prefix(dir)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    journal_refs(dir).values().filter(|p| **p == rel).count() as u64
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Heap held by a [`FileStore`]'s statistics index: `stats()` and the
-//! retention operations build it from the sidecars and keep it, so it must
-//! stay small per file (it used to hold a copy of every sidecar).
+//! retention operations build it from the sidecars and the journal (the
+//! owners) and keep it, so it must stay small per file (it used to hold a
+//! copy of every sidecar).
 //!
 //! This binary holds this one test and counts every allocation with its own
 //! global allocator, so nothing else allocates while it measures.
@@ -11,9 +12,9 @@ use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt,
 #[global_allocator]
 static ALLOC: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
-/// Bytes per indexed file (one reference each) allowed. Measured: 264 at
-/// N = 2000 (the file map has just doubled); a copy of every sidecar, as the
-/// index kept before, took 1770.
+/// Bytes per indexed file (one reference each) allowed. Measured: 260 at
+/// N = 2000 (the maps have just doubled; one entry per file, one per
+/// reference); a copy of every sidecar, as the index kept before, took 1770.
 const BOUND: usize = 300;
 const N: usize = 2000;
 
@@ -41,7 +42,7 @@ fn index_heap_per_file_is_small() {
             refs.push(store.store_bytes("image/png", data, &meta).await.unwrap());
         }
         drop(store);
-        // The whole index, built from every sidecar by a store that never
+        // The whole index, built from every sidecar and the journal by a store that never
         // built it (as after a restart, or after another process wrote).
         let fresh = FileStore::builder()
             .with_base_dir(dir.path())

@@ -3,6 +3,9 @@
 //! garbage lines, compaction seen by a reader that opened before it, and
 //! the import of stores written in the legacy one-file-per-record format.
 
+#[path = "support/v1.rs"]
+mod v1;
+
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -86,7 +89,7 @@ async fn two_stores_on_one_directory() {
     assert_eq!((s.objects, s.references), (1, 2));
     let listed = a.list().await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].sidecar.ref_count, 2);
+    assert_eq!(listed[0].ref_count(), 2);
     // A delete by b is seen by a, and the last delete (by a) removes the file.
     b.delete(&ra).await.unwrap();
     assert!(matches!(a.retrieve(&ra).await, Err(Error::NotFound { .. })));
@@ -303,6 +306,8 @@ async fn legacy_stores_are_imported_into_the_journal() {
             let path = store.path_of(&r).await.unwrap();
             refs.push((r, path, data.clone()));
         }
+        // The sidecars of that format listed every reference with its owner.
+        v1::downgrade_sidecars(&store.list().await.unwrap());
     }
     to_legacy_layout(dir.path(), &refs);
 
@@ -318,6 +323,18 @@ async fn legacy_stores_are_imported_into_the_journal() {
     }
     let s = store.stats().await.unwrap();
     assert_eq!((s.objects, s.references), (2, 3));
+    // Each reference keeps the owner its sidecar listed.
+    assert_eq!(s.by_conversation["a"].references, 2);
+    assert_eq!(s.by_conversation["b"].references, 1);
+    let listed = store.list().await.unwrap();
+    let shared_file = listed.iter().find(|o| o.path == refs[0].1).unwrap();
+    let conv_of = |r: &StorageReference| {
+        let id = r.as_str().strip_prefix("file:").unwrap();
+        let l = shared_file.live_references.iter().find(|l| l.id == id);
+        l.and_then(|l| l.owner.conversation_id.clone())
+    };
+    assert_eq!(conv_of(&refs[0].0).as_deref(), Some("a"));
+    assert_eq!(conv_of(&refs[1].0).as_deref(), Some("b"));
     // The dedup map came along: the same bytes again attach to the old file.
     let again = store
         .store_bytes("image/png", shared.clone(), &meta("c"))
@@ -326,7 +343,7 @@ async fn legacy_stores_are_imported_into_the_journal() {
     assert_eq!(store.path_of(&again).await.unwrap(), refs[0].1);
     let listed = store.list().await.unwrap();
     let file = listed.iter().find(|o| o.path == refs[0].1).unwrap();
-    assert_eq!(file.sidecar.ref_count, 3);
+    assert_eq!(file.ref_count(), 3);
     // Reference counts work on the imported records.
     store.delete(&refs[0].0).await.unwrap();
     store.delete(&refs[1].0).await.unwrap();

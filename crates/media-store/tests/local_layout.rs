@@ -105,12 +105,27 @@ async fn sidecar_records_owner_hash_size_and_policy() {
     assert_eq!(j["size_bytes"], 1234);
     assert_eq!(j["blake3"], blake3::hash(&data).to_hex().as_str());
     assert_eq!(j["retention_policy"], "retain-7days");
-    assert_eq!(j["ref_count"], 1);
+    assert_eq!(j["version"], 2);
+    // Format 2 lists no references: the journal holds them, with owners.
+    assert!(j.get("ref_count").is_none() && j.get("references").is_none());
     let created = j["created_at"].as_str().unwrap();
     time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
         .expect("created_at is RFC 3339");
     let id = r.as_str().strip_prefix("file:").unwrap();
-    assert_eq!(j["references"][0]["id"], id);
+    let listed = store.list().await.unwrap();
+    let live = &listed[0].live_references;
+    assert_eq!((live.len(), live[0].id.as_str()), (1, id));
+    assert_eq!(live[0].owner.run_id.as_deref(), Some("run-1"));
+    assert_eq!(live[0].owner.message_index, Some(3));
+    assert_eq!(live[0].owner.provider_id.as_deref(), Some("mock"));
+    assert_eq!(
+        live[0].owner.retention_policy,
+        RetentionPolicy::RetainDays(7)
+    );
+    assert_eq!(
+        live[0].owner.created_at.to_string(),
+        listed[0].sidecar.owner.created_at.to_string()
+    );
 }
 
 #[tokio::test]

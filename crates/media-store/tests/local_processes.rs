@@ -116,7 +116,21 @@ async fn processes_share_one_directory() {
     assert_eq!(s.by_session.len(), CHILDREN);
     let list = store.list().await.unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].sidecar.ref_count, kept.len() as u64);
+    assert_eq!(list[0].ref_count(), kept.len() as u64);
+    // Each reference keeps its own owner (its process's session), whichever
+    // process stored the file first.
+    let mut listed = list[0].references();
+    listed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut want = kept.clone();
+    want.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(listed, want);
+    assert!(
+        s.by_session
+            .values()
+            .all(|t| t.references == per_child as u64),
+        "{:?}",
+        s.by_session
+    );
     let data = shared_bytes();
     for r in &kept {
         assert_eq!(store.retrieve_bytes(r).await.unwrap(), data);

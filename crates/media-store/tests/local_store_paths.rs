@@ -56,17 +56,41 @@ fn sidecar(media: &Path) -> serde_json::Value {
     serde_json::from_slice(&text).unwrap()
 }
 
-/// The reference ids a sidecar lists (checked against its `ref_count`).
+/// The live journal references to `media`, sorted (its sidecar, format 2,
+/// lists none: checked).
 fn sidecar_ids(media: &Path) -> Vec<String> {
     let j = sidecar(media);
-    let ids: Vec<String> = j["references"]
-        .as_array()
+    assert_eq!(j["version"], 2);
+    assert!(j.get("references").is_none() && j.get("ref_count").is_none());
+    let dir = media
+        .ancestors()
+        .find(|d| d.join(".promptkit").is_dir())
+        .unwrap();
+    refs_to(dir, media)
+}
+
+/// Live journal references (a replay) to `media`, sorted.
+fn refs_to(dir: &Path, media: &Path) -> Vec<String> {
+    let rel = media
+        .strip_prefix(dir)
         .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(j["ref_count"].as_u64().unwrap(), ids.len() as u64);
-    ids
+        .to_string_lossy()
+        .into_owned();
+    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
+    let mut live = std::collections::BTreeMap::new();
+    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        match v["op"].as_str().unwrap() {
+            "add" => live.insert(id, v["path"].as_str().unwrap().to_owned()),
+            "remove" => live.remove(&id),
+            op => panic!("unknown journal op {op}"),
+        };
+    }
+    live.into_iter()
+        .filter(|(_, p)| *p == rel)
+        .map(|(id, _)| id)
+        .collect()
 }
 
 fn id_of(r: &promptkit_media_store::StorageReference) -> String {
@@ -115,7 +139,9 @@ async fn large_new_bytes_get_their_prepared_sidecar() {
         .await
         .unwrap();
     assert_eq!(media_files(dir.path()), media);
-    assert_eq!(sidecar_ids(&media[0]), vec![id_of(&r), id_of(&r2)]);
+    let mut both = vec![id_of(&r), id_of(&r2)];
+    both.sort();
+    assert_eq!(sidecar_ids(&media[0]), both);
     assert!(temp_files(dir.path()).is_empty());
 }
 
@@ -240,20 +266,19 @@ fn a_one_thread_blocking_pool_still_stores_large_bytes() {
     assert!(temp_files(dir.path()).is_empty());
 }
 
-/// The references the sidecars list; `None` while a file changes under the
-/// scan, or when some media file has no reference.
+/// The references of the media files (the journal's, each file with a
+/// readable sidecar); `None` while a file changes under the scan, or when
+/// some media file has no reference.
 fn listed_ids(dir: &Path) -> Option<std::collections::BTreeSet<String>> {
     let mut listed = std::collections::BTreeSet::new();
     for m in media_files(dir) {
         let text = std::fs::read(format!("{}.meta", m.display())).ok()?;
-        let j: serde_json::Value = serde_json::from_slice(&text).ok()?;
-        let refs = j["references"].as_array()?;
-        if refs.is_empty() || j["ref_count"].as_u64()? != refs.len() as u64 {
+        let _: serde_json::Value = serde_json::from_slice(&text).ok()?;
+        let refs = refs_to(dir, &m);
+        if refs.is_empty() {
             return None;
         }
-        for r in refs {
-            listed.insert(r["id"].as_str()?.to_owned());
-        }
+        listed.extend(refs);
     }
     Some(listed)
 }
@@ -354,9 +379,9 @@ async fn stores_dropped_at_any_moment_leave_no_orphan() {
         }
     }
     let expected: std::collections::BTreeSet<String> = received.iter().map(id_of).collect();
-    // Every media file is referenced, and the sidecars list exactly the
+    // Every media file is referenced, and the journal holds exactly the
     // received references. (Undoing an abandoned store is a delete: its
-    // journal line comes before its sidecar update, so wait for both.)
+    // journal line comes before the removal of the file, so wait for both.)
     eventually(
         "only received references in the journal and sidecars",
         || {

@@ -51,7 +51,7 @@ impl Target {
                 objects
                     .iter()
                     .flat_map(|o| {
-                        o.sidecar.references.iter().map(move |r| Listed {
+                        o.live_references.iter().map(move |r| Listed {
                             reference: format!("file:{}", r.id),
                             mime_type: r.mime_type.clone(),
                             size_bytes: o.sidecar.size_bytes,
@@ -62,7 +62,7 @@ impl Target {
                             policy: r.owner.retention_policy,
                             blake3: o.sidecar.blake3.clone(),
                             path: Some(o.path.clone()),
-                            ref_count: o.sidecar.ref_count,
+                            ref_count: o.ref_count(),
                             expired: r.owner.is_expired(now),
                         })
                     })

@@ -112,7 +112,7 @@ fn human(d: &GcDoc<'_>, r: &GcReport) -> String {
     );
     ids(
         &mut out,
-        "sidecar entries without reference record (pruned)",
+        "version 1 sidecar entries without reference record (pruned)",
         d.pruned_references,
     );
     ids(
@@ -122,7 +122,7 @@ fn human(d: &GcDoc<'_>, r: &GcReport) -> String {
     );
     ids(
         &mut out,
-        "reference records missing from their sidecar (re-added)",
+        "references repaired (owner from a version 1 sidecar, or bytes put back)",
         d.repaired_references,
     );
     paths(

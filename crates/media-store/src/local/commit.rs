@@ -1,16 +1,21 @@
 //! The locked step of a store: attach a reference to identical content
 //! already stored, or move the prepared temp files to their final names;
 //! then append the journal record (the acknowledgment).
+//!
+//! A dedup hit writes one journal line (the reference and its owner) and
+//! nothing else: the sidecar of the existing file is not read or rewritten,
+//! so the hit costs the same however many references the content has.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::journal::{JOURNAL_VERSION, Record, RefRecord};
+use super::index::Change;
+use super::journal::{JOURNAL_VERSION, Record, RecordOwner, RefRecord};
 use super::ops::{Inner, NewMedia, Prepared, rel_string};
 use super::paths::{self, check_relative};
 use super::records::{
-    FORMAT_VERSION, MediaSidecar, Owner, SidecarReference, TempFile, read_json, sidecar_path,
-    write_json, write_json_with,
+    FORMAT_VERSION, MediaSidecar, Owner, TempFile, read_json, sidecar_path, write_json,
+    write_json_with,
 };
 use crate::{Error, Result, StorageReference, extension_for_mime};
 
@@ -21,47 +26,40 @@ pub(crate) fn media_name(new: &NewMedia, hash: &str, dedup: bool) -> String {
     format!("{stem}.{}", extension_for_mime(&new.mime_type))
 }
 
-/// The reference a store adds to its media's sidecar.
-fn entry(inner: &Inner, new: &NewMedia) -> SidecarReference {
-    SidecarReference {
-        id: new.id.clone(),
-        mime_type: new.mime_type.clone(),
-        owner: Owner::new(&new.metadata, inner.config.default_policy, new.now),
-    }
+/// The owner a store records for its reference.
+fn owner(inner: &Inner, new: &NewMedia) -> Owner {
+    Owner::new(&new.metadata, inner.config.default_policy, new.now)
 }
 
-/// The sidecar of new content: this store's reference only.
+/// The sidecar of new content: what the file holds, and this store's owner.
 pub(crate) fn fresh_sidecar(inner: &Inner, new: &NewMedia, hash: &str) -> MediaSidecar {
     let dedup = inner.config.enable_deduplication;
-    let entry = entry(inner, new);
-    let mut sidecar = MediaSidecar {
+    MediaSidecar {
         version: FORMAT_VERSION,
         file: media_name(new, hash, dedup),
         mime_type: new.mime_type.clone(),
         size_bytes: new.data.len() as u64,
         blake3: hash.to_owned(),
         deduplicated: dedup,
-        owner: entry.owner.clone(),
-        ref_count: 0,
-        references: Vec::new(),
-    };
-    sidecar.push(entry);
-    sidecar
+        owner: owner(inner, new),
+    }
+}
+
+/// Whether `path` is a regular file (not a symlink).
+fn is_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
 }
 
 impl Inner {
-    /// Where a hash's deduplicated media lives, if it is intact: relative
-    /// path, sidecar file, sidecar.
-    fn dedup_target(
-        &self,
-        path: &str,
-        hash: &str,
-    ) -> Result<Option<(PathBuf, PathBuf, MediaSidecar)>> {
+    /// Where a hash's deduplicated media lives, if it is intact (the media
+    /// and its sidecar are regular files; neither is read): the relative
+    /// path.
+    fn dedup_target(&self, path: &str, hash: &str) -> Result<Option<PathBuf>> {
         let Ok(rel) = check_relative(path) else {
             return Ok(None);
         };
         // The directory is checked to be inside the store (and remembered),
-        // the file to be a regular file, not a symlink.
+        // the files to be regular files, not symlinks.
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
             return Ok(None);
         };
@@ -71,14 +69,8 @@ impl Inner {
             Err(e) => return Err(e),
         };
         let media = dir.join(name);
-        if !fs::symlink_metadata(&media).is_ok_and(|m| m.file_type().is_file()) {
-            return Ok(None);
-        }
-        let sidecar_file = sidecar_path(&media);
-        match read_json::<MediaSidecar>(&sidecar_file) {
-            Ok(Some(s)) if s.blake3 == hash => Ok(Some((rel, sidecar_file, s))),
-            _ => Ok(None),
-        }
+        let intact = is_file(&media) && is_file(&sidecar_path(&media));
+        Ok(intact.then_some(rel))
     }
 
     /// Commits a store (the lock held): adds a reference to existing
@@ -105,13 +97,9 @@ impl Inner {
             Some(path) => self.dedup_target(&path, &hash)?,
             None => None,
         };
-        let (rel, sidecar) = match existing {
-            Some((rel, sidecar_file, mut sidecar)) => {
-                drop(temp);
-                sidecar.push(entry(self, new));
-                write_json_with(sidecar_temp, &sidecar_file, &sidecar, fsync)?;
-                (rel, sidecar)
-            }
+        let rel = match existing {
+            // A dedup hit: the journal line below is all it writes.
+            Some(rel) => rel,
             None => {
                 let dir = self.prepare_dir(&new.rel_dir)?;
                 let temp = match temp {
@@ -127,32 +115,44 @@ impl Inner {
                     .join(&name);
                 let media = dir.join(&name);
                 temp.persist(&media, fsync)?;
-                let sidecar =
-                    self.new_content_sidecar(new, &hash, &rel, &media, sidecar_temp, fresh)?;
-                (rel, sidecar)
+                self.new_content_sidecar(new, &hash, &rel, &media, sidecar_temp, fresh)?;
+                rel
             }
         };
+        let owner = owner(self, new);
+        let path = rel_string(&rel)?;
         let record = Record::Add {
             v: JOURNAL_VERSION,
             id: new.id.clone(),
             rec: RefRecord {
-                path: rel_string(&rel)?,
+                path: path.clone(),
                 blake3: hash,
                 mime_type: new.mime_type.clone(),
                 size_bytes: new.data.len() as u64,
                 dedup,
                 probe: Some(new.probe),
             },
+            owner: RecordOwner::of(&owner),
         };
         let gens = self.append(&[record])?;
-        self.commit(gens, &rel, Some(&sidecar));
+        self.commit(
+            gens,
+            Change::Add {
+                path: &path,
+                size: new.data.len() as u64,
+                id: &new.id,
+                mime: &new.mime_type,
+                owner: &owner,
+            },
+        );
         Ok(reference)
     }
 
     /// Puts the sidecar of media just moved to `media` in place (lock held).
-    /// A sidecar already at this name keeps the references the journal has
-    /// for it; one without any (left by an interrupted store) is replaced,
-    /// by the prepared one when it was written before the lock.
+    /// A readable sidecar of this content already at this name (its media
+    /// had gone missing under live references) stays as it is; any other
+    /// (left by an interrupted store) is replaced, by the prepared one when
+    /// it was written before the lock.
     fn new_content_sidecar(
         &self,
         new: &NewMedia,
@@ -161,20 +161,14 @@ impl Inner {
         media: &Path,
         temp: Option<TempFile>,
         fresh: Option<MediaSidecar>,
-    ) -> Result<MediaSidecar> {
+    ) -> Result<()> {
         let fsync = self.config.fsync;
         let file = sidecar_path(media);
         let rel_str = rel_string(rel)?;
         let live =
             self.config.enable_deduplication && self.journal.peek(|j| j.refs_of(&rel_str) > 0);
-        if live {
-            if let Ok(Some(mut s)) = read_json::<MediaSidecar>(&file) {
-                if s.blake3 == hash {
-                    s.push(entry(self, new));
-                    write_json_with(temp, &file, &s, fsync)?;
-                    return Ok(s);
-                }
-            }
+        if live && matches!(read_json::<MediaSidecar>(&file), Ok(Some(s)) if s.blake3 == hash) {
+            return Ok(());
         }
         let sidecar = fresh_sidecar(self, new, hash);
         match (temp, fresh) {
@@ -187,6 +181,6 @@ impl Inner {
             }
             (t, _) => write_json_with(t, &file, &sidecar, fsync)?,
         }
-        Ok(sidecar)
+        Ok(())
     }
 }

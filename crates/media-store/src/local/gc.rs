@@ -9,8 +9,11 @@ use time::OffsetDateTime;
 use super::FileStore;
 use super::index::walk_files;
 use super::ops::{Inner, rel_string};
+use super::owners::JournalRef;
 use super::paths::{MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
-use super::records::{MediaSidecar, SidecarReference, read_json, remove_if_exists, write_json};
+use super::records::{
+    FORMAT_VERSION, LegacyReferences, MediaSidecar, read_json, remove_if_exists, write_json,
+};
 use crate::lifecycle::{GcOptions, GcReport};
 use crate::{Error, Result};
 
@@ -18,10 +21,18 @@ impl FileStore {
     /// Removes what interrupted writes (crashes, killed processes) or
     /// outside hands left behind, holding the store lock throughout:
     /// stale temporary files, media without sidecar, sidecars without media,
-    /// sidecar entries without journal record (and journal records missing
-    /// from their sidecar are re-added), journal records whose media is gone,
-    /// and empty directories; then it compacts the journal. With `dry_run` it
-    /// only reports.
+    /// media and sidecar that no journal record references, journal records
+    /// whose media is gone, and empty directories; then it compacts the
+    /// journal. With `dry_run` it only reports.
+    ///
+    /// It also finishes the move of owners out of version 1 sidecars: the
+    /// compaction writes into journal records without owner the owner their
+    /// sidecar lists, then each version 1 sidecar is rewritten as version 2
+    /// (without its `references` list). Entries of such a list without a
+    /// live journal record are reported in `pruned_references`, live
+    /// records it did not list (given the sidecar's owner) in
+    /// `repaired_references`; both stay empty for version 2 sidecars, which
+    /// list no references.
     ///
     /// In the report, `stale_object_records` stays empty: the dedup map is
     /// derived from the journal, there are no dedup records to go stale.
@@ -44,9 +55,13 @@ impl FileStore {
     /// ```
     pub async fn gc(&self, options: GcOptions) -> Result<GcReport> {
         self.mutate(move |inner| {
-            let (report, dangling) = collect(inner, options)?;
+            let (report, dangling, upgrade) = collect(inner, options)?;
             if !options.dry_run {
+                // Owners first into the journal, then out of the sidecars.
                 inner.compact(&dangling)?;
+                for (file, sidecar) in upgrade {
+                    write_json(&file, &sidecar, inner.config.fsync)?;
+                }
                 inner.forget_dirs();
                 if !report.is_clean() {
                     inner.invalidate();
@@ -81,22 +96,31 @@ fn sweep_temp(file: &Path, options: &GcOptions, report: &mut GcReport) -> Result
     Ok(is_temp)
 }
 
+/// Version 1 sidecars to rewrite as version 2, once the journal holds the
+/// owners they list.
+type Upgrades = Vec<(PathBuf, MediaSidecar)>;
+
 /// Cleans up (unless dry run) and reports; returns the ids of the journal
-/// records to drop (their media is gone).
-fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)> {
+/// records to drop (their media is gone) and the sidecars to upgrade.
+fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, Upgrades)> {
     let apply = !options.dry_run;
-    let fsync = inner.config.fsync;
+    let mut upgrade = Vec::new();
     let mut report = GcReport {
         dry_run: options.dry_run,
         ..GcReport::default()
     };
     let remove = |p: &Path| if apply { remove_if_exists(p) } else { Ok(()) };
-    // Live journal records, by media path.
-    let refs: HashMap<String, _> = inner.journal.view()?.records().into_iter().collect();
-    let mut by_path: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (id, rec) in &refs {
-        by_path.entry(rec.path.as_str()).or_default().push(id);
-    }
+    // Live journal records (with their owners), by media path.
+    let journal = super::owners::by_path(inner)?;
+    let refs: HashMap<&str, &JournalRef> = journal
+        .values()
+        .flatten()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let by_path: HashMap<&str, Vec<&str>> = journal
+        .iter()
+        .map(|(path, rs)| (path.as_str(), rs.iter().map(|r| r.id.as_str()).collect()))
+        .collect();
 
     // 1. Media directory: temp files, media/sidecar pairs.
     let mut sidecars: HashMap<PathBuf, PathBuf> = HashMap::new(); // sidecar -> media
@@ -123,8 +147,8 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)>
         }
     }
 
-    // 2. Sidecars: orphans; entries are made to match the journal records
-    // pointing at their media (with the same hash).
+    // 2. Sidecars: orphans; media that no journal record (with the same
+    // hash) points at; version 1 sidecars to upgrade.
     let mut accepted: HashSet<&str> = HashSet::new(); // ids whose media is live
     for (sidecar_file, media) in sidecars {
         if fs::symlink_metadata(&media).is_err() {
@@ -138,7 +162,7 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)>
             .and_then(|r| rel_string(r).ok())
             .unwrap_or_default();
         let records = by_path.get(rel.as_str()).cloned().unwrap_or_default();
-        let Ok(Some(mut sidecar)) = read_json::<MediaSidecar>(&sidecar_file) else {
+        let Ok(Some(sidecar)) = read_json::<MediaSidecar>(&sidecar_file) else {
             // Left alone, and so are the references to it.
             accepted.extend(records);
             report.unreadable_sidecars.push(sidecar_file);
@@ -146,43 +170,48 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)>
         };
         let live: Vec<&str> = records
             .into_iter()
-            .filter(|id| refs[*id].blake3 == sidecar.blake3)
+            .filter(|id| refs[*id].rec.blake3 == sidecar.blake3)
             .collect();
-        let before = sidecar.references.clone();
-        for r in &before {
-            if !live.contains(&r.id.as_str()) {
-                sidecar.remove(&r.id);
-                report.pruned_references.push(r.id.clone());
-            }
-        }
-        for id in &live {
-            if !sidecar.references.iter().any(|r| r.id == *id) {
-                sidecar.push(SidecarReference {
-                    id: (*id).to_owned(),
-                    mime_type: refs[*id].mime_type.clone(),
-                    owner: sidecar.owner.clone(),
-                });
-                report.repaired_references.push((*id).to_owned());
-            }
-        }
-        accepted.extend(live);
-        if sidecar.references.is_empty() {
+        accepted.extend(live.iter().copied());
+        if live.is_empty() {
             report.freed_bytes += sidecar.size_bytes;
             remove(&media)?;
             remove(&sidecar_file)?;
             report.orphan_media.push(media);
             continue;
         }
-        if apply && sidecar.references != before {
-            write_json(&sidecar_file, &sidecar, fsync)?;
+        if sidecar.version < FORMAT_VERSION {
+            let listed = read_json::<LegacyReferences>(&sidecar_file)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let listed: HashSet<String> = listed.references.into_iter().map(|r| r.id).collect();
+            let live_set: HashSet<&str> = live.iter().copied().collect();
+            for id in &listed {
+                if !live_set.contains(id.as_str()) {
+                    report.pruned_references.push(id.clone());
+                }
+            }
+            for id in &live {
+                if refs[*id].owner.is_none() && !listed.contains(*id) {
+                    report.repaired_references.push((*id).to_owned());
+                }
+            }
+            upgrade.push((
+                sidecar_file,
+                MediaSidecar {
+                    version: FORMAT_VERSION,
+                    ..sidecar
+                },
+            ));
         }
     }
 
     // 3. Journal records whose media is gone (or is other content).
     let dangling: Vec<String> = refs
         .keys()
-        .filter(|id| !accepted.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !accepted.contains(*id))
+        .map(|id| (*id).to_owned())
         .collect();
     report.dangling_references.extend(dangling.iter().cloned());
 
@@ -211,7 +240,7 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>)>
     ] {
         v.sort();
     }
-    Ok((report, dangling))
+    Ok((report, dangling, upgrade))
 }
 
 /// Removes empty directories below `dir` (and `dir` itself unless `keep`).

@@ -4,9 +4,12 @@
 //! Every mutation (in any process) appends to the journal while holding the
 //! store lock, and compaction replaces it: the journal's identity and length
 //! are the index's generation. A store applies its own mutations to the
-//! index incrementally; when it finds the journal moved by someone else, it
-//! rebuilds the index from the sidecars (small JSON files; the media itself
-//! is never read).
+//! index incrementally, one reference at a time (a store or delete costs
+//! the same however many references share the file); when it finds the
+//! journal moved by someone else, it rebuilds the index from the sidecars
+//! (which files exist, their sizes) and the journal (the live references
+//! and their owners, see [`owners`](super::owners)). The media itself is
+//! never read.
 
 use std::collections::HashMap;
 use std::fs;
@@ -17,20 +20,34 @@ use time::OffsetDateTime;
 
 use super::compact::{HexId, Strings, id_text, parse_id};
 use super::journal::Generation;
+use super::ops::{Inner, rel_string};
+use super::owners::{Replayed, legacy_owners, replay};
 use super::paths::{MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
-use super::records::{MediaSidecar, read_json};
+use super::records::{MediaSidecar, Owner, read_json, sidecar_path};
 use crate::{Error, Result, RetentionPolicy, StorageStats, TypeStats};
 
-/// What the index keeps of every media file: the parts of its sidecar that
-/// statistics and retention read, with repeated strings (MIME types,
-/// conversation and session ids) interned. About 60 bytes per reference
-/// and 100 per file, where a copy of the sidecar took several hundred.
+/// A media file, by the first 16 bytes of the BLAKE3 hash of its path
+/// (relative to the base dir, `/`-separated): no path text is kept.
+type FileKey = [u8; 16];
+
+fn file_key(path: &str) -> FileKey {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&blake3::hash(path.as_bytes()).as_bytes()[..16]);
+    k
+}
+
+/// What the index keeps: per media file its size and reference count, per
+/// reference what statistics and retention read, with repeated strings
+/// (MIME types, conversation and session ids) interned. About 70 bytes per
+/// file and 130 per reference (hash map slack included).
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     /// Generation this index reflects; `None` when it must be rebuilt.
     pub(crate) generation: Option<Generation>,
-    /// By media path relative to the base dir.
-    files: HashMap<PathBuf, FileEntry>,
+    files: HashMap<FileKey, FileEntry>,
+    refs: HashMap<HexId, RefEntry>,
+    /// References whose id is not 32 lowercase hex digits.
+    odd_refs: HashMap<Box<str>, RefEntry>,
     /// MIME types, conversation ids and session ids.
     strings: Strings,
 }
@@ -38,14 +55,7 @@ pub(crate) struct Index {
 #[derive(Debug)]
 struct FileEntry {
     size: u64,
-    refs: Box<[RefEntry]>,
-}
-
-/// A reference id: 32 lowercase hex digits as 16 bytes, or its text.
-#[derive(Debug)]
-enum RefId {
-    Hex(HexId),
-    Text(Box<str>),
+    refs: u32,
 }
 
 /// No interned string (a reference without conversation or session).
@@ -53,7 +63,8 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct RefEntry {
-    id: RefId,
+    file: FileKey,
+    size: u64,
     created: OffsetDateTime,
     mime: u32,
     conversation: u32,
@@ -77,6 +88,21 @@ impl RefView<'_> {
     }
 }
 
+/// One mutation of the store, as the index follows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Change<'a> {
+    /// A reference added to the media at `path` (of `size` bytes).
+    Add {
+        path: &'a str,
+        size: u64,
+        id: &'a str,
+        mime: &'a str,
+        owner: &'a Owner,
+    },
+    /// A reference dropped.
+    Remove { id: &'a str },
+}
+
 impl Index {
     fn intern(&mut self, s: Option<&str>) -> u32 {
         s.map_or(NONE, |s| self.strings.intern(s))
@@ -92,85 +118,146 @@ impl Index {
         (i != NONE).then(|| self.strings.get(i))
     }
 
-    /// Adds (or replaces) the entry of `rel` from its sidecar.
-    fn insert(&mut self, rel: PathBuf, sidecar: &MediaSidecar) {
-        self.remove(&rel);
-        let refs = sidecar
-            .references
-            .iter()
-            .map(|r| RefEntry {
-                id: parse_id(&r.id).map_or_else(|| RefId::Text(r.id.as_str().into()), RefId::Hex),
-                created: r.owner.created_at,
-                mime: self.strings.intern(&r.mime_type),
-                conversation: self.intern(r.owner.conversation_id.as_deref()),
-                session: self.intern(r.owner.session_id.as_deref()),
-                policy: r.owner.retention_policy,
-            })
-            .collect();
-        self.files.insert(
-            rel,
-            FileEntry {
-                size: sidecar.size_bytes,
-                refs,
-            },
-        );
+    /// Adds (or replaces) a reference to the media at `path`.
+    fn add(&mut self, path: &str, size: u64, id: &str, mime: &str, owner: &Owner) {
+        self.remove(id);
+        let file = file_key(path);
+        self.files
+            .entry(file)
+            .or_insert(FileEntry { size, refs: 0 })
+            .refs += 1;
+        let entry = RefEntry {
+            file,
+            size,
+            created: owner.created_at,
+            mime: self.strings.intern(mime),
+            conversation: self.intern(owner.conversation_id.as_deref()),
+            session: self.intern(owner.session_id.as_deref()),
+            policy: owner.retention_policy,
+        };
+        match parse_id(id) {
+            Some(k) => self.refs.insert(k, entry),
+            None => self.odd_refs.insert(id.into(), entry),
+        };
     }
 
-    fn remove(&mut self, rel: &Path) {
-        if let Some(old) = self.files.remove(rel) {
-            for r in old.refs.iter() {
-                self.release(r.mime);
-                self.release(r.conversation);
-                self.release(r.session);
+    /// Drops a reference (and its file with its last one); an unknown id is
+    /// ignored.
+    fn remove(&mut self, id: &str) {
+        let old = match parse_id(id) {
+            Some(k) => self.refs.remove(&k),
+            None if self.odd_refs.is_empty() => None,
+            None => self.odd_refs.remove(id),
+        };
+        let Some(old) = old else {
+            return;
+        };
+        self.release(old.mime);
+        self.release(old.conversation);
+        self.release(old.session);
+        if let Some(f) = self.files.get_mut(&old.file) {
+            f.refs -= 1;
+            if f.refs == 0 {
+                self.files.remove(&old.file);
             }
         }
     }
 
-    /// Records the sidecar of `rel` after a mutation made under the lock
-    /// that moved the journal from `seen` to `next`.
-    pub(crate) fn apply(
-        &mut self,
-        seen: Generation,
-        next: Generation,
-        rel: &Path,
-        sidecar: Option<&MediaSidecar>,
-    ) {
+    /// Follows a mutation made under the lock that moved the journal from
+    /// `seen` to `next` (a stale index is left for a rebuild).
+    pub(crate) fn apply(&mut self, seen: Generation, next: Generation, change: Change<'_>) {
         if self.generation != Some(seen) {
             self.generation = None;
             return;
         }
-        match sidecar {
-            Some(s) => self.insert(rel.to_path_buf(), s),
-            None => self.remove(rel),
+        match change {
+            Change::Add {
+                path,
+                size,
+                id,
+                mime,
+                owner,
+            } => self.add(path, size, id, mime, owner),
+            Change::Remove { id } => self.remove(id),
         }
         self.generation = Some(next);
     }
 
-    /// Reads every sidecar under `base/media` whose media file exists.
-    pub(crate) fn rebuild(base: &Path, generation: Generation) -> Result<Index> {
+    /// Indexes the live references of every media file whose sidecar and
+    /// media exist (and whose hash they have): the sidecars say which files
+    /// and their sizes, a replay of the journal the references and owners.
+    pub(crate) fn rebuild(inner: &Inner, generation: Generation) -> Result<Index> {
+        let mut files: HashMap<String, (PathBuf, MediaSidecar)> = HashMap::new();
+        for (rel, sidecar) in scan(&inner.base)? {
+            if let Ok(path) = rel_string(&rel) {
+                files.insert(path, (rel, sidecar));
+            }
+        }
         let mut idx = Index::default();
-        for (rel, sidecar) in scan(base)? {
-            idx.insert(rel, &sidecar);
+        // References whose record has no owner (written before owners
+        // moved into the journal): id -> path.
+        let mut ownerless: HashMap<String, String> = HashMap::new();
+        replay(inner, |event| match event {
+            Replayed::Add(r) => {
+                idx.remove(&r.id);
+                if !ownerless.is_empty() {
+                    ownerless.remove(&r.id);
+                }
+                let Some((_, sidecar)) = files.get(&r.rec.path) else {
+                    return;
+                };
+                if r.rec.blake3 != sidecar.blake3 {
+                    return;
+                }
+                match &r.owner {
+                    Some(o) => idx.add(&r.rec.path, sidecar.size_bytes, &r.id, &r.rec.mime_type, o),
+                    None => {
+                        ownerless.insert(r.id, r.rec.path);
+                    }
+                }
+            }
+            Replayed::Remove(id) => {
+                idx.remove(&id);
+                if !ownerless.is_empty() {
+                    ownerless.remove(&id);
+                }
+            }
+        })?;
+        let mut by_path: HashMap<String, Vec<String>> = HashMap::new();
+        for (id, path) in ownerless {
+            by_path.entry(path).or_default().push(id);
+        }
+        for (path, ids) in by_path {
+            let (rel, sidecar) = &files[&path];
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let owners = legacy_owners(&sidecar_path(&inner.base.join(rel)), sidecar, &ids);
+            for (id, owner) in owners {
+                // The MIME type of the record is the one this reference
+                // declared; the sidecar's is the file's first.
+                let mime = inner
+                    .journal
+                    .peek(|j| j.get(&id))
+                    .map_or_else(|| sidecar.mime_type.clone(), |r| r.mime_type);
+                idx.add(&path, sidecar.size_bytes, &id, &mime, &owner);
+            }
         }
         idx.files.shrink_to_fit();
+        idx.refs.shrink_to_fit();
+        idx.odd_refs.shrink_to_fit();
         idx.generation = Some(generation);
         Ok(idx)
     }
 
-    /// The references of every indexed file.
+    /// Every indexed reference.
     pub(crate) fn references(&self) -> impl Iterator<Item = RefView<'_>> {
-        self.files
-            .values()
-            .flat_map(|f| f.refs.iter())
-            .map(|r| RefView {
-                id: match &r.id {
-                    RefId::Hex(h) => id_text(*h),
-                    RefId::Text(t) => t.to_string(),
-                },
-                policy: r.policy,
-                created_at: r.created,
-                conversation_id: self.text(r.conversation),
-            })
+        let hex = self.refs.iter().map(|(k, r)| (id_text(*k), r));
+        let odd = self.odd_refs.iter().map(|(k, r)| (k.to_string(), r));
+        hex.chain(odd).map(|(id, r)| RefView {
+            id,
+            policy: r.policy,
+            created_at: r.created,
+            conversation_id: self.text(r.conversation),
+        })
     }
 
     /// Statistics over the indexed files.
@@ -184,21 +271,21 @@ impl Index {
         for f in self.files.values() {
             s.objects += 1;
             s.physical_bytes += f.size;
-            for r in f.refs.iter() {
-                s.references += 1;
-                s.logical_bytes += f.size;
-                add(&mut s.by_mime, self.strings.get(r.mime), f.size);
-                add(
-                    &mut s.by_conversation,
-                    self.text(r.conversation).unwrap_or("-"),
-                    f.size,
-                );
-                add(
-                    &mut s.by_session,
-                    self.text(r.session).unwrap_or("-"),
-                    f.size,
-                );
-            }
+        }
+        for r in self.refs.values().chain(self.odd_refs.values()) {
+            s.references += 1;
+            s.logical_bytes += r.size;
+            add(&mut s.by_mime, self.strings.get(r.mime), r.size);
+            add(
+                &mut s.by_conversation,
+                self.text(r.conversation).unwrap_or("-"),
+                r.size,
+            );
+            add(
+                &mut s.by_session,
+                self.text(r.session).unwrap_or("-"),
+                r.size,
+            );
         }
         s
     }

@@ -2,7 +2,11 @@
 //! source of truth for which references exist and where their media lives.
 //!
 //! Each line is one JSON record, `{"op":"add",...}` or `{"op":"remove",...}`,
-//! ending in `\n`. Appends are one `write_all` on a handle opened with
+//! ending in `\n`. Since version 2, an `add` record also carries the owner of
+//! its reference (conversation, session, run, user, position, provider,
+//! retention policy, creation time; absent ids are left out): the in-memory
+//! maps do not keep them, they are read back from the file on demand (see
+//! [`owners`](super::owners)). Appends are one `write_all` on a handle opened with
 //! `O_APPEND`, under the store lock. Replaying the lines gives the
 //! [`Journal`]'s [live state](super::live): reference → record, media path →
 //! reference count, and the dedup map (hash → path of live deduplicated
@@ -26,19 +30,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::live::Live;
-use super::records::TempFile;
-use crate::{Error, Result};
+use super::records::{Owner, TempFile};
+use crate::{Error, Result, RetentionPolicy};
 
-/// Version written in every record's `v` field.
-pub(crate) const JOURNAL_VERSION: u32 = 1;
+/// Version written in every record's `v` field. Version 1 records (written
+/// before owners moved into the journal) are still read; an older reader
+/// refuses version 2 records rather than lose their owners.
+pub(crate) const JOURNAL_VERSION: u32 = 2;
 
 /// Identity and replayed length of the journal: changes with every append
 /// (by anyone) and every compaction. The index uses it as its generation.
 pub(crate) type Generation = (u64, u64, u64);
 
-/// One journal line.
+/// One journal line (parsed one at a time: the size of `Add` does not
+/// matter).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub(crate) enum Record {
@@ -48,6 +57,8 @@ pub(crate) enum Record {
         id: String,
         #[serde(flatten)]
         rec: RefRecord,
+        #[serde(flatten)]
+        owner: RecordOwner,
     },
     /// A reference dropped.
     Remove { v: u32, id: String },
@@ -68,6 +79,72 @@ pub(crate) struct RefRecord {
     /// full hash that its bytes cannot be a dedup hit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) probe: Option<u64>,
+}
+
+/// The owner fields of an `add` record, each left out when absent. All are
+/// absent in records written before version 2 (and in records imported from
+/// the legacy format): their owners are in the sidecars of that time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RecordOwner {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message_index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    part_index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retention_policy: Option<RetentionPolicy>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    created_at: Option<OffsetDateTime>,
+}
+
+impl RecordOwner {
+    /// The fields of `owner`.
+    pub(crate) fn of(owner: &Owner) -> RecordOwner {
+        RecordOwner {
+            conversation_id: owner.conversation_id.clone(),
+            session_id: owner.session_id.clone(),
+            run_id: owner.run_id.clone(),
+            user_id: owner.user_id.clone(),
+            message_index: owner.message_index,
+            part_index: owner.part_index,
+            provider_id: owner.provider_id.clone(),
+            retention_policy: Some(owner.retention_policy),
+            created_at: Some(owner.created_at),
+        }
+    }
+
+    /// Whether the record has an owner (policy and creation time set).
+    pub(crate) fn has_owner(&self) -> bool {
+        self.retention_policy.is_some() && self.created_at.is_some()
+    }
+
+    /// The owner, when the record has one.
+    pub(crate) fn owner(self) -> Option<Owner> {
+        Some(Owner {
+            conversation_id: self.conversation_id,
+            session_id: self.session_id,
+            run_id: self.run_id,
+            user_id: self.user_id,
+            message_index: self.message_index,
+            part_index: self.part_index,
+            provider_id: self.provider_id,
+            retention_policy: self.retention_policy?,
+            created_at: self.created_at?,
+        })
+    }
 }
 
 /// A cheap fingerprint of some bytes: their length and BLAKE3 of at most
@@ -223,19 +300,16 @@ impl Journal {
     }
 
     fn parse(&self, line: &[u8]) -> Result<Record> {
-        let corrupt = |message: String| Error::Corrupt {
-            reference: self.path.display().to_string(),
-            message: format!("journal line {}: {message}", self.lines + 1),
-        };
-        let rec: Record =
-            serde_json::from_slice(line).map_err(|e| corrupt(format!("not a record: {e}")))?;
-        let v = match &rec {
-            Record::Add { v, .. } | Record::Remove { v, .. } => *v,
-        };
-        if v == 0 || v > JOURNAL_VERSION {
-            return Err(corrupt(format!("unsupported record version {v}")));
-        }
-        Ok(rec)
+        parse_line(&self.path, self.lines + 1, line)
+    }
+
+    /// The file replayed, its path and the length replayed: what a reader
+    /// of the records' owners reads (the records after it are not applied
+    /// to this view yet).
+    pub(crate) fn replayed(&self) -> Option<(Arc<File>, PathBuf, u64)> {
+        self.file
+            .as_ref()
+            .map(|f| (Arc::clone(f), self.path.clone(), self.offset))
     }
 
     /// Applies one record to the maps.
@@ -257,11 +331,6 @@ impl Journal {
     /// Whether a reference is live.
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.live.contains(id)
-    }
-
-    /// Every live record, sorted by id.
-    pub(crate) fn records(&self) -> Vec<(String, RefRecord)> {
-        self.live.records()
     }
 
     /// Whether bytes of this length and probe may already be stored
@@ -307,19 +376,24 @@ impl Journal {
     pub(crate) fn wants_compaction(&self) -> bool {
         self.lines > 1024 && self.removes > self.live.len() as u64
     }
+}
 
-    /// The journal text holding exactly the live records.
-    fn live_text(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        for (id, rec) in self.live.records() {
-            out.extend(line(&Record::Add {
-                v: JOURNAL_VERSION,
-                id,
-                rec,
-            })?);
-        }
-        Ok(out)
+/// Parses journal line number `n` (without its `\n`): a record of a
+/// supported version, or [`Error::Corrupt`] naming the journal and the line.
+pub(crate) fn parse_line(path: &Path, n: u64, line: &[u8]) -> Result<Record> {
+    let corrupt = |message: String| Error::Corrupt {
+        reference: path.display().to_string(),
+        message: format!("journal line {n}: {message}"),
+    };
+    let rec: Record =
+        serde_json::from_slice(line).map_err(|e| corrupt(format!("not a record: {e}")))?;
+    let v = match &rec {
+        Record::Add { v, .. } | Record::Remove { v, .. } => *v,
+    };
+    if v == 0 || v > JOURNAL_VERSION {
+        return Err(corrupt(format!("unsupported record version {v}")));
     }
+    Ok(rec)
 }
 
 /// A record as one journal line (with its `\n`).
@@ -406,16 +480,26 @@ impl SharedJournal {
     }
 
     /// Rewrites the journal with the live records, minus `drop` (store lock
-    /// held). Other views notice the new inode and replay from scratch.
-    pub(crate) fn compact(&self, drop: &[String], fsync: bool) -> Result<()> {
+    /// held), read back from the file with their owners (see
+    /// [`rewrite`](super::rewrite)); `fold` may give owners to records that
+    /// have none. Other views notice the new inode and replay from scratch.
+    pub(crate) fn compact(
+        &self,
+        drop: &[String],
+        fold: impl FnOnce(&mut [(String, RefRecord, RecordOwner)]) -> Result<()>,
+        fsync: bool,
+    ) -> Result<()> {
         let mut v = self.view()?;
         v.prepare_append()?;
-        for id in drop {
-            v.live.remove(id);
-        }
-        let text = v.live_text()?;
+        let drop: std::collections::HashSet<&str> = drop.iter().map(String::as_str).collect();
+        let expected = v.live.len() - drop.iter().filter(|id| v.live.contains(id)).count();
         let dir = v.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        TempFile::write(&dir, &text, fsync)?.persist(&v.path, fsync)?;
+        let mut temp = TempFile::create(&dir)?;
+        if let Some((file, path, upto)) = v.replayed() {
+            super::rewrite::write_live((&file, &path, upto), &drop, expected, fold, &mut temp)?;
+        }
+        temp.fill(&[], fsync)?;
+        temp.persist(&v.path, fsync)?;
         v.reopen()
     }
 }
@@ -426,7 +510,7 @@ mod tests {
 
     fn add(id: &str, path: &str, hash: &str) -> Record {
         Record::Add {
-            v: 1,
+            v: JOURNAL_VERSION,
             id: id.into(),
             rec: RefRecord {
                 path: path.into(),
@@ -436,6 +520,7 @@ mod tests {
                 dedup: true,
                 probe: Some(7),
             },
+            owner: RecordOwner::default(),
         }
     }
 
@@ -444,7 +529,7 @@ mod tests {
         let h = blake3::hash(b"x").to_hex().to_string();
         let rec = add("a", "media/x.png", &h);
         let text = String::from_utf8(line(&rec).unwrap()).unwrap();
-        assert!(text.starts_with(r#"{"op":"add","v":1,"id":"a","path":"media/x.png""#));
+        assert!(text.starts_with(r#"{"op":"add","v":2,"id":"a","path":"media/x.png""#));
         assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), rec);
         let mut j = Journal::new(PathBuf::from("j"));
         j.apply(&rec);
@@ -467,7 +552,7 @@ mod tests {
     fn unknown_fields_and_versions_are_refused() {
         let j = Journal::new(PathBuf::from("/s/.promptkit/journal"));
         for bad in [
-            &br#"{"op":"remove","v":2,"id":"a"}"#[..],
+            &br#"{"op":"remove","v":3,"id":"a"}"#[..],
             br#"{"op":"rename","v":1,"id":"a"}"#,
             br#"{"op":"remove","v":1}"#,
             b"",

@@ -6,8 +6,11 @@
 //! from the journal is appended to it (in one write), then the old files are
 //! removed. A crash in between imports again on the next open, skipping the
 //! references already in the journal. Unreadable record files are skipped
-//! with a warning: their sidecar entries are then pruned by `gc`, as the old
-//! format's `gc` did for them.
+//! with a warning: their entries in the (version 1) sidecars are then
+//! pruned by `gc`, as the old format's `gc` did for them. The imported
+//! records have no owner fields: the owners stay in the sidecars' reference
+//! lists, read from there until `gc` moves them into the journal (see
+//! [`owners`](super::owners)).
 
 use std::fs;
 use std::io;
@@ -16,7 +19,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::index::walk_files;
-use super::journal::{JOURNAL_VERSION, Record, RefRecord};
+use super::journal::{JOURNAL_VERSION, Record, RecordOwner, RefRecord};
 use super::ops::Inner;
 use super::paths::{GENERATION_FILE, OBJECTS_DIR, REFS_DIR, TEMP_PREFIX};
 use super::records::{read_json, remove_if_exists};
@@ -90,6 +93,8 @@ pub(crate) fn import(inner: &Inner) -> Result<()> {
                 dedup,
                 probe: None,
             },
+            // The owners are in the sidecars (see `owners`).
+            owner: RecordOwner::default(),
         });
     }
     recs.sort_by(|a, b| match (a, b) {

@@ -8,45 +8,70 @@ use time::OffsetDateTime;
 
 use super::FileStore;
 use super::index::{RefView, scan, walk_files};
+use super::ops::rel_string;
+use super::owners;
 use super::paths::{self, MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
-use super::records::{MediaSidecar, read_json};
+use super::records::{LiveReference, MediaSidecar, read_json, sidecar_path};
 use crate::lifecycle::{RetentionReport, VerifyReport};
 use crate::{Result, RetentionPolicy, StorageReference};
 
-/// One stored media file and its sidecar, as returned by [`FileStore::list`].
+/// One stored media file, its sidecar and its live references, as returned
+/// by [`FileStore::list`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoredObject {
     /// Absolute path of the media file.
     pub path: PathBuf,
-    /// Its sidecar (hash, MIME type, size, owners, references).
+    /// Its sidecar (hash, MIME type, size, the owner of the store that
+    /// created the file).
     pub sidecar: MediaSidecar,
+    /// The live references to this file with their owners, sorted by id
+    /// (from the journal).
+    pub live_references: Vec<LiveReference>,
 }
 
 impl StoredObject {
     /// The live references to this file.
     pub fn references(&self) -> Vec<StorageReference> {
-        self.sidecar
-            .references
+        self.live_references
             .iter()
             .filter_map(|r| paths::reference_for(&r.id).ok())
             .collect()
     }
+
+    /// The number of live references to this file.
+    pub fn ref_count(&self) -> u64 {
+        self.live_references.len() as u64
+    }
 }
 
 impl FileStore {
-    /// Every stored media file with its sidecar, sorted by path (the
-    /// sidecars are read; no media is).
+    /// Every stored media file with its sidecar and live references, sorted
+    /// by path: the files whose media and sidecar exist and that live
+    /// references point at (what a crash leaves unreferenced is garbage for
+    /// [`gc`](Self::gc)). The sidecars and the journal are read; no media is.
     pub async fn list(&self) -> Result<Vec<StoredObject>> {
         let mut v = self
             .blocking(|inner| {
-                Ok(scan(&inner.base)?
-                    .into_iter()
-                    .map(|(rel, sidecar)| StoredObject {
-                        path: inner.base.join(rel),
+                let mut refs = owners::by_path(inner)?;
+                let mut out = Vec::new();
+                for (rel, sidecar) in scan(&inner.base)? {
+                    let Ok(key) = rel_string(&rel) else {
+                        continue;
+                    };
+                    let mine = refs.remove(&key).unwrap_or_default();
+                    let path = inner.base.join(rel);
+                    let live_references = owners::resolve(&sidecar_path(&path), &sidecar, mine);
+                    if live_references.is_empty() {
+                        continue;
+                    }
+                    out.push(StoredObject {
+                        path,
                         sidecar,
-                    })
-                    .collect::<Vec<_>>())
+                        live_references,
+                    });
+                }
+                Ok(out)
             })
             .await?;
         v.sort_by(|a, b| a.path.cmp(&b.path));
@@ -111,7 +136,7 @@ impl FileStore {
             let generation = inner.generation()?;
             let mut idx = inner.index_guard();
             if idx.generation != Some(generation) {
-                *idx = super::index::Index::rebuild(&inner.base, generation)?;
+                *idx = super::index::Index::rebuild(inner, generation)?;
             }
             let picked: Vec<String> = idx.references().filter(|r| pick(r)).map(|r| r.id).collect();
             drop(idx);

@@ -183,6 +183,7 @@ impl Live {
     }
 
     /// Every live record, sorted by id.
+    #[cfg(test)]
     pub(crate) fn records(&self) -> Vec<(String, RefRecord)> {
         let mut hex: Vec<(HexId, Ref)> = self.refs.iter().map(|(k, r)| (*k, *r)).collect();
         hex.sort_unstable_by_key(|(k, _)| *k);

@@ -9,9 +9,11 @@
 //!     <session>/<conversation>/<id>.<ext>   BySession
 //!     <conversation>/<id>.<ext>    ByConversation
 //!     <run>/<id>.<ext>             ByRun
-//!     <id>.<ext>.meta              sidecar (JSON, see MediaSidecar)
+//!     <id>.<ext>.meta              sidecar (JSON, see MediaSidecar): what the file holds,
+//!                                  written with the file; stores and deletes never rewrite it
 //!   .promptkit/
-//!     journal                      append-only log of reference records (JSON lines)
+//!     journal                      append-only log of reference records with their
+//!                                  owners (JSON lines)
 //!     lock                         flock'ed around every mutation
 //! ```
 //!
@@ -20,18 +22,25 @@
 //!
 //! # The journal
 //!
-//! `.promptkit/journal` is the source of truth for which references exist
-//! and where their media lives. Each line is one versioned JSON record:
+//! `.promptkit/journal` is the source of truth for which references exist,
+//! where their media lives and who owns them. Each line is one versioned
+//! JSON record:
 //!
 //! ```text
-//! {"op":"add","v":1,"id":"<ref-id>","path":"media/...","blake3":"<hex>","mime_type":"...","size_bytes":N,"dedup":true,"probe":N}
-//! {"op":"remove","v":1,"id":"<ref-id>"}
+//! {"op":"add","v":2,"id":"<ref-id>","path":"media/...","blake3":"<hex>","mime_type":"...","size_bytes":N,"dedup":true,"probe":N,
+//!  "conversation_id":"...","session_id":"...","retention_policy":"retain","created_at":"<RFC 3339>"}
+//! {"op":"remove","v":2,"id":"<ref-id>"}
 //! ```
 //!
 //! (`probe` is a fingerprint of the bytes' length and ends, used to skip
-//! the dedup lookup for bytes that cannot be stored yet.) Each store keeps
-//! the replayed maps in memory (reference → record, media path → reference
-//! count, hash → path of live deduplicated content) with the length and
+//! the dedup lookup for bytes that cannot be stored yet. The owner fields,
+//! one line in practice, are `conversation_id`, `session_id`, `run_id`,
+//! `user_id`, `message_index`, `part_index`, `provider_id` (each left out
+//! when absent), `retention_policy` and `created_at`.) Each store keeps
+//! the replayed maps in memory (reference → media and MIME type, media path
+//! → reference count, hash → path of live deduplicated content; no owners:
+//! `list`, the statistics index and retention read those back from the
+//! journal file when they need them) with the length and
 //! inode replayed so far, and before using them checks the journal's size
 //! (one `stat`): lines appended by another store or process are replayed,
 //! and a new inode (compaction) or a rewritten tail means a replay from
@@ -57,13 +66,20 @@
 //! the first store of some bytes puts them where its organization says, named
 //! `<first 32 hex digits of the hash>.<ext>`; later stores of identical bytes
 //! (from any session or conversation) find the file through the journal's
-//! dedup map and only add a reference to its sidecar. With it off, every
-//! store writes its own file named `<ref-id>.<ext>`.
+//! dedup map and only append their reference (with its owner) to the
+//! journal. With it off, every store writes its own file named
+//! `<ref-id>.<ext>`.
 //!
-//! # Reference counts and concurrency
+//! # Reference counts, costs and concurrency
 //!
-//! The sidecar lists every live reference (`references`, `ref_count`); delete
-//! removes one, and the file goes with the last (as counted by the journal).
+//! The journal holds every live reference; the sidecar only describes the
+//! file (hash, MIME type, size, the owner of the store that created it) and
+//! is written once, when the file is created. A dedup hit appends one
+//! journal line and a delete one `remove` line: neither reads nor rewrites
+//! the sidecar, so both cost the same whether the content has one
+//! reference or ten thousand (sidecar format 1 listed every reference and
+//! was rewritten by both: O(references) bytes per call). The file goes with
+//! its last reference (as counted by the journal), and its sidecar with it.
 //! Every mutation holds an exclusive `flock` on `.promptkit/lock` (after an
 //! in-process mutex; both are taken on the blocking-pool thread running the
 //! mutation and never held across an `.await`), so stores and deletes are
@@ -74,8 +90,9 @@
 //! have to another (large new bytes are hashed, and their sidecar written,
 //! by a second pool thread while the first writes them), so the critical
 //! section only renames the two files and appends one journal line. When
-//! the journal already holds the bytes (a dedup hit), no media is written and
-//! the critical section rewrites the existing sidecar with the new reference.
+//! the journal already holds the bytes (a dedup hit), nothing is written
+//! before the lock, and the critical section checks that the file and its
+//! sidecar are there (two `stat`s) and appends the journal line.
 //! Reads take no lock. Media directories, once created and checked to be
 //! inside the store, are remembered until the next `gc` (stores and reads go
 //! through them; deletes check every path again).
@@ -87,10 +104,23 @@
 //! [`FileStoreConfig::fsync`] is on, and renamed into place: a crash never
 //! leaves a partial file under a final name. A store goes media → rename →
 //! sidecar → journal append (fsynced with `fsync` on): the append is its
-//! acknowledgment. A delete appends its `remove` first, then updates the
-//! sidecar and removes the media with the last reference. A crash between
-//! steps leaves at worst an unreferenced file, a leftover temp file or a
-//! sidecar entry without a journal record, which [`FileStore::gc`] removes.
+//! acknowledgment. A dedup hit is only its append. A delete appends its
+//! `remove` first, then, with the last reference, removes the media and its
+//! sidecar. A crash between steps leaves at worst an unreferenced file with
+//! its sidecar, a sidecar without media or a leftover temp file, which
+//! [`FileStore::gc`] removes.
+//!
+//! # Stores written by earlier versions
+//!
+//! Sidecar format 1 also listed every reference with its owner
+//! (`ref_count`, `references`), and its journal records (version 1) had no
+//! owner fields. Such stores open and work as they are: the owner of a
+//! reference whose record has none is read from the `references` list of
+//! its file's sidecar (or is the sidecar's own owner, for a reference the
+//! list missed); new references get records with owners, and dedup hits
+//! and deletes leave the old sidecars alone. Every journal compaction writes
+//! those owners into the records it rewrites, and [`FileStore::gc`] (which
+//! compacts) then rewrites each version 1 sidecar as version 2.
 //!
 //! A store whose future is dropped stores nothing. Its blocking thread runs
 //! on but checks for its caller before preparing, once it has the lock and
@@ -109,9 +139,11 @@
 //! apply `delete-with-conversation`. A file shared by deduplication goes only
 //! with its last reference. [`FileStore::gc`] (with a dry run) cleans up after
 //! crashes, [`FileStore::verify`] re-hashes everything, [`FileStore::list`]
-//! lists files with their sidecars, and `stats` is served from an in-memory
-//! index of the sidecars (rebuilt only when another store or process changed
-//! the journal), never by reading media.
+//! lists files with their sidecars and live references (owners read from
+//! the journal), and `stats` is served from an in-memory index (rebuilt from
+//! the sidecars and the journal only when another store or process changed
+//! the journal, and followed one reference at a time otherwise), never by
+//! reading media.
 //!
 //! # Safety of paths
 //!
@@ -148,9 +180,11 @@ mod legacy;
 mod lifecycle;
 mod live;
 mod ops;
+mod owners;
 mod paths;
 mod prepare;
 mod records;
+mod rewrite;
 
 use std::fmt;
 use std::sync::Arc;
@@ -162,7 +196,7 @@ use time::OffsetDateTime;
 pub use crate::lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
 pub use config::{FileStoreBuilder, FileStoreConfig};
 pub use lifecycle::StoredObject;
-pub use records::{MediaSidecar, Owner, SidecarReference};
+pub use records::{LiveReference, MediaSidecar, Owner};
 
 use self::abandon::{Caller, Delivered};
 use self::index::Index;
@@ -246,8 +280,9 @@ impl FileStore {
         self.blocking(move |inner| inner.mutating(f)).await
     }
 
-    /// Runs `f` over an up-to-date index, rebuilding it from the sidecars
-    /// (under the lock) when another store or process changed the directory.
+    /// Runs `f` over an up-to-date index, rebuilding it from the sidecars and
+    /// the journal (under the lock) when another store or process changed
+    /// the directory.
     async fn with_index<T: Send + 'static>(
         &self,
         f: impl Fn(&Index) -> T + Send + Sync + 'static,
@@ -268,7 +303,7 @@ impl FileStore {
             let generation = inner.generation()?;
             let mut idx = inner.index_guard();
             if idx.generation != Some(generation) {
-                *idx = Index::rebuild(&inner.base, generation)?;
+                *idx = Index::rebuild(inner, generation)?;
             }
             Ok(f(&idx))
         })

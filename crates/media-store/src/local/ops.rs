@@ -12,12 +12,10 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::FileStoreConfig;
-use super::index::Index;
+use super::index::{Change, Index};
 use super::journal::{Generation, JOURNAL_VERSION, Record, RefRecord, SharedJournal};
 use super::paths::{self, JOURNAL_FILE, MEDIA_DIR, STATE_DIR, check_relative, resolve_inside};
-use super::records::{
-    MediaSidecar, TempFile, read_json, remove_if_exists, sidecar_path, write_json_with,
-};
+use super::records::{MediaSidecar, TempFile, read_json, remove_if_exists, sidecar_path};
 use crate::{Error, MediaMetadata, Result, StorageReference};
 
 /// Shared state of a [`FileStore`](super::FileStore).
@@ -70,8 +68,8 @@ pub(crate) struct Prepared {
     /// The bytes in a temp file in the media directory (`None` when a dedup
     /// hit was expected, or not written yet).
     pub(crate) media: Option<TempFile>,
-    /// A temp file in the directory of the sidecar to write: empty, or
-    /// already holding `fresh`.
+    /// A temp file in the directory of the sidecar of new content: empty,
+    /// or already holding `fresh` (`None` when a dedup hit was expected).
     pub(crate) sidecar: Option<TempFile>,
     /// The sidecar of new content (written to `sidecar` before the lock);
     /// the commit renames it into place when it is still the right one.
@@ -148,15 +146,10 @@ impl Inner {
         self.journal.append(recs, self.config.fsync)
     }
 
-    /// Records `rel`'s new sidecar in the index after a mutation that moved
-    /// the journal from `before` to `after`.
-    pub(crate) fn commit(
-        &self,
-        (before, after): (Generation, Generation),
-        rel: &Path,
-        sidecar: Option<&MediaSidecar>,
-    ) {
-        self.index_guard().apply(before, after, rel, sidecar);
+    /// Records a reference added or dropped in the index after the
+    /// mutation that moved the journal from `before` to `after`.
+    pub(crate) fn commit(&self, (before, after): (Generation, Generation), change: Change<'_>) {
+        self.index_guard().apply(before, after, change);
     }
 
     pub(crate) fn index_guard(&self) -> MutexGuard<'_, Index> {
@@ -270,12 +263,12 @@ impl Inner {
     }
 
     /// Drops one reference with the lock held: appends its `remove` record
-    /// (the acknowledgment point), then updates the sidecar, and removes the
-    /// media and its sidecar with the last reference. Refuses (changing
-    /// nothing) when the media path leads out of the store. Returns the bytes
-    /// freed when the media file went with this reference.
+    /// (the acknowledgment point) and, with the last reference, removes the
+    /// media and its sidecar. Other references to the file cost nothing
+    /// more: the sidecar does not list them. Refuses (changing nothing) when
+    /// the media path leads out of the store. Returns the bytes freed when
+    /// the media file went with this reference.
     pub(crate) fn delete_locked(&self, reference: &StorageReference) -> Result<Option<u64>> {
-        let fsync = self.config.fsync;
         let (id, rec) = self.ref_record(reference)?;
         let rel = check_relative(&rec.path)?;
         // Checked from scratch (no remembered directory): this removes files.
@@ -292,27 +285,26 @@ impl Inner {
             v: JOURNAL_VERSION,
             id: id.clone(),
         }])?;
-        let remaining = self.journal.view()?.refs_of(&rec.path);
-        let Some(mut sidecar) = read_json::<MediaSidecar>(&sidecar_file).ok().flatten() else {
-            // No readable sidecar: the reference is gone, the file (if any) is
-            // left for `gc` rather than guessed about.
-            self.commit(gens, &rel, None);
-            return Ok(None);
-        };
-        sidecar.remove(&id);
-        if remaining > 0 {
-            write_json_with(None, &sidecar_file, &sidecar, fsync)?;
-            self.commit(gens, &rel, Some(&sidecar));
+        self.commit(gens, Change::Remove { id: &id });
+        if self.journal.view()?.refs_of(&rec.path) > 0 {
             return Ok(None);
         }
         // Last reference (the journal no longer maps the hash to this file,
-        // so no new store attaches to it): the media, then its sidecar.
+        // so no new store attaches to it): the media, then its sidecar. A
+        // sidecar that is unreadable or describes other content leaves the
+        // file (if any) to `gc` rather than guess about it.
+        let ours = read_json::<MediaSidecar>(&sidecar_file)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.blake3 == rec.blake3);
+        if !ours {
+            return Ok(None);
+        }
         if let Some(m) = &media {
             remove_if_exists(m)?;
         }
         remove_if_exists(&sidecar_file)?;
-        self.commit(gens, &rel, None);
-        Ok(media.map(|_| sidecar.size_bytes))
+        Ok(media.map(|_| rec.size_bytes))
     }
 
     /// Compacts the journal when dead records dominate (lock held). A
@@ -327,12 +319,18 @@ impl Inner {
         }
     }
 
-    /// Rewrites the journal with the live records minus `drop` (lock held).
-    /// The index follows: compaction changes the generation but not the
-    /// sidecars, so an up-to-date index stays valid.
+    /// Rewrites the journal with the live records minus `drop` (lock held),
+    /// writing into records without an owner (from before owners moved
+    /// into the journal) the owner their sidecar names. The index follows:
+    /// compaction changes the generation but no reference, so an up-to-date
+    /// index stays valid.
     pub(crate) fn compact(&self, drop: &[String]) -> Result<()> {
         let before = self.generation()?;
-        self.journal.compact(drop, self.config.fsync)?;
+        let fold = |recs: &mut [_]| {
+            super::owners::fold_legacy(self, recs);
+            Ok(())
+        };
+        self.journal.compact(drop, fold, self.config.fsync)?;
         let after = self.generation()?;
         let mut idx = self.index_guard();
         if idx.generation == Some(before) {

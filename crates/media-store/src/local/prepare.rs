@@ -6,16 +6,14 @@
 //! calling thread writes them; the second thread then writes the sidecar.
 //! When the journal may already hold the bytes (same
 //! [probe](super::journal::probe)), and for small bytes, the hash comes
-//! first and a dedup hit writes no media (only an empty temp file for the
-//! sidecar the commit will rewrite).
+//! first and a dedup hit writes nothing (the commit only appends its
+//! journal line).
 
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::commit::fresh_sidecar;
 use super::ops::{Inner, NewMedia, Prepared};
-use super::paths::check_relative;
 use super::records::{MediaSidecar, TempFile};
 use crate::{Error, Result};
 
@@ -31,18 +29,12 @@ fn maybe_dup(inner: &Inner, new: &NewMedia) -> bool {
             .peek(|j| j.may_hold(new.probe, new.data.len() as u64))
 }
 
-/// A dedup hit: no media, the sidecar temp file next to the existing file
-/// (when its directory is inside the store; the commit checks the rest).
-fn hit(inner: &Inner, hash: String, path: &str) -> Prepared {
-    let sidecar = check_relative(path)
-        .ok()
-        .and_then(|rel| rel.parent().map(Path::to_path_buf))
-        .and_then(|dir| inner.checked_dir(&dir, path).ok())
-        .and_then(|dir| TempFile::create(&dir).ok());
+/// A dedup hit: nothing to write before the lock.
+fn hit(hash: String) -> Prepared {
     Prepared {
         hash,
         media: None,
-        sidecar,
+        sidecar: None,
         fresh: None,
     }
 }
@@ -70,8 +62,8 @@ fn serial(inner: &Inner, new: &NewMedia) -> Result<Prepared> {
     if inner.config.enable_deduplication {
         // The view as last replayed (no system call): a stale one only
         // costs a media write the commit then drops, or one it makes.
-        if let Some(path) = inner.journal.peek(|j| j.dedup_path(&hash)) {
-            return Ok(hit(inner, hash, &path));
+        if inner.journal.peek(|j| j.dedup_path(&hash)).is_some() {
+            return Ok(hit(hash));
         }
     }
     let media = media(inner, new)?;

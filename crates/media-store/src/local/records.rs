@@ -13,8 +13,10 @@ use time::OffsetDateTime;
 use super::paths::TEMP_PREFIX;
 use crate::{Error, MediaMetadata, Result, RetentionPolicy};
 
-/// Version of the sidecar format.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Version of the sidecar format written. Version 1 sidecars (which also
+/// listed every live reference, rewritten on every store and delete of the
+/// content) are still read: see [`MediaSidecar`].
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// Who a reference belongs to and how long it is kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,10 +65,17 @@ impl Owner {
     }
 }
 
-/// One reference to a media file, as listed in its sidecar.
+/// One live reference to a media file: its id, the MIME type declared when
+/// it was stored, and its owner and retention.
+///
+/// Read from the journal (`.promptkit/journal`), whose `add` record of the
+/// reference carries the owner fields; for references stored by a version
+/// that kept owners in the sidecar (sidecar format 1, or the legacy format),
+/// from the sidecar's former `references` list until `gc` moves them into
+/// the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct SidecarReference {
+pub struct LiveReference {
     /// The reference id (the reference's string form is `file:<id>`).
     pub id: String,
     /// MIME type declared when this reference was stored.
@@ -76,11 +85,19 @@ pub struct SidecarReference {
     pub owner: Owner,
 }
 
-/// The `.meta` JSON sidecar written next to every media file.
+/// The `.meta` JSON sidecar written next to every media file: what the file
+/// holds and who stored it first.
 ///
-/// The top-level owner fields describe the store call that created the file;
-/// `references` lists every live reference (with deduplication, one per
-/// store call that returned this content) and `ref_count` is its length.
+/// It is written once, when the file is created, and removed with the file;
+/// storing identical bytes again (a dedup hit) or deleting a reference never
+/// touches it, so both cost the same however many references the content
+/// has. The references themselves (with their owners) are in the journal:
+/// see [`StoredObject::live_references`](super::StoredObject).
+///
+/// Version 1 sidecars also had `ref_count` and a `references` list; they
+/// are still read (those fields are ignored here, and consulted only for the
+/// owners of references whose journal record predates owner fields), and
+/// `gc` rewrites them as version 2 once the journal holds those owners.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MediaSidecar {
@@ -99,26 +116,14 @@ pub struct MediaSidecar {
     /// Owner of the store call that created the file.
     #[serde(flatten)]
     pub owner: Owner,
-    /// Number of live references.
-    pub ref_count: u64,
-    /// The live references.
-    pub references: Vec<SidecarReference>,
 }
 
-impl MediaSidecar {
-    /// Adds a reference and updates `ref_count`.
-    pub(crate) fn push(&mut self, r: SidecarReference) {
-        self.references.push(r);
-        self.ref_count = self.references.len() as u64;
-    }
-
-    /// Removes a reference by id; whether it was listed.
-    pub(crate) fn remove(&mut self, id: &str) -> bool {
-        let before = self.references.len();
-        self.references.retain(|r| r.id != id);
-        self.ref_count = self.references.len() as u64;
-        before != self.references.len()
-    }
+/// The reference list of a version 1 sidecar (read only for the owners of
+/// references whose journal record has none).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LegacyReferences {
+    #[serde(default)]
+    pub(crate) references: Vec<LiveReference>,
 }
 
 /// The sidecar path of a media path.
@@ -200,6 +205,17 @@ impl TempFile {
             file.sync_all().map_err(|e| Error::io(p, e))?;
         }
         Ok(())
+    }
+
+    /// Writes `data` at the end of a [created](Self::create) temp file
+    /// written in pieces (then [filled](Self::fill) with the last piece).
+    pub(crate) fn append(&mut self, data: &[u8]) -> Result<()> {
+        let p = self.path.as_deref().unwrap_or(Path::new(""));
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::io(p, io::Error::other("temporary file already filled")))?;
+        file.write_all(data).map_err(|e| Error::io(p, e))
     }
 
     pub(crate) fn path(&self) -> &Path {

@@ -1,0 +1,285 @@
+//! The owners of live references, read back from the journal on demand.
+//!
+//! The in-memory [live state](super::live) keeps no owner (conversation,
+//! session, run, user ids, position, provider, policy, creation time): at
+//! ~250 bytes per reference it could not. Each reference's owner is in its
+//! journal `add` record, and the operations that need owners (`list`, the
+//! statistics index, retention, compaction) replay the journal file up to
+//! what the view has replayed, with [`replay`].
+//!
+//! Records written before owners moved into the journal (journal version 1,
+//! legacy imports) have none: their owner is in the version 1 sidecar of
+//! their media, whose `references` list named every reference of its time
+//! ([`legacy_owners`]); a reference missing from it gets the sidecar's own
+//! owner, as `gc` used to give it when it re-added it there. Compaction
+//! (every `gc`) writes those owners into the journal.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use super::journal::{Record, RecordOwner, RefRecord, parse_line};
+use super::ops::Inner;
+use super::records::{LegacyReferences, LiveReference, MediaSidecar, Owner, read_json};
+use crate::{Error, Result};
+
+/// How much of the journal is read at once.
+const CHUNK: usize = 1 << 20;
+
+/// Reads into `buf` at `offset` (on Unix and Windows without moving the
+/// file's shared cursor).
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = file.try_clone()?;
+        f.seek(SeekFrom::Start(offset))?;
+        f.read(buf)
+    }
+}
+
+/// Calls `f` with the offset and record of every line of the first `upto`
+/// bytes of the journal `file` (complete lines only, as a replay reads
+/// them).
+pub(crate) fn for_each_record(
+    file: &File,
+    path: &Path,
+    upto: u64,
+    mut f: impl FnMut(u64, Record) -> Result<()>,
+) -> Result<()> {
+    let mut pos = 0u64;
+    let mut n = 0u64;
+    // Offset of the next line to parse.
+    let mut line_at = 0u64;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    while pos < upto {
+        let want = usize::try_from(upto - pos).unwrap_or(CHUNK).min(CHUNK);
+        let got = read_at(file, &mut buf[..want], pos).map_err(|e| Error::io(path, e))?;
+        if got == 0 {
+            break;
+        }
+        pos += got as u64;
+        pending.extend_from_slice(&buf[..got]);
+        let Some(end) = pending.iter().rposition(|&b| b == b'\n') else {
+            continue;
+        };
+        for line in pending[..end].split(|&b| b == b'\n') {
+            n += 1;
+            f(line_at, parse_line(path, n, line)?)?;
+            line_at += line.len() as u64 + 1;
+        }
+        pending.drain(..=end);
+    }
+    Ok(())
+}
+
+/// A live reference as the journal has it: where it points and, when its
+/// record has one, its owner.
+#[derive(Debug)]
+pub(crate) struct JournalRef {
+    pub(crate) id: String,
+    pub(crate) rec: RefRecord,
+    pub(crate) owner: Option<Owner>,
+}
+
+/// A replayed record (handed over one at a time: the size of `Add` does
+/// not matter).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Replayed {
+    /// An `add`, with its owner if the record has one.
+    Add(JournalRef),
+    /// A `remove` of this id.
+    Remove(String),
+}
+
+/// Replays the journal as `inner`'s view has replayed it (refreshed first),
+/// calling `f` with each record in order. Takes no lock; the view is not
+/// held while the file is read.
+pub(crate) fn replay(inner: &Inner, mut f: impl FnMut(Replayed)) -> Result<()> {
+    let Some((file, path, upto)) = inner.journal.view()?.replayed() else {
+        return Ok(());
+    };
+    for_each_record(&file, &path, upto, |_, rec| {
+        f(match rec {
+            Record::Add { id, rec, owner, .. } => Replayed::Add(JournalRef {
+                id,
+                rec,
+                owner: owner.owner(),
+            }),
+            Record::Remove { id, .. } => Replayed::Remove(id),
+        });
+        Ok(())
+    })
+}
+
+/// Every live reference, grouped by media path.
+pub(crate) fn by_path(inner: &Inner) -> Result<HashMap<String, Vec<JournalRef>>> {
+    let mut live: HashMap<String, JournalRef> = HashMap::new();
+    replay(inner, |r| match r {
+        Replayed::Add(r) => {
+            live.insert(r.id.clone(), r);
+        }
+        Replayed::Remove(id) => {
+            live.remove(&id);
+        }
+    })?;
+    let mut out: HashMap<String, Vec<JournalRef>> = HashMap::new();
+    for (_, r) in live {
+        out.entry(r.rec.path.clone()).or_default().push(r);
+    }
+    for refs in out.values_mut() {
+        refs.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    Ok(out)
+}
+
+/// The owners of references whose journal record has none, from the
+/// version 1 sidecar at `sidecar_file` (its `references` list; the sidecar's
+/// own owner for a reference it does not list, or when it cannot be read).
+/// Reads the sidecar only when `ids` is not empty.
+pub(crate) fn legacy_owners(
+    sidecar_file: &Path,
+    sidecar: &MediaSidecar,
+    ids: &[&str],
+) -> HashMap<String, Owner> {
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return out;
+    }
+    let listed = read_json::<LegacyReferences>(sidecar_file)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let mut by_id: HashMap<String, Owner> = listed
+        .references
+        .into_iter()
+        .map(|r| (r.id, r.owner))
+        .collect();
+    for id in ids {
+        let owner = by_id.remove(*id).unwrap_or_else(|| sidecar.owner.clone());
+        out.insert((*id).to_owned(), owner);
+    }
+    out
+}
+
+/// The live references of one media file with their owners: the journal's
+/// references to it (`refs`, those with the sidecar's hash), the owners of
+/// records without one taken from the sidecar.
+pub(crate) fn resolve(
+    sidecar_file: &Path,
+    sidecar: &MediaSidecar,
+    refs: Vec<JournalRef>,
+) -> Vec<LiveReference> {
+    let refs: Vec<JournalRef> = refs
+        .into_iter()
+        .filter(|r| r.rec.blake3 == sidecar.blake3)
+        .collect();
+    let missing: Vec<&str> = refs
+        .iter()
+        .filter(|r| r.owner.is_none())
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut legacy = legacy_owners(sidecar_file, sidecar, &missing);
+    refs.into_iter()
+        .map(|r| {
+            let owner = r
+                .owner
+                .or_else(|| legacy.remove(&r.id))
+                .unwrap_or_else(|| sidecar.owner.clone());
+            LiveReference {
+                id: r.id,
+                mime_type: r.rec.mime_type,
+                owner,
+            }
+        })
+        .collect()
+}
+
+/// Writes into the records without an owner (`recs`, as compaction is about
+/// to write them) the owner their media's sidecar names: the migration of
+/// owners from version 1 sidecars into the journal. Records whose sidecar
+/// cannot be read keep none (and `list`, stats and retention skip their
+/// file, as they skip any file without a readable sidecar).
+pub(crate) fn fold_legacy(inner: &Inner, recs: &mut [(String, RefRecord, RecordOwner)]) {
+    let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (_, rec, owner)) in recs.iter().enumerate() {
+        if !owner.has_owner() {
+            by_path.entry(rec.path.clone()).or_default().push(i);
+        }
+    }
+    for (path, at) in by_path {
+        let Ok(rel) = super::paths::check_relative(&path) else {
+            continue;
+        };
+        let file = super::records::sidecar_path(&inner.abs(&rel));
+        let Ok(Some(sidecar)) = read_json::<MediaSidecar>(&file) else {
+            continue;
+        };
+        let ids: Vec<&str> = at.iter().map(|&i| recs[i].0.as_str()).collect();
+        let owners = legacy_owners(&file, &sidecar, &ids);
+        for i in at {
+            if let Some(o) = owners.get(&recs[i].0) {
+                recs[i].2 = RecordOwner::of(o);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn records_are_read_across_chunks_up_to_the_replayed_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut f = File::create(&path).unwrap();
+        let mut written = 0u64;
+        let mut starts = Vec::new();
+        let n = 2 * CHUNK / 200 + 7;
+        for i in 0..n {
+            let conv = "c".repeat(i % 97);
+            let line = format!(
+                "{{\"op\":\"add\",\"v\":2,\"id\":\"{i:032x}\",\"path\":\"media/{i:032x}.png\",\"blake3\":\"{}\",\"mime_type\":\"image/png\",\"size_bytes\":3,\"conversation_id\":\"x{conv}\",\"retention_policy\":\"retain\",\"created_at\":\"2026-01-01T00:00:00Z\"}}\n",
+                "ab".repeat(32)
+            );
+            f.write_all(line.as_bytes()).unwrap();
+            starts.push(written);
+            written += line.len() as u64;
+        }
+        // A torn line past the replayed length is not read.
+        f.write_all(b"{\"op\":\"remo").unwrap();
+        drop(f);
+        let file = File::open(&path).unwrap();
+        let mut seen = 0usize;
+        let mut at = 0u64;
+        let starts = &starts;
+        for_each_record(&file, &path, written, |offset, rec| {
+            assert_eq!(offset, at);
+            let Record::Add { id, owner, .. } = rec else {
+                panic!("not an add");
+            };
+            at = starts.get(seen + 1).copied().unwrap_or(written);
+            assert_eq!(id, format!("{seen:032x}"));
+            let owner = owner.owner().unwrap();
+            assert_eq!(owner.conversation_id.unwrap().len(), 1 + seen % 97);
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, n);
+        assert_eq!(at, written);
+        assert!(written > 2 * CHUNK as u64);
+    }
+}
