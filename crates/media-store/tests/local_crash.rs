@@ -14,8 +14,11 @@ use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt,
 
 #[path = "support/files.rs"]
 mod files;
+#[path = "support/journal.rs"]
+mod journal;
 
 use files::files_under;
+use journal::journal_refs;
 
 const CHILD_DIR: &str = "PROMPTKIT_LOCAL_CRASH_DIR";
 const BLOB: usize = 16 * 1024 * 1024;
@@ -67,27 +70,6 @@ fn write_in_progress(dir: &Path, completed_before: usize) -> bool {
 /// Stores that completed: their journal record (written last) exists.
 fn completed(dir: &Path) -> usize {
     journal_refs(dir).len()
-}
-
-/// Live journal records, reference id -> media path (a replay of
-/// `.promptkit/journal`; an incomplete last line is ignored).
-fn journal_refs(dir: &Path) -> std::collections::BTreeMap<String, String> {
-    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
-    let mut live = std::collections::BTreeMap::new();
-    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let id = v["id"].as_str().unwrap().to_owned();
-        match v["op"].as_str().unwrap() {
-            "add" => {
-                live.insert(id, v["path"].as_str().unwrap().to_owned());
-            }
-            "remove" => {
-                live.remove(&id);
-            }
-            op => panic!("unknown journal op {op}"),
-        }
-    }
-    live
 }
 
 fn is_final_media(p: &Path) -> bool {

@@ -9,6 +9,14 @@ use promptkit_media_store::{
     Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization,
 };
 
+#[path = "support/files.rs"]
+mod files;
+#[path = "support/journal.rs"]
+mod journal;
+
+use files::files_under;
+use journal::journal_refs;
+
 fn open(dir: &Path) -> FileStore {
     FileStore::builder()
         .with_base_dir(dir)
@@ -24,44 +32,13 @@ fn conv(session: &str, conversation: &str) -> MediaMetadata {
         .with_conversation(conversation)
 }
 
-/// Live journal records, reference id -> media path (a replay of
-/// `.promptkit/journal`; an incomplete last line is ignored).
-fn journal_refs(dir: &Path) -> std::collections::BTreeMap<String, String> {
-    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
-    let mut live = std::collections::BTreeMap::new();
-    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let id = v["id"].as_str().unwrap().to_owned();
-        match v["op"].as_str().unwrap() {
-            "add" => {
-                live.insert(id, v["path"].as_str().unwrap().to_owned());
-            }
-            "remove" => {
-                live.remove(&id);
-            }
-            op => panic!("unknown journal op {op}"),
-        }
-    }
-    live
-}
-
-/// Media files (not sidecars, not temp files) under `dir/media`.
+/// Files under `dir/media` other than sidecars (temp files included, so a
+/// leftover one shows).
 fn media_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.join("media")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !name.ends_with(".meta") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    files_under(&dir.join("media"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".meta"))
+        .collect()
 }
 
 /// Live journal references to `media` (the sidecar, format 2, lists none).

@@ -16,6 +16,10 @@ use promptkit_media_store::{
 };
 use time::OffsetDateTime;
 
+#[path = "support/files.rs"]
+mod files;
+use files::files_under;
+
 const HITS: usize = 2000;
 
 fn meta(i: usize) -> MediaMetadata {
@@ -36,23 +40,6 @@ fn len(p: &Path) -> u64 {
 fn state(p: &Path) -> (u64, std::time::SystemTime, Vec<u8>) {
     let m = std::fs::metadata(p).unwrap();
     (m.ino(), m.modified().unwrap(), std::fs::read(p).unwrap())
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[tokio::test]

@@ -12,8 +12,11 @@ use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt,
 
 #[path = "support/files.rs"]
 mod files;
+#[path = "support/journal.rs"]
+mod journal;
 
 use files::files_under;
+use journal::journal_refs;
 
 /// Large enough to take the parallel path.
 const LARGE: usize = 1024 * 1024;
@@ -76,18 +79,8 @@ fn refs_to(dir: &Path, media: &Path) -> Vec<String> {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
-    let mut live = std::collections::BTreeMap::new();
-    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let id = v["id"].as_str().unwrap().to_owned();
-        match v["op"].as_str().unwrap() {
-            "add" => live.insert(id, v["path"].as_str().unwrap().to_owned()),
-            "remove" => live.remove(&id),
-            op => panic!("unknown journal op {op}"),
-        };
-    }
-    live.into_iter()
+    journal_refs(dir)
+        .into_iter()
         .filter(|(_, p)| *p == rel)
         .map(|(id, _)| id)
         .collect()
@@ -99,18 +92,7 @@ fn id_of(r: &promptkit_media_store::StorageReference) -> String {
 
 /// Live references in `.promptkit/journal` (a replay).
 fn journal_ids(dir: &Path) -> std::collections::BTreeSet<String> {
-    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
-    let mut live = std::collections::BTreeSet::new();
-    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let id = v["id"].as_str().unwrap().to_owned();
-        match v["op"].as_str().unwrap() {
-            "add" => live.insert(id),
-            "remove" => live.remove(&id),
-            op => panic!("unknown journal op {op}"),
-        };
-    }
-    live
+    journal_refs(dir).into_keys().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

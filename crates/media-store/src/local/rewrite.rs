@@ -101,12 +101,7 @@ pub(crate) fn write_live(
             held_back.push((id, rec, owner));
             return Ok(());
         }
-        buf.extend(line(&Record::Add {
-            v: JOURNAL_VERSION,
-            id,
-            rec,
-            owner,
-        })?);
+        push_add(&mut buf, id, rec, owner)?;
         written += 1;
         if buf.len() >= FLUSH_AT {
             out.append(&buf)?;
@@ -116,16 +111,22 @@ pub(crate) fn write_live(
     })?;
     fold(&mut held_back)?;
     for (id, rec, owner) in held_back {
-        buf.extend(line(&Record::Add {
-            v: JOURNAL_VERSION,
-            id,
-            rec,
-            owner,
-        })?);
+        push_add(&mut buf, id, rec, owner)?;
         written += 1;
     }
     out.append(&buf)?;
     Ok(written)
+}
+
+/// Appends the line of an `add` record in the current journal version.
+fn push_add(buf: &mut Vec<u8>, id: String, rec: RefRecord, owner: RecordOwner) -> Result<()> {
+    buf.extend(line(&Record::Add {
+        v: JOURNAL_VERSION,
+        id,
+        rec,
+        owner,
+    })?);
+    Ok(())
 }
 
 #[cfg(test)]
