@@ -15,7 +15,7 @@ mod files;
 mod journal;
 
 use files::files_under;
-use journal::journal_refs;
+use journal::{journal_refs, refs_to};
 
 fn open(dir: &Path) -> FileStore {
     FileStore::builder()
@@ -41,22 +41,9 @@ fn media_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Live journal references to `media` (the sidecar, format 2, lists none).
+/// Live journal references to `media` (its sidecar, format 2, lists none).
 fn ref_count(media: &Path) -> u64 {
-    let meta = std::fs::read(format!("{}.meta", media.display())).unwrap();
-    let j: serde_json::Value = serde_json::from_slice(&meta).unwrap();
-    assert_eq!(j["version"], 2);
-    assert!(j.get("references").is_none() && j.get("ref_count").is_none());
-    let dir = media
-        .ancestors()
-        .find(|d| d.join(".promptkit").is_dir())
-        .unwrap();
-    let rel = media
-        .strip_prefix(dir)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    journal_refs(dir).values().filter(|p| **p == rel).count() as u64
+    refs_to(media).len() as u64
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ mod files;
 mod journal;
 
 use files::files_under;
-use journal::journal_refs;
+use journal::{journal_refs, refs_to};
 
 /// Large enough to take the parallel path.
 const LARGE: usize = 1024 * 1024;
@@ -59,33 +59,6 @@ fn sidecar(media: &Path) -> serde_json::Value {
     serde_json::from_slice(&text).unwrap()
 }
 
-/// The live journal references to `media`, sorted (its sidecar, format 2,
-/// lists none: checked).
-fn sidecar_ids(media: &Path) -> Vec<String> {
-    let j = sidecar(media);
-    assert_eq!(j["version"], 2);
-    assert!(j.get("references").is_none() && j.get("ref_count").is_none());
-    let dir = media
-        .ancestors()
-        .find(|d| d.join(".promptkit").is_dir())
-        .unwrap();
-    refs_to(dir, media)
-}
-
-/// Live journal references (a replay) to `media`, sorted.
-fn refs_to(dir: &Path, media: &Path) -> Vec<String> {
-    let rel = media
-        .strip_prefix(dir)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    journal_refs(dir)
-        .into_iter()
-        .filter(|(_, p)| *p == rel)
-        .map(|(id, _)| id)
-        .collect()
-}
-
 fn id_of(r: &promptkit_media_store::StorageReference) -> String {
     r.as_str().strip_prefix("file:").unwrap().to_owned()
 }
@@ -112,7 +85,7 @@ async fn large_new_bytes_get_their_prepared_sidecar() {
     assert_eq!(j["blake3"].as_str().unwrap(), hash);
     assert_eq!(j["size_bytes"].as_u64().unwrap(), LARGE as u64);
     assert_eq!(j["conversation_id"].as_str().unwrap(), "c");
-    assert_eq!(sidecar_ids(&media[0]), vec![id_of(&r)]);
+    assert_eq!(refs_to(&media[0]), vec![id_of(&r)]);
     assert!(temp_files(dir.path()).is_empty());
     assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
     // A second store of the bytes is a dedup hit on the same file.
@@ -123,7 +96,7 @@ async fn large_new_bytes_get_their_prepared_sidecar() {
     assert_eq!(media_files(dir.path()), media);
     let mut both = vec![id_of(&r), id_of(&r2)];
     both.sort();
-    assert_eq!(sidecar_ids(&media[0]), both);
+    assert_eq!(refs_to(&media[0]), both);
     assert!(temp_files(dir.path()).is_empty());
 }
 
@@ -152,7 +125,7 @@ async fn concurrent_identical_large_stores_share_one_file() {
         }
         let media = media_files(dir.path());
         assert_eq!(media.len(), 1, "{organization:?}: {media:?}");
-        let mut listed = sidecar_ids(&media[0]);
+        let mut listed = refs_to(&media[0]);
         listed.sort();
         ids.sort();
         assert_eq!(listed, ids, "{organization:?}");
@@ -195,7 +168,7 @@ async fn a_stale_sidecar_at_the_final_name_is_replaced() {
             .await
             .unwrap();
         assert_eq!(media_files(dir.path()), vec![media.clone()], "{len}");
-        assert_eq!(sidecar_ids(&media), vec![id_of(&r)], "{len}");
+        assert_eq!(refs_to(&media), vec![id_of(&r)], "{len}");
         assert_eq!(sidecar(&media)["conversation_id"].as_str(), Some("c"));
         assert!(temp_files(dir.path()).is_empty());
         assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
@@ -256,7 +229,7 @@ fn listed_ids(dir: &Path) -> Option<std::collections::BTreeSet<String>> {
     for m in media_files(dir) {
         let text = std::fs::read(format!("{}.meta", m.display())).ok()?;
         let _: serde_json::Value = serde_json::from_slice(&text).ok()?;
-        let refs = refs_to(dir, &m);
+        let refs = refs_to(&m);
         if refs.is_empty() {
             return None;
         }

@@ -24,3 +24,23 @@ pub fn journal_refs(dir: &Path) -> BTreeMap<String, String> {
     }
     live
 }
+
+/// Live journal references to the media file `media`, sorted by id, after
+/// checking that its sidecar is in format 2 (which lists no references).
+#[allow(dead_code)] // Not every test that replays the journal looks at one file.
+pub fn refs_to(media: &Path) -> Vec<String> {
+    let text = std::fs::read(format!("{}.meta", media.display())).unwrap();
+    let sidecar: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(sidecar["version"], 2, "{}", media.display());
+    assert!(sidecar.get("references").is_none() && sidecar.get("ref_count").is_none());
+    let dir = media
+        .ancestors()
+        .find(|d| d.join(".promptkit").is_dir())
+        .unwrap();
+    let rel = media.strip_prefix(dir).unwrap().to_string_lossy();
+    journal_refs(dir)
+        .into_iter()
+        .filter(|(_, p)| *p == rel)
+        .map(|(id, _)| id)
+        .collect()
+}
