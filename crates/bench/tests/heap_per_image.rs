@@ -8,6 +8,7 @@
 
 use promptkit_bench::fixtures::{IMAGE_TOOL, ImageChat, image_pack, pool_image_tool};
 use promptkit_bench::images::ImagePool;
+use promptkit_bench::mem::settled_heap;
 use promptkit_media_store::FileStore;
 use promptkit_sdk::{ConversationConfig, ConversationManager};
 
@@ -20,17 +21,6 @@ const IMAGES: usize = 200;
 const IMAGE_SIZE: usize = 160 * 1024;
 /// Bytes of heap per image turn.
 const BOUND: f64 = 1024.0;
-
-/// Live heap once the store's pool threads have let go of the last turn's
-/// buffers: the least of ten samples 5 ms apart.
-async fn settled_heap() -> usize {
-    let mut least = usize::MAX;
-    for _ in 0..10 {
-        least = least.min(ALLOC.allocated());
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    least
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_externalized_image_turn_costs_under_1_kib_of_heap() {
@@ -55,13 +45,13 @@ async fn an_externalized_image_turn_costs_under_1_kib_of_heap() {
             .await
             .unwrap();
     }
-    let before = settled_heap().await;
+    let before = settled_heap(|| ALLOC.allocated()).await;
     let mut stored = 0;
     for i in 0..IMAGES {
         let r = conv.send(format!("draw picture {i}")).await.unwrap();
         stored += r.stored_media.len();
     }
-    let after = settled_heap().await;
+    let after = settled_heap(|| ALLOC.allocated()).await;
     assert_eq!(stored, IMAGES, "every image is externalized");
     assert_eq!(conv.memory_stats().inline_media_bytes, 0);
     let per_image = (after as f64 - before as f64) / IMAGES as f64;

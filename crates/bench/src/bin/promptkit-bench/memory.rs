@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use promptkit_bench::fixtures::{IMAGE_TOOL, ImageChat, NullState, image_pack, pool_image_tool};
 use promptkit_bench::images::ImagePool;
-use promptkit_bench::mem::{peak_rss_bytes, rss_bytes};
+use promptkit_bench::mem::{peak_rss_bytes, rss_bytes, settled_heap};
 use promptkit_bench::stats::fmt_bytes;
 use promptkit_media_store::FileStore;
 use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, RehydrationPolicy};
@@ -88,7 +88,7 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let heap_base = settled_heap().await;
+        let heap_base = settled_heap(|| crate::ALLOC.allocated()).await as u64;
         let rss_base = rss_bytes().unwrap_or(0);
         let started = Instant::now();
         for i in 0..images {
@@ -98,7 +98,7 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
         }
         let seconds = started.elapsed().as_secs_f64();
         let stats = conv.memory_stats();
-        let heap_end = settled_heap().await;
+        let heap_end = settled_heap(|| crate::ALLOC.allocated()).await as u64;
         Ok(MemoryResult {
             images,
             mode: mode.to_owned(),
@@ -118,18 +118,6 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
         serde_json::to_string(&result).map_err(|e| e.to_string())?
     );
     Ok(())
-}
-
-/// Live heap once the store's pool threads have let go of the last turn's
-/// buffers: the least of ten samples 5 ms apart (a single sample can catch a
-/// 1 MiB image still held by a thread finishing its hash).
-async fn settled_heap() -> u64 {
-    let mut least = u64::MAX;
-    for _ in 0..10 {
-        least = least.min(crate::ALLOC.allocated() as u64);
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    least
 }
 
 fn run_child(images: usize, mode: &str) -> Result<MemoryResult, String> {
