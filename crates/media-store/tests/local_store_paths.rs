@@ -354,3 +354,40 @@ async fn stores_dropped_at_any_moment_leave_no_orphan() {
         store.retrieve_bytes(r).await.unwrap();
     }
 }
+
+/// A runtime shut down while stores are in flight: each store either
+/// reached its caller or left nothing, even when it committed on a
+/// blocking thread after the runtime had dropped its caller (the removal
+/// can then no longer be handed to the blocking pool).
+#[test]
+fn a_runtime_shut_down_mid_store_leaves_no_orphan() {
+    let dir = tempfile::tempdir().unwrap();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    for round in 0..20u64 {
+        let store = open(dir.path(), Organization::BySession);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        for i in 0..24u64 {
+            let (store, received) = (store.clone(), std::sync::Arc::clone(&received));
+            rt.spawn(async move {
+                let bytes =
+                    random_bytes(b"\x89PNG\r\n\x1a\n", 64 * 1024 + (round * 24 + i) as usize);
+                // A store whose blocking task the shutdown cancelled fails
+                // (a transient error): it must have stored nothing.
+                if let Ok(r) = store.store_bytes("image/png", bytes, &meta("c")).await {
+                    received.lock().unwrap().push(id_of(&r));
+                }
+            });
+        }
+        // Let some stores start, then shut down with others in flight.
+        std::thread::sleep(Duration::from_micros(300 * (round % 7)));
+        drop(rt);
+        drop(store);
+    }
+    let got: std::collections::BTreeSet<String> =
+        received.lock().unwrap().iter().cloned().collect();
+    assert_eq!(journal_ids(dir.path()), got);
+}

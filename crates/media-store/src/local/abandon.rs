@@ -87,14 +87,14 @@ impl Drop for Delivered {
         let Some(reference) = self.reference.take() else {
             return;
         };
-        let inner = Arc::clone(&self.inner);
-        let undo = move || {
-            let _ = inner.mutating(|inner| undo_locked(inner, &reference));
-        };
         // Dropped with the task's output, maybe on an async thread: the
         // removal blocks, so it goes to the blocking pool when there is one.
-        // (A runtime shutting down may not run it: the reference then stays
-        // until retention or `gc` removes it.)
+        // The reference is parked first: a runtime shutting down may drop
+        // that task unrun, and then the next mutation of the store, or
+        // dropping its last handle, removes it.
+        self.inner.park_orphan(reference);
+        let inner = Arc::clone(&self.inner);
+        let undo = move || inner.remove_orphans();
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn_blocking(undo)),
             Err(_) => undo(),

@@ -126,9 +126,9 @@
 //! on but checks for its caller before preparing, once it has the lock and
 //! right after its commit: it then only removes its temp files, or removes
 //! the reference it has just created, under the same lock. A result dropped
-//! on its way back removes its reference from the blocking pool. (Only a
-//! runtime shutting down at that very moment can leave such a reference
-//! behind.)
+//! on its way back parks its reference and has the blocking pool remove it;
+//! if a runtime shutting down never runs that removal, the store's next
+//! mutation, or dropping its last handle, does.
 //!
 //! # Lifecycle
 //!

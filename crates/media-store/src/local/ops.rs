@@ -35,6 +35,10 @@ pub(crate) struct Inner {
     pub(crate) journal: SharedJournal,
     /// Media directories already created and checked: relative → canonical.
     dirs: Mutex<HashMap<PathBuf, PathBuf>>,
+    /// References committed for callers that went away, not removed yet
+    /// (see [`abandon`](super::abandon)): the next mutation, or dropping
+    /// the store, removes them.
+    orphans: Mutex<Vec<StorageReference>>,
 }
 
 /// Holds the cross-process file lock; released on drop.
@@ -108,6 +112,7 @@ impl Inner {
             index: Mutex::new(Index::default()),
             journal: SharedJournal::new(journal_path),
             dirs: Mutex::new(HashMap::new()),
+            orphans: Mutex::new(Vec::new()),
         };
         if super::legacy::present(&inner) {
             inner.locked(super::legacy::import)?;
@@ -119,7 +124,34 @@ impl Inner {
     /// call it on a blocking thread.
     pub(crate) fn mutating<T>(&self, f: impl FnOnce(&Inner) -> Result<T>) -> Result<T> {
         let _guard = lock(&self.write_lock);
-        self.locked(f)
+        self.locked(|inner| {
+            inner.undo_orphans();
+            f(inner)
+        })
+    }
+
+    /// Parks the reference of a store whose caller went away, for removal
+    /// by [`Inner::remove_orphans`] or the next mutation, whichever comes
+    /// first (a runtime shutting down may never run the removal it was
+    /// handed).
+    pub(crate) fn park_orphan(&self, reference: StorageReference) {
+        lock(&self.orphans).push(reference);
+    }
+
+    /// Removes the parked references of abandoned stores. Blocks.
+    pub(crate) fn remove_orphans(&self) {
+        if !lock(&self.orphans).is_empty() {
+            let _ = self.mutating(|_| Ok(()));
+        }
+    }
+
+    /// Removes the parked references (both locks held). One that cannot be
+    /// removed is logged and left to retention or `gc`.
+    fn undo_orphans(&self) {
+        let orphans = std::mem::take(&mut *lock(&self.orphans));
+        for reference in orphans {
+            let _ = super::abandon::undo_locked(self, &reference);
+        }
     }
 
     /// Runs `f` with the cross-process lock held; the caller must hold
@@ -352,4 +384,13 @@ pub(crate) fn rel_string(rel: &Path) -> Result<String> {
     parts
         .map(|p| p.join("/"))
         .ok_or_else(|| Error::invalid("path", format!("{} is not UTF-8", rel.display())))
+}
+
+impl Drop for Inner {
+    /// The last handle to the store is gone: references parked for
+    /// removal are removed now (their removal may have been handed to a
+    /// runtime that shut down without running it).
+    fn drop(&mut self) {
+        self.remove_orphans();
+    }
 }
