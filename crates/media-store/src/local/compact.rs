@@ -79,6 +79,11 @@ pub(super) struct FpIndex<K> {
     pub(super) more: HashMap<K, u32>,
 }
 
+/// The key `first` keeps of a 64-bit fingerprint: its low 32 bits.
+fn short(fp: u64) -> u32 {
+    fp as u32
+}
+
 impl<K> Default for FpIndex<K> {
     fn default() -> Self {
         FpIndex {
@@ -95,7 +100,7 @@ impl<K: Hash + Eq> FpIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        match self.first.get(&(fp as u32)) {
+        match self.first.get(&short(fp)) {
             Some(&s) if is(s) => Some(s),
             _ if self.more.is_empty() => None,
             _ => self.more.get(key).copied(),
@@ -115,12 +120,12 @@ impl<K: Hash + Eq> FpIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        match self.first.get(&(fp as u32)) {
+        match self.first.get(&short(fp)) {
             Some(&s) if !is(s) => {
                 self.more.insert(own(key), slot);
             }
             _ => {
-                self.first.insert(fp as u32, slot);
+                self.first.insert(short(fp), slot);
                 if !self.more.is_empty() {
                     self.more.remove(key);
                 }
@@ -134,8 +139,8 @@ impl<K: Hash + Eq> FpIndex<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if self.first.get(&(fp as u32)) == Some(&slot) {
-            self.first.remove(&(fp as u32));
+        if self.first.get(&short(fp)) == Some(&slot) {
+            self.first.remove(&short(fp));
         } else if self.more.get(key) == Some(&slot) {
             self.more.remove(key);
         }
