@@ -1,7 +1,8 @@
-//! The ways a `FileStore` store can go: large new bytes (hashed by a second
-//! blocking-pool thread, the sidecar written before the lock), races of
-//! identical bytes, a stale sidecar left at the final name, a blocking pool
-//! too small for the helper, and a caller that goes away mid-store.
+//! The ways a `FileStore` store can go: large new bytes (hashed by the
+//! caller while its blocking thread writes them, the sidecar written before
+//! the lock), races of identical bytes, a stale sidecar left at the final
+//! name, a blocking pool of one thread, a caller that stops polling, and a
+//! caller that goes away mid-store.
 #![cfg(feature = "local")]
 
 use std::path::{Path, PathBuf};
@@ -175,8 +176,8 @@ async fn a_stale_sidecar_at_the_final_name_is_replaced() {
     }
 }
 
-/// With one blocking thread, the hash of large bytes has no second thread:
-/// the preparing thread does it itself, and concurrent stores all finish.
+/// With one blocking thread, concurrent stores of large bytes all finish
+/// (each needs that thread only, never a second one).
 #[test]
 fn a_one_thread_blocking_pool_still_stores_large_bytes() {
     let dir = tempfile::tempdir().unwrap();
@@ -218,6 +219,50 @@ fn a_one_thread_blocking_pool_still_stores_large_bytes() {
         });
     }
     assert_eq!(media_files(dir.path()).len(), 12);
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+/// The blocking thread never waits for the hash its caller computes: a
+/// store whose future is polled once and then left alone still commits (its
+/// blocking thread hashes the bytes itself), even with a blocking pool of
+/// one thread that another store needs meanwhile; the caller gets the
+/// reference when it polls again.
+#[test]
+fn a_store_left_unpolled_does_not_hold_up_the_blocking_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Several hashing chunks: the first poll hashes one and yields.
+        let big = random_bytes(b"\x89PNG\r\n\x1a\n", 4 * LARGE);
+        let meta_a = meta("a");
+        let mut first = std::pin::pin!(store.store_bytes("image/png", big.clone(), &meta_a));
+        assert!(futures::poll!(first.as_mut()).is_pending());
+        // The only blocking thread is (or was) the first store's; this
+        // store needs it too.
+        let small = random_bytes(b"\x89PNG\r\n\x1a\n", 4096);
+        let second = tokio::time::timeout(
+            Duration::from_secs(60),
+            store.store_bytes("image/png", small.clone(), &meta("b")),
+        )
+        .await
+        .expect("the first store's blocking thread did not wait for its caller")
+        .unwrap();
+        // Both are committed before the first caller comes back.
+        assert_eq!(journal_ids(dir.path()).len(), 2);
+        let first = first.await.unwrap();
+        assert_eq!(
+            journal_ids(dir.path()),
+            [id_of(&first), id_of(&second)].into_iter().collect()
+        );
+        assert_eq!(store.retrieve_bytes(&first).await.unwrap(), big);
+        assert_eq!(store.retrieve_bytes(&second).await.unwrap(), small);
+    });
     assert!(temp_files(dir.path()).is_empty());
 }
 

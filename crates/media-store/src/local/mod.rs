@@ -85,11 +85,13 @@
 //! mutation and never held across an `.await`), so stores and deletes are
 //! serialized across tasks *and* across processes sharing the directory (on
 //! a local filesystem; network filesystems may not honour `flock`). A store
-//! makes one hop to the blocking pool. Before the lock, it hashes the bytes,
-//! writes them to a temporary file, and writes the sidecar new content will
-//! have to another (large new bytes are hashed, and their sidecar written,
-//! by a second pool thread while the first writes them), so the critical
-//! section only renames the two files and appends one journal line. When
+//! makes one hop to the blocking pool. The calling task hashes the bytes
+//! (yielding to the runtime every 256 KiB) while its blocking thread wakes
+//! up and writes them to a temporary file; that thread then writes the
+//! sidecar new content will have to another, so the critical section only
+//! renames the two files and appends one journal line. The blocking thread
+//! never waits for its caller: if the caller's hash is not ready when it is
+//! needed, the thread hashes the bytes itself. When
 //! the journal already holds the bytes (a dedup hit), nothing is written
 //! before the lock, and the critical section checks that the file and its
 //! sidecar are there (two `stat`s) and appends the journal line.
@@ -201,6 +203,7 @@ pub use records::{LiveReference, MediaSidecar, Owner};
 use self::abandon::{Caller, Delivered};
 use self::index::Index;
 use self::ops::{Inner, NewMedia};
+use self::prepare::SharedHash;
 use crate::{
     Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
     validate_media,
@@ -329,32 +332,35 @@ impl FileStore {
             probe,
             now,
         });
-        // One hop to the blocking pool: prepare (hash, temp files), then
-        // take the locks and commit. A caller that goes away meanwhile gets
-        // nothing stored (see `abandon`).
+        // One hop to the blocking pool: prepare (temp files), then take the
+        // locks and commit; this task hashes the bytes meanwhile (see
+        // `prepare`). A caller that goes away meanwhile gets nothing stored
+        // (see `abandon`).
         let (caller, waiting) = abandon::caller();
-        let shared = Arc::clone(&self.inner);
-        let delivered = self
-            .blocking(move |inner| {
+        let hash = Arc::new(SharedHash::default());
+        let (shared, job, theirs) = (Arc::clone(&self.inner), Arc::clone(&new), Arc::clone(&hash));
+        let task = tokio::task::spawn_blocking(move || {
+            let (inner, new) = (&*shared, &*job);
+            if caller.gone() {
+                return Err(Caller::gone_error());
+            }
+            let prepared = prepare::prepare(inner, new, &theirs)?;
+            let reference = inner.mutating(|inner| {
                 if caller.gone() {
+                    // The temp files go with `prepared`.
                     return Err(Caller::gone_error());
                 }
-                let prepared = prepare::prepare(&shared, &new)?;
-                let reference = inner.mutating(|inner| {
-                    if caller.gone() {
-                        // The temp files go with `prepared`.
-                        return Err(Caller::gone_error());
-                    }
-                    let reference = inner.commit_store(&new, prepared)?;
-                    if caller.gone() {
-                        abandon::undo_locked(inner, &reference)?;
-                        return Err(Caller::gone_error());
-                    }
-                    Ok(reference)
-                })?;
-                Ok(Delivered::new(shared, reference))
-            })
-            .await?;
+                let reference = inner.commit_store(new, prepared)?;
+                if caller.gone() {
+                    abandon::undo_locked(inner, &reference)?;
+                    return Err(Caller::gone_error());
+                }
+                Ok(reference)
+            })?;
+            Ok(Delivered::new(Arc::clone(&shared), reference))
+        });
+        hash.compute(&new.data).await;
+        let delivered = join(task.await)?;
         let reference = waiting.received(delivered);
         tracing::debug!(%reference, "stored media");
         Ok(reference)
