@@ -75,14 +75,14 @@ fn reference_only(m: &promptkit_core::MediaContent) -> bool {
 /// same history again, and its images are not read (and hashed) twice.
 pub(crate) type Loaded = HashMap<StorageReference, Bytes>;
 
-/// Returns copies of `messages` in which stored media is loaded back as the
-/// policy says. Messages from index `turn_start` on belong to the current turn.
-/// `loaded` keeps what this turn already read; pass the same map for every
-/// request of a turn and drop it with the turn.
-pub(crate) async fn rehydrate(
+/// Returns copies of `messages` (each cloned once) in which stored media is
+/// loaded back as the policy says. The last `turn_len` messages belong to
+/// the current turn. `loaded` keeps what this turn already read; pass the
+/// same map for every request of a turn and drop it with the turn.
+pub(crate) async fn rehydrate<'a>(
     store: Option<&Arc<dyn MediaStore>>,
-    messages: &[Message],
-    turn_start: usize,
+    messages: impl DoubleEndedIterator<Item = &'a Message>,
+    turn_len: usize,
     policy: RehydrationPolicy,
     loaded: &mut Loaded,
 ) -> Result<Vec<Message>> {
@@ -93,8 +93,9 @@ pub(crate) async fn rehydrate(
         RehydrationPolicy::CurrentTurn => 0,
     };
     let mut loaded_before_turn = 0usize;
-    let mut out = Vec::with_capacity(messages.len());
-    for (i, msg) in messages.iter().enumerate().rev() {
+    let mut out = Vec::with_capacity(messages.size_hint().0);
+    for (from_end, msg) in messages.rev().enumerate() {
+        let in_turn = from_end < turn_len;
         if !msg.media().any(reference_only) {
             out.push(msg.clone());
             continue;
@@ -110,9 +111,9 @@ pub(crate) async fn rehydrate(
             let Some(reference) = media.storage_reference.clone() else {
                 continue;
             };
-            let load = i >= turn_start || loaded_before_turn < budget;
+            let load = in_turn || loaded_before_turn < budget;
             if load {
-                if i < turn_start {
+                if !in_turn {
                     loaded_before_turn += 1;
                 }
                 let store = store.ok_or_else(|| {

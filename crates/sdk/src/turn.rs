@@ -66,15 +66,14 @@ impl Conversation {
             .pack
             .prompt(&self.prompt_name)
             .ok_or_else(|| Error::Config(format!("prompt `{}` vanished", self.prompt_name)))?;
-        let mut all = Vec::with_capacity(self.history.len() + turn.len() + 1);
-        all.push(Message::system(self.system.clone()));
-        all.extend(self.history.iter().map(|m| Message::clone(m)));
-        all.extend(turn.iter().cloned());
-        let turn_start = 1 + self.history.len();
+        let system = Message::system(self.system.clone());
+        let all = std::iter::once(&system)
+            .chain(self.history.iter().map(|m| &**m))
+            .chain(turn);
         let messages = rehydrate(
             self.inner.store.as_ref(),
-            &all,
-            turn_start,
+            all,
+            turn.len(),
             self.inner.config.rehydration,
             loaded,
         )
