@@ -1,7 +1,7 @@
-//! `FileStore` from every kind of tokio context: a multi-thread runtime (where
-//! its blocking work runs in place), a current-thread runtime, a `LocalSet`
-//! on either, and a blocking thread that enters the runtime with
-//! `Handle::block_on`. None of them may panic.
+//! `FileStore` from every kind of tokio context: a multi-thread runtime, a
+//! current-thread runtime, a `LocalSet` on either, and a blocking thread
+//! that enters the runtime with `Handle::block_on`; and from outside any
+//! runtime. None of them may panic.
 #![cfg(feature = "local")]
 
 use bytes::Bytes;
@@ -71,4 +71,32 @@ fn every_runtime_context_works() {
     multi
         .block_on(multi.spawn_blocking(move || handle.block_on(round_trip(&s, 20))))
         .unwrap();
+}
+
+/// Polled by another executor, outside any Tokio runtime, a `FileStore` has
+/// no blocking pool to go to: every operation is a configuration error that
+/// says so, not a panic.
+#[test]
+fn outside_a_tokio_runtime_operations_fail_without_a_panic() {
+    use promptkit_media_store::{Error, MediaStore, StorageReference};
+    let (_dir, store) = store();
+    let data = Bytes::from_static(b"\x89PNG\r\n\x1a\n outside");
+    let meta = MediaMetadata::new()
+        .with_session("s")
+        .with_conversation("c");
+    let stored = futures::executor::block_on(store.store_bytes("image/png", data, &meta));
+    match stored {
+        Err(Error::Config(message)) => assert!(message.contains("Tokio runtime"), "{message}"),
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+    let reference = StorageReference::new("file:0123456789abcdef0123456789abcdef").unwrap();
+    let read = futures::executor::block_on(store.retrieve(&reference));
+    assert!(matches!(read, Err(Error::Config(_))), "{read:?}");
+    let stats = futures::executor::block_on(store.stats());
+    assert!(matches!(stats, Err(Error::Config(_))), "{stats:?}");
+    // Nothing was left behind, and the store works inside a runtime.
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(round_trip(&store, 30));
 }

@@ -99,6 +99,13 @@
 //! inside the store, are remembered until the next `gc` (stores and reads go
 //! through them; deletes check every path again).
 //!
+//! # Runtime
+//!
+//! The file operations run on Tokio's blocking pool, from any Tokio
+//! context (multi-thread or current-thread runtime, `LocalSet`, a blocking
+//! thread in `Handle::block_on`). Polled outside a Tokio runtime, every
+//! operation returns [`Error::Config`] saying so.
+//!
 //! # Crash safety
 //!
 //! Media and sidecars are written to a temporary file named
@@ -270,7 +277,7 @@ impl FileStore {
         f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let inner = Arc::clone(&self.inner);
-        join(tokio::task::spawn_blocking(move || f(&inner)).await)
+        join(tokio_runtime()?.spawn_blocking(move || f(&inner)).await)
     }
 
     /// Runs a mutation with the in-process and the cross-process lock held,
@@ -339,7 +346,7 @@ impl FileStore {
         let (caller, waiting) = abandon::caller();
         let hash = Arc::new(SharedHash::default());
         let (shared, job, theirs) = (Arc::clone(&self.inner), Arc::clone(&new), Arc::clone(&hash));
-        let task = tokio::task::spawn_blocking(move || {
+        let task = tokio_runtime()?.spawn_blocking(move || {
             let (inner, new) = (&*shared, &*job);
             if caller.gone() {
                 return Err(Caller::gone_error());
@@ -365,6 +372,18 @@ impl FileStore {
         tracing::debug!(%reference, "stored media");
         Ok(reference)
     }
+}
+
+/// The Tokio runtime whose blocking pool runs the file operations: outside
+/// one, an error (where `tokio::task::spawn_blocking` would panic).
+pub(crate) fn tokio_runtime() -> Result<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current().map_err(|_| {
+        Error::Config(
+            "the local file store runs its file operations on Tokio's blocking pool: \
+             call it from within a Tokio runtime"
+                .into(),
+        )
+    })
 }
 
 fn join<T>(r: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {

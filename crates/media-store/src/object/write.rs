@@ -97,7 +97,13 @@ impl ObjectStoreMediaStore {
             check_first = true;
             // The sidecar first: bytes are never visible without it.
             self.create(&sidecar_key(&key), sidecar.clone()).await?;
-            if data.len() >= self.config.multipart_threshold {
+            // object_store runs the parts of a multipart upload as Tokio
+            // tasks: outside a runtime (a store that needs none, such as the
+            // in-memory one, polled by another executor) the bytes go in one
+            // put.
+            let multipart = data.len() >= self.config.multipart_threshold
+                && tokio::runtime::Handle::try_current().is_ok();
+            if multipart {
                 // Multipart uploads cannot be conditional; identical bytes under
                 // a content address make a concurrent overwrite harmless, and
                 // completion is atomic on every backend.
@@ -182,11 +188,16 @@ impl ObjectStoreMediaStore {
 
 /// BLAKE3 of `data` as lowercase hex; large media is hashed on a blocking thread.
 pub(super) async fn hash_hex(data: &Bytes) -> Result<String> {
-    if data.len() < HASH_OFFLOAD {
-        return Ok(blake3::hash(data).to_hex().to_string());
-    }
+    let runtime = match tokio::runtime::Handle::try_current() {
+        Ok(rt) if data.len() >= HASH_OFFLOAD => rt,
+        // Small media, or no Tokio runtime to hand the work to (an object
+        // store that needs none, such as the in-memory one, polled by
+        // another executor).
+        _ => return Ok(blake3::hash(data).to_hex().to_string()),
+    };
     let d = data.clone();
-    tokio::task::spawn_blocking(move || blake3::hash(&d).to_hex().to_string())
+    runtime
+        .spawn_blocking(move || blake3::hash(&d).to_hex().to_string())
         .await
         .map_err(|e| Error::Backend {
             backend: "blake3".into(),
