@@ -1,6 +1,8 @@
 //! Externalization (history → store) and rehydration (store → provider request).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -75,6 +77,45 @@ fn reference_only(m: &promptkit_core::MediaContent) -> bool {
 /// same history again, and its images are not read (and hashed) twice.
 pub(crate) type Loaded = HashMap<StorageReference, Bytes>;
 
+/// How many stored items a request reads at once (a remote store's round
+/// trips overlap; on local disk, the reads and hash checks of several
+/// threads).
+const PARALLEL_LOADS: usize = 8;
+
+/// Reads into `loaded` the references it lacks, [`PARALLEL_LOADS`] at a
+/// time; the first failure is returned (the other reads are dropped).
+async fn load<'a>(
+    store: Option<&Arc<dyn MediaStore>>,
+    references: impl Iterator<Item = &'a StorageReference>,
+    loaded: &mut Loaded,
+) -> Result<()> {
+    let mut seen = HashSet::new();
+    let missing: Vec<&StorageReference> = references
+        .filter(|r| !loaded.contains_key(*r) && seen.insert(*r))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let store = store.ok_or_else(|| {
+        crate::Error::Config("history holds stored media but the manager has no media store".into())
+    })?;
+    let mut reads = futures::stream::iter(missing)
+        .map(|reference| async move {
+            let Some(data) = store.retrieve(reference).await?.data else {
+                return Err(crate::Error::Config(format!(
+                    "the media store returned no bytes for {reference}"
+                )));
+            };
+            Ok((reference.clone(), data))
+        })
+        .buffer_unordered(PARALLEL_LOADS);
+    while let Some(read) = reads.next().await {
+        let (reference, data) = read?;
+        loaded.insert(reference, data);
+    }
+    Ok(())
+}
+
 /// Returns copies of `messages` (each cloned once) in which stored media is
 /// loaded back as the policy says. The last `turn_len` messages belong to
 /// the current turn. `loaded` keeps what this turn already read; pass the
@@ -94,6 +135,8 @@ pub(crate) async fn rehydrate<'a>(
     };
     let mut loaded_before_turn = 0usize;
     let mut out = Vec::with_capacity(messages.size_hint().0);
+    // The parts that get their bytes back: (index in `out`, part, reference).
+    let mut fills = Vec::new();
     for (from_end, msg) in messages.rev().enumerate() {
         let in_turn = from_end < turn_len;
         if !msg.media().any(reference_only) {
@@ -101,7 +144,7 @@ pub(crate) async fn rehydrate<'a>(
             continue;
         }
         let mut msg = msg.clone();
-        for part in msg.parts.iter_mut().rev() {
+        for (part_index, part) in msg.parts.iter_mut().enumerate().rev() {
             let Some(media) = part.as_media() else {
                 continue;
             };
@@ -111,31 +154,11 @@ pub(crate) async fn rehydrate<'a>(
             let Some(reference) = media.storage_reference.clone() else {
                 continue;
             };
-            let load = in_turn || loaded_before_turn < budget;
-            if load {
+            if in_turn || loaded_before_turn < budget {
                 if !in_turn {
                     loaded_before_turn += 1;
                 }
-                let store = store.ok_or_else(|| {
-                    crate::Error::Config(
-                        "history holds stored media but the manager has no media store".into(),
-                    )
-                })?;
-                let data = match loaded.get(&reference) {
-                    Some(d) => d.clone(),
-                    None => {
-                        let Some(d) = store.retrieve(&reference).await?.data else {
-                            return Err(crate::Error::Config(format!(
-                                "the media store returned no bytes for {reference}"
-                            )));
-                        };
-                        loaded.insert(reference.clone(), d.clone());
-                        d
-                    }
-                };
-                let mut media = media.clone();
-                media.data = Some(data);
-                *part = ContentPart::media(media);
+                fills.push((out.len(), part_index, reference));
             } else {
                 *part = ContentPart::text(format!(
                     "[{} ({} bytes) shown earlier; stored as {reference}]",
@@ -144,6 +167,15 @@ pub(crate) async fn rehydrate<'a>(
             }
         }
         out.push(msg);
+    }
+    load(store, fills.iter().map(|(_, _, r)| r), loaded).await?;
+    for (message, part_index, reference) in fills {
+        let part = &mut out[message].parts[part_index];
+        if let (Some(media), Some(data)) = (part.as_media(), loaded.get(&reference)) {
+            let mut media = media.clone();
+            media.data = Some(data.clone());
+            *part = ContentPart::media(media);
+        }
     }
     out.reverse();
     Ok(out)
