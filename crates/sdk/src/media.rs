@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -84,45 +85,59 @@ const PARALLEL_LOADS: usize = 8;
 
 /// Reads into `loaded` the references it lacks, [`PARALLEL_LOADS`] at a
 /// time; the first failure is returned (the other reads are dropped).
-async fn load<'a>(
+async fn load(
     store: Option<&Arc<dyn MediaStore>>,
-    references: impl Iterator<Item = &'a StorageReference>,
+    references: Vec<&StorageReference>,
     loaded: &mut Loaded,
 ) -> Result<()> {
     let mut seen = HashSet::new();
     let missing: Vec<&StorageReference> = references
+        .into_iter()
         .filter(|r| !loaded.contains_key(*r) && seen.insert(*r))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
+    let mut missing = missing.into_iter();
     let store = store.ok_or_else(|| {
         crate::Error::Config("history holds stored media but the manager has no media store".into())
     })?;
-    let mut reads = futures::stream::iter(missing)
-        .map(|reference| async move {
-            let Some(data) = store.retrieve(reference).await?.data else {
-                return Err(crate::Error::Config(format!(
-                    "the media store returned no bytes for {reference}"
-                )));
-            };
-            Ok((reference.clone(), data))
-        })
-        .buffer_unordered(PARALLEL_LOADS);
-    while let Some(read) = reads.next().await {
+    let mut reads = FuturesUnordered::new();
+    loop {
+        while reads.len() < PARALLEL_LOADS {
+            match missing.next() {
+                Some(reference) => reads.push(read(store, reference)),
+                None => break,
+            }
+        }
+        let Some(read) = reads.next().await else {
+            return Ok(());
+        };
         let (reference, data) = read?;
         loaded.insert(reference, data);
     }
-    Ok(())
+}
+
+/// Reads one stored item's bytes.
+async fn read(
+    store: &Arc<dyn MediaStore>,
+    reference: &StorageReference,
+) -> Result<(StorageReference, Bytes)> {
+    let Some(data) = store.retrieve(reference).await?.data else {
+        return Err(crate::Error::Config(format!(
+            "the media store returned no bytes for {reference}"
+        )));
+    };
+    Ok((reference.clone(), data))
 }
 
 /// Returns copies of `messages` (each cloned once) in which stored media is
 /// loaded back as the policy says. The last `turn_len` messages belong to
 /// the current turn. `loaded` keeps what this turn already read; pass the
 /// same map for every request of a turn and drop it with the turn.
-pub(crate) async fn rehydrate<'a>(
+pub(crate) async fn rehydrate(
     store: Option<&Arc<dyn MediaStore>>,
-    messages: impl DoubleEndedIterator<Item = &'a Message>,
+    messages: &[&Message],
     turn_len: usize,
     policy: RehydrationPolicy,
     loaded: &mut Loaded,
@@ -134,10 +149,10 @@ pub(crate) async fn rehydrate<'a>(
         RehydrationPolicy::CurrentTurn => 0,
     };
     let mut loaded_before_turn = 0usize;
-    let mut out = Vec::with_capacity(messages.size_hint().0);
+    let mut out = Vec::with_capacity(messages.len());
     // The parts that get their bytes back: (index in `out`, part, reference).
     let mut fills = Vec::new();
-    for (from_end, msg) in messages.rev().enumerate() {
+    for (from_end, &msg) in messages.iter().rev().enumerate() {
         let in_turn = from_end < turn_len;
         if !msg.media().any(reference_only) {
             out.push(msg.clone());
@@ -168,7 +183,8 @@ pub(crate) async fn rehydrate<'a>(
         }
         out.push(msg);
     }
-    load(store, fills.iter().map(|(_, _, r)| r), loaded).await?;
+    let wanted: Vec<&StorageReference> = fills.iter().map(|(_, _, r)| r).collect();
+    load(store, wanted, loaded).await?;
     for (message, part_index, reference) in fills {
         let part = &mut out[message].parts[part_index];
         if let (Some(media), Some(data)) = (part.as_media(), loaded.get(&reference)) {

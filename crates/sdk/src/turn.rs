@@ -67,12 +67,15 @@ impl Conversation {
             .prompt(&self.prompt_name)
             .ok_or_else(|| Error::Config(format!("prompt `{}` vanished", self.prompt_name)))?;
         let system = Message::system(self.system.clone());
-        let all = std::iter::once(&system)
+        // Collected here: an iterator (with its closure) kept across the
+        // awaits below would make the turn's future not `Send`.
+        let all: Vec<&Message> = std::iter::once(&system)
             .chain(self.history.iter().map(|m| &**m))
-            .chain(turn);
+            .chain(turn)
+            .collect();
         let messages = rehydrate(
             self.inner.store.as_ref(),
-            all,
+            &all,
             turn.len(),
             self.inner.config.rehydration,
             loaded,

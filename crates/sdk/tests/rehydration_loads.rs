@@ -121,7 +121,10 @@ async fn stored_media_is_read_concurrently_and_put_back_in_place() {
     }
     store.most.store(0, Ordering::SeqCst);
     store.reads.store(0, Ordering::SeqCst);
-    conv.send("and now?").await.unwrap();
+    // On a spawned task: a turn that rehydrates is `Send` (a compile check).
+    tokio::spawn(async move { conv.send("and now?").await.unwrap() })
+        .await
+        .unwrap();
 
     // The ten most recent earlier images, each read once, up to eight at once.
     assert_eq!(store.reads.load(Ordering::SeqCst), 10);
