@@ -27,6 +27,67 @@ pub(super) fn id_text(id: HexId) -> String {
     format!("{:016x}{:016x}", id[0], id[1])
 }
 
+/// Values by reference id: an id of 32 lowercase hex digits is kept as its
+/// 16 bytes, any other as its text.
+#[derive(Debug)]
+pub(super) struct IdMap<V> {
+    hex: HashMap<HexId, V>,
+    odd: HashMap<Box<str>, V>,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap {
+            hex: HashMap::new(),
+            odd: HashMap::new(),
+        }
+    }
+}
+
+impl<V> IdMap<V> {
+    pub(super) fn len(&self) -> usize {
+        self.hex.len() + self.odd.len()
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<&V> {
+        match parse_id(id) {
+            Some(k) => self.hex.get(&k),
+            None => self.odd.get(id),
+        }
+    }
+
+    /// Inserts (or replaces) the value of `id`.
+    pub(super) fn insert(&mut self, id: &str, value: V) {
+        match parse_id(id) {
+            Some(k) => self.hex.insert(k, value),
+            None => self.odd.insert(id.into(), value),
+        };
+    }
+
+    pub(super) fn remove(&mut self, id: &str) -> Option<V> {
+        match parse_id(id) {
+            Some(k) => self.hex.remove(&k),
+            None if self.odd.is_empty() => None,
+            None => self.odd.remove(id),
+        }
+    }
+
+    /// Every entry, with its id as text.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (String, &V)> {
+        let hex = self.hex.iter().map(|(k, v)| (id_text(*k), v));
+        hex.chain(self.odd.iter().map(|(k, v)| (k.to_string(), v)))
+    }
+
+    pub(super) fn values(&self) -> impl Iterator<Item = &V> {
+        self.hex.values().chain(self.odd.values())
+    }
+
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.hex.shrink_to_fit();
+        self.odd.shrink_to_fit();
+    }
+}
+
 /// A hash written as 64 lowercase hex digits, as bytes.
 pub(super) fn parse_hash(hex: &str) -> Option<[u8; 32]> {
     let b = hex.as_bytes();

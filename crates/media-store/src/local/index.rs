@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::compact::{HexId, Strings, id_text, parse_id};
+use super::compact::{IdMap, Strings};
 use super::journal::Generation;
 use super::ops::{Inner, rel_string};
 use super::owners::{Replayed, legacy_owners, replay};
@@ -45,9 +45,7 @@ pub(crate) struct Index {
     /// Generation this index reflects; `None` when it must be rebuilt.
     pub(crate) generation: Option<Generation>,
     files: HashMap<FileKey, FileEntry>,
-    refs: HashMap<HexId, RefEntry>,
-    /// References whose id is not 32 lowercase hex digits.
-    odd_refs: HashMap<Box<str>, RefEntry>,
+    refs: IdMap<RefEntry>,
     /// MIME types, conversation ids and session ids.
     strings: Strings,
 }
@@ -135,21 +133,13 @@ impl Index {
             session: self.intern(owner.session_id.as_deref()),
             policy: owner.retention_policy,
         };
-        match parse_id(id) {
-            Some(k) => self.refs.insert(k, entry),
-            None => self.odd_refs.insert(id.into(), entry),
-        };
+        self.refs.insert(id, entry);
     }
 
     /// Drops a reference (and its file with its last one); an unknown id is
     /// ignored.
     fn remove(&mut self, id: &str) {
-        let old = match parse_id(id) {
-            Some(k) => self.refs.remove(&k),
-            None if self.odd_refs.is_empty() => None,
-            None => self.odd_refs.remove(id),
-        };
-        let Some(old) = old else {
+        let Some(old) = self.refs.remove(id) else {
             return;
         };
         self.release(old.mime);
@@ -243,16 +233,13 @@ impl Index {
         }
         idx.files.shrink_to_fit();
         idx.refs.shrink_to_fit();
-        idx.odd_refs.shrink_to_fit();
         idx.generation = Some(generation);
         Ok(idx)
     }
 
     /// Every indexed reference.
     pub(crate) fn references(&self) -> impl Iterator<Item = RefView<'_>> {
-        let hex = self.refs.iter().map(|(k, r)| (id_text(*k), r));
-        let odd = self.odd_refs.iter().map(|(k, r)| (k.to_string(), r));
-        hex.chain(odd).map(|(id, r)| RefView {
+        self.refs.iter().map(|(id, r)| RefView {
             id,
             policy: r.policy,
             created_at: r.created,
@@ -272,7 +259,7 @@ impl Index {
             s.objects += 1;
             s.physical_bytes += f.size;
         }
-        for r in self.refs.values().chain(self.odd_refs.values()) {
+        for r in self.refs.values() {
             s.references += 1;
             s.logical_bytes += r.size;
             add(&mut s.by_mime, self.strings.get(r.mime), r.size);

@@ -28,7 +28,7 @@ use std::hash::BuildHasher;
 
 use super::chunked::Chunked;
 use super::compact::{
-    FpIndex, HexId, Parts, Strings, hash_text, id_text, parse_hash, parse_id, split_path,
+    FpIndex, HexId, IdMap, Parts, Strings, hash_text, id_text, parse_hash, split_path,
 };
 use super::journal::RefRecord;
 
@@ -90,9 +90,7 @@ impl Media {
 /// live deduplicated content.
 #[derive(Debug, Default)]
 pub(crate) struct Live {
-    refs: HashMap<HexId, Ref>,
-    /// References whose id is not 32 lowercase hex digits.
-    odd_refs: HashMap<Box<str>, Ref>,
+    refs: IdMap<Ref>,
     /// By reference id: record fields differing from the media's.
     extras: HashMap<Box<str>, Extra>,
     /// The media slab, and its free slots.
@@ -130,14 +128,11 @@ fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, key: K, up: bool) {
 impl Live {
     /// Number of live references.
     pub(crate) fn len(&self) -> usize {
-        self.refs.len() + self.odd_refs.len()
+        self.refs.len()
     }
 
     fn lookup(&self, id: &str) -> Option<Ref> {
-        match parse_id(id) {
-            Some(k) => self.refs.get(&k).copied(),
-            None => self.odd_refs.get(id).copied(),
-        }
+        self.refs.get(id).copied()
     }
 
     /// Whether a reference is live.
@@ -185,22 +180,14 @@ impl Live {
     /// Every live record, sorted by id.
     #[cfg(test)]
     pub(crate) fn records(&self) -> Vec<(String, RefRecord)> {
-        let mut hex: Vec<(HexId, Ref)> = self.refs.iter().map(|(k, r)| (*k, *r)).collect();
-        hex.sort_unstable_by_key(|(k, _)| *k);
-        let mut odd: Vec<(&str, Ref)> = self.odd_refs.iter().map(|(k, r)| (&**k, *r)).collect();
-        odd.sort_unstable_by_key(|(k, _)| *k);
-        let mut odd = odd.into_iter().peekable();
-        let mut out = Vec::with_capacity(self.len());
-        for (k, r) in hex {
-            let id = id_text(k);
-            while let Some((o, or)) = odd.next_if(|(o, _)| *o < id.as_str()) {
-                out.push((o.to_owned(), self.record(o, or)));
-            }
-            let rec = self.record(&id, r);
-            out.push((id, rec));
-        }
-        out.extend(odd.map(|(o, or)| (o.to_owned(), self.record(o, or))));
-        out
+        let mut ids: Vec<(String, Ref)> = self.refs.iter().map(|(id, r)| (id, *r)).collect();
+        ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        ids.into_iter()
+            .map(|(id, r)| {
+                let rec = self.record(&id, r);
+                (id, rec)
+            })
+            .collect()
     }
 
     /// The path of a media slot.
@@ -371,19 +358,12 @@ impl Live {
             media: slot,
             mime: self.strings.intern(&rec.mime_type),
         };
-        match parse_id(id) {
-            Some(k) => self.refs.insert(k, r),
-            None => self.odd_refs.insert(id.into(), r),
-        };
+        self.refs.insert(id, r);
     }
 
     /// Drops a reference (and its media path with its last reference).
     pub(crate) fn remove(&mut self, id: &str) {
-        let r = match parse_id(id) {
-            Some(k) => self.refs.remove(&k),
-            None => self.odd_refs.remove(id),
-        };
-        let Some(r) = r else {
+        let Some(r) = self.refs.remove(id) else {
             return;
         };
         if !self.extras.is_empty() {
@@ -436,7 +416,6 @@ impl Live {
         self.probes.shrink_to_fit();
         self.unprobed_sizes.shrink_to_fit();
         self.refs.shrink_to_fit();
-        self.odd_refs.shrink_to_fit();
         self.extras.shrink_to_fit();
         self.media.shrink_to_fit();
         self.free.shrink_to_fit();

@@ -10,11 +10,11 @@
 //! before owners moved into the journal) are held back and written last,
 //! after `fold` gave them the owner their sidecar names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
 
-use super::compact::{HexId, parse_id};
+use super::compact::IdMap;
 use super::journal::{JOURNAL_VERSION, Record, RecordOwner, RefRecord, line};
 use super::owners::for_each_record;
 use super::records::TempFile;
@@ -22,41 +22,6 @@ use crate::{Error, Result};
 
 /// Bytes gathered before a write to the new file.
 const FLUSH_AT: usize = 1 << 20;
-
-/// Offsets of the live `add` lines, by reference id.
-#[derive(Default)]
-struct LastAdds {
-    hex: HashMap<HexId, u64>,
-    /// Ids that are not 32 lowercase hex digits.
-    odd: HashMap<String, u64>,
-}
-
-impl LastAdds {
-    fn insert(&mut self, id: &str, at: u64) {
-        match parse_id(id) {
-            Some(k) => self.hex.insert(k, at),
-            None => self.odd.insert(id.to_owned(), at),
-        };
-    }
-
-    fn remove(&mut self, id: &str) {
-        match parse_id(id) {
-            Some(k) => self.hex.remove(&k),
-            None => self.odd.remove(id),
-        };
-    }
-
-    fn get(&self, id: &str) -> Option<u64> {
-        match parse_id(id) {
-            Some(k) => self.hex.get(&k).copied(),
-            None => self.odd.get(id).copied(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.hex.len() + self.odd.len()
-    }
-}
 
 /// Writes to `out` the live records of the first `upto` bytes of the
 /// journal `file`, minus `drop`; `fold` may give owners to records without
@@ -70,11 +35,14 @@ pub(crate) fn write_live(
     fold: impl FnOnce(&mut [(String, RefRecord, RecordOwner)]) -> Result<()>,
     out: &mut TempFile,
 ) -> Result<usize> {
-    let mut last = LastAdds::default();
+    // Offsets of the live `add` lines, by reference id.
+    let mut last: IdMap<u64> = IdMap::default();
     for_each_record(file, path, upto, |at, rec| {
         match rec {
             Record::Add { id, .. } if !drop.contains(id.as_str()) => last.insert(&id, at),
-            Record::Add { id, .. } | Record::Remove { id, .. } => last.remove(&id),
+            Record::Add { id, .. } | Record::Remove { id, .. } => {
+                last.remove(&id);
+            }
         }
         Ok(())
     })?;
@@ -94,7 +62,7 @@ pub(crate) fn write_live(
         let Record::Add { id, rec, owner, .. } = rec else {
             return Ok(());
         };
-        if last.get(&id) != Some(at) {
+        if last.get(&id) != Some(&at) {
             return Ok(());
         }
         if !owner.has_owner() {
