@@ -289,14 +289,28 @@ impl Journal {
         let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
             return Ok(());
         };
+        // Where in `buf` the last applied line is: kept once, at the end
+        // (or at a line that does not parse), not copied for every line.
+        let (mut at, mut applied) = (0, 0..0);
+        let mut outcome = Ok(());
         for line in buf[..=end].split_inclusive(|&b| b == b'\n') {
-            let rec = self.parse(&line[..line.len() - 1])?;
-            self.apply(&rec);
+            match self.parse(&line[..line.len() - 1]) {
+                Ok(rec) => self.apply(&rec),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
             self.offset += line.len() as u64;
             self.lines += 1;
-            self.last = line.to_vec();
+            applied = at..at + line.len();
+            at += line.len();
         }
-        Ok(())
+        if !applied.is_empty() {
+            self.last.clear();
+            self.last.extend_from_slice(&buf[applied]);
+        }
+        outcome
     }
 
     fn parse(&self, line: &[u8]) -> Result<Record> {
