@@ -117,10 +117,6 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, 
         .flatten()
         .map(|r| (r.id.as_str(), r))
         .collect();
-    let by_path: HashMap<&str, Vec<&str>> = journal
-        .iter()
-        .map(|(path, rs)| (path.as_str(), rs.iter().map(|r| r.id.as_str()).collect()))
-        .collect();
 
     // 1. Media directory: temp files, media/sidecar pairs.
     let mut sidecars: HashMap<PathBuf, PathBuf> = HashMap::new(); // sidecar -> media
@@ -161,16 +157,17 @@ fn collect(inner: &Inner, options: GcOptions) -> Result<(GcReport, Vec<String>, 
             .ok()
             .and_then(|r| rel_string(r).ok())
             .unwrap_or_default();
-        let records = by_path.get(rel.as_str()).cloned().unwrap_or_default();
+        let records = journal.get(rel.as_str()).map_or(&[][..], Vec::as_slice);
         let Ok(Some(sidecar)) = read_json::<MediaSidecar>(&sidecar_file) else {
             // Left alone, and so are the references to it.
-            accepted.extend(records);
+            accepted.extend(records.iter().map(|r| r.id.as_str()));
             report.unreadable_sidecars.push(sidecar_file);
             continue;
         };
         let live: Vec<&str> = records
-            .into_iter()
-            .filter(|id| refs[*id].rec.blake3 == sidecar.blake3)
+            .iter()
+            .filter(|r| r.rec.blake3 == sidecar.blake3)
+            .map(|r| r.id.as_str())
             .collect();
         accepted.extend(live.iter().copied());
         if live.is_empty() {

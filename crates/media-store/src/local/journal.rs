@@ -500,7 +500,7 @@ impl SharedJournal {
     pub(crate) fn compact(
         &self,
         drop: &[String],
-        fold: impl FnOnce(&mut [(String, RefRecord, RecordOwner)]) -> Result<()>,
+        fold: impl FnOnce(&mut [(String, RefRecord, RecordOwner)]),
         fsync: bool,
     ) -> Result<()> {
         let mut v = self.view()?;

@@ -358,10 +358,7 @@ impl Inner {
     /// index stays valid.
     pub(crate) fn compact(&self, drop: &[String]) -> Result<()> {
         let before = self.generation()?;
-        let fold = |recs: &mut [_]| {
-            super::owners::fold_legacy(self, recs);
-            Ok(())
-        };
+        let fold = |recs: &mut [_]| super::owners::fold_legacy(self, recs);
         self.journal.compact(drop, fold, self.config.fsync)?;
         let after = self.generation()?;
         let mut idx = self.index_guard();

@@ -32,7 +32,7 @@ pub(crate) fn write_live(
     (file, path, upto): (&File, &Path, u64),
     drop: &HashSet<&str>,
     expected: usize,
-    fold: impl FnOnce(&mut [(String, RefRecord, RecordOwner)]) -> Result<()>,
+    fold: impl FnOnce(&mut [(String, RefRecord, RecordOwner)]),
     out: &mut TempFile,
 ) -> Result<usize> {
     // Offsets of the live `add` lines, by reference id.
@@ -77,7 +77,7 @@ pub(crate) fn write_live(
         }
         Ok(())
     })?;
-    fold(&mut held_back)?;
+    fold(&mut held_back);
     for (id, rec, owner) in held_back {
         push_add(&mut buf, id, rec, owner)?;
         written += 1;
@@ -161,7 +161,6 @@ mod tests {
                 RetentionPolicy::RetainDays(1),
                 OffsetDateTime::UNIX_EPOCH,
             ));
-            Ok(())
         };
         let n = write_live((&file, &path, text.len() as u64), &drop, 3, fold, &mut out).unwrap();
         assert_eq!(n, 3);
@@ -196,7 +195,7 @@ mod tests {
             (&file, &path, text.len() as u64),
             &drop,
             4,
-            |_| Ok(()),
+            |_| {},
             &mut other,
         )
         .unwrap_err();
