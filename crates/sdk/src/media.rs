@@ -1,12 +1,11 @@
 //! Externalization (history → store) and rehydration (store → provider request).
 
 use std::collections::{HashMap, HashSet};
-
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use promptkit_core::{ContentPart, Message};
 use promptkit_media_store::{MediaMetadata, MediaStore, StorageReference};
 
@@ -186,11 +185,9 @@ pub(crate) async fn rehydrate(
     let wanted: Vec<&StorageReference> = fills.iter().map(|(_, _, r)| r).collect();
     load(store, wanted, loaded).await?;
     for (message, part_index, reference) in fills {
-        let part = &mut out[message].parts[part_index];
-        if let (Some(media), Some(data)) = (part.as_media(), loaded.get(&reference)) {
-            let mut media = media.clone();
+        let media = out[message].parts[part_index].as_media_mut();
+        if let (Some(media), Some(data)) = (media, loaded.get(&reference)) {
             media.data = Some(data.clone());
-            *part = ContentPart::media(media);
         }
     }
     out.reverse();
