@@ -130,6 +130,40 @@ impl ChatResponse {
         self.finish_reason = Some(reason.into());
         self
     }
+
+    /// The events of this complete response, as a stream: its text as one
+    /// delta (when it has text), one delta per tool call, then
+    /// [`StreamEvent::Done`].
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use promptkit_core::{ChatResponse, Message, StreamEvent};
+    /// # futures::executor::block_on(async {
+    /// let events: Vec<_> = ChatResponse::new(Message::assistant("Hi"), "m")
+    ///     .into_stream()
+    ///     .collect()
+    ///     .await;
+    /// assert!(matches!(&events[0], Ok(StreamEvent::TextDelta(t)) if t == "Hi"));
+    /// assert!(matches!(&events[1], Ok(StreamEvent::Done(_))));
+    /// # });
+    /// ```
+    pub fn into_stream(self) -> ChatStream {
+        let mut events = Vec::new();
+        let text = self.message.text();
+        if !text.is_empty() {
+            events.push(Ok(StreamEvent::TextDelta(text)));
+        }
+        for (index, call) in self.message.tool_calls.iter().enumerate() {
+            events.push(Ok(StreamEvent::ToolCallDelta {
+                index,
+                id: Some(call.id.to_string()),
+                name: Some(call.name.to_string()),
+                arguments: call.arguments.to_string(),
+            }));
+        }
+        events.push(Ok(StreamEvent::Done(self)));
+        Box::pin(futures::stream::iter(events))
+    }
 }
 
 /// An event of a streamed chat completion.
@@ -238,22 +272,7 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// Streams one chat completion. The default runs [`Provider::chat`] and
     /// yields its text as one delta followed by [`StreamEvent::Done`].
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
-        let resp = self.chat(request).await?;
-        let mut events = Vec::new();
-        let text = resp.message.text();
-        if !text.is_empty() {
-            events.push(Ok(StreamEvent::TextDelta(text)));
-        }
-        for (index, call) in resp.message.tool_calls.iter().enumerate() {
-            events.push(Ok(StreamEvent::ToolCallDelta {
-                index,
-                id: Some(call.id.to_string()),
-                name: Some(call.name.to_string()),
-                arguments: call.arguments.to_string(),
-            }));
-        }
-        events.push(Ok(StreamEvent::Done(resp)));
-        Ok(Box::pin(futures::stream::iter(events)))
+        Ok(self.chat(request).await?.into_stream())
     }
 
     /// Generates images.

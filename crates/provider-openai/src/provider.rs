@@ -17,7 +17,7 @@ use crate::images::{ImageData, image_body, image_mime, parse_images};
 use crate::pricing::PriceTable;
 use crate::request::{BodyOptions, chat_body};
 use crate::response::parse_chat;
-use crate::stream::{chat_stream, single_response_stream};
+use crate::stream::chat_stream;
 
 const CHAT_PATH: &str = "/chat/completions";
 const IMAGES_PATH: &str = "/images/generations";
@@ -183,7 +183,7 @@ impl Provider for OpenAiProvider {
                     after: self.timeout(),
                 })??;
             let done = parse_chat(&bytes, model, self.id(), &self.inner.prices)?;
-            return Ok(single_response_stream(done));
+            return Ok(done.into_stream());
         }
         Ok(chat_stream(
             resp,

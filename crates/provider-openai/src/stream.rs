@@ -342,25 +342,6 @@ pub(crate) fn chat_stream(
     .boxed()
 }
 
-/// The events of a complete response: its text, its tool calls, then `Done`.
-pub(crate) fn single_response_stream(resp: ChatResponse) -> ChatStream {
-    let mut events = Vec::new();
-    let text = resp.message.text();
-    if !text.is_empty() {
-        events.push(Ok(StreamEvent::TextDelta(text)));
-    }
-    for (index, call) in resp.message.tool_calls.iter().enumerate() {
-        events.push(Ok(StreamEvent::ToolCallDelta {
-            index,
-            id: Some(call.id.to_string()),
-            name: Some(call.name.to_string()),
-            arguments: call.arguments.to_string(),
-        }));
-    }
-    events.push(Ok(StreamEvent::Done(resp)));
-    futures::stream::iter(events).boxed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
