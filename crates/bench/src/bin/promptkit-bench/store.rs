@@ -76,7 +76,7 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
                 fsw = Samples::new();
                 afsw = Samples::new();
             }
-            let path = plain.join(format!("{label}-{i}.png"));
+            let path = plain_path(&plain, label, i, "");
             // Alternate which goes first so cache and disk effects hit both.
             let order = i % 2 == 0;
             if order {
@@ -99,7 +99,7 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
             // The same write through tokio: one hand-off to the blocking
             // pool and back, as every async file API makes.
             let t = Instant::now();
-            tokio::fs::write(async_path(&plain, label, i), data.clone())
+            tokio::fs::write(plain_path(&plain, label, i, "-async"), data.clone())
                 .await
                 .map_err(|e| e.to_string())?;
             afsw.push(t.elapsed());
@@ -121,7 +121,7 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
             if got.len() != size {
                 return Err(format!("retrieved {} bytes, stored {size}", got.len()));
             }
-            let path = plain.join(format!("{label}-{i}.png"));
+            let path = plain_path(&plain, label, i, "");
             let (r, d) = timed(|| std::fs::read(&path));
             r.map_err(|e| e.to_string())?;
             fsr.push(d);
@@ -166,8 +166,9 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
             store.delete(&r).await.map_err(|e| e.to_string())?;
         }
         for i in 0..items.len() {
-            let _ = std::fs::remove_file(plain.join(format!("{label}-{i}.png")));
-            let _ = std::fs::remove_file(async_path(&plain, label, i));
+            for kind in ["", "-async"] {
+                let _ = std::fs::remove_file(plain_path(&plain, label, i, kind));
+            }
         }
     }
     many_references(&mut s, &store, quick).await?;
@@ -183,9 +184,10 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
     Ok(s)
 }
 
-/// Where the `tokio::fs::write` baseline writes item `i`.
-fn async_path(plain: &std::path::Path, label: &str, i: usize) -> std::path::PathBuf {
-    plain.join(format!("{label}-{i}-async.png"))
+/// Where a baseline writes item `i` (`kind`: "" for `std::fs::write`,
+/// "-async" for `tokio::fs::write`).
+fn plain_path(plain: &std::path::Path, label: &str, i: usize, kind: &str) -> std::path::PathBuf {
+    plain.join(format!("{label}-{i}{kind}.png"))
 }
 
 /// Dedup hits on content with 1 and with 10,000 (quick: 2,000) existing
