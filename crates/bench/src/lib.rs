@@ -34,6 +34,7 @@
 
 pub mod crash;
 pub mod faults;
+pub mod files;
 pub mod fixtures;
 pub mod images;
 pub mod load;

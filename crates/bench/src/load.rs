@@ -248,7 +248,7 @@ pub async fn run_load(
     report.elapsed = elapsed;
     report.rss_after_warmup = *warm_rss.lock().await;
     report.rss_end = rss_bytes().unwrap_or(0);
-    report.temp_files_left = count_temp_files(media_dir);
+    report.temp_files_left = crate::files::count_temp_files(media_dir);
     report.store_references = store.stats().await.map_err(|e| e.to_string())?.references;
     if report.store_references != report.media_stored as u64 {
         report.problems.push(format!(
@@ -263,24 +263,4 @@ pub async fn run_load(
         ));
     }
     Ok(report)
-}
-
-/// Counts `.pk-tmp-*` files (the store's temporary files) under `dir`.
-pub fn count_temp_files(dir: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if e.file_name().to_string_lossy().starts_with(".pk-tmp-") {
-                n += 1;
-            }
-        }
-    }
-    n
 }

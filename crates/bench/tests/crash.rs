@@ -15,7 +15,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use promptkit_bench::crash::{CrashLog, open_store};
-use promptkit_bench::load::count_temp_files;
+use promptkit_bench::files::count_temp_files;
 use promptkit_bench::rng::Rng;
 use promptkit_media_store::local::GcOptions;
 use promptkit_media_store::{Error, MediaStore, StorageReference};

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use common::{broken_base64, fuzz, hostile_id, magic_payload, mime_type};
+use promptkit_bench::files::files_under;
 use promptkit_core::{MediaContent, StorageReference, decode_base64};
 use promptkit_media_store::local::GcOptions;
 use promptkit_media_store::{
@@ -24,23 +25,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn store_in(dir: &Path, org: Organization) -> FileStore {
