@@ -5,26 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use promptkit_media_store::conformance::{self, random_bytes};
-use promptkit_media_store::{
-    Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization,
-};
+use promptkit_media_store::{Error, MediaMetadata, MediaStore, MediaStoreExt};
 
 #[path = "support/files.rs"]
 mod files;
 #[path = "support/journal.rs"]
 mod journal;
+#[path = "support/store.rs"]
+mod store;
 
 use files::files_under;
 use journal::{journal_refs, refs_to};
-
-fn open(dir: &Path) -> FileStore {
-    FileStore::builder()
-        .with_base_dir(dir)
-        .with_organization(Organization::BySession)
-        .with_fsync(false)
-        .build()
-        .unwrap()
-}
+use store::open;
 
 fn conv(session: &str, conversation: &str) -> MediaMetadata {
     MediaMetadata::new()

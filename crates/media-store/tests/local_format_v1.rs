@@ -4,6 +4,8 @@
 //! stats, retention, dedup hits and deletes, and `gc` moves the owners into
 //! the journal and rewrites the sidecars as version 2.
 
+#[path = "support/store.rs"]
+mod store;
 #[path = "support/v1.rs"]
 mod v1;
 
@@ -13,19 +15,10 @@ use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
 use promptkit_media_store::local::GcOptions;
 use promptkit_media_store::{
-    FileStore, MediaContent, MediaMetadata, MediaStore, Organization, RetentionPolicy,
-    StorageReference,
+    FileStore, MediaContent, MediaMetadata, MediaStore, RetentionPolicy, StorageReference,
 };
+use store::open;
 use time::{Duration, OffsetDateTime};
-
-fn open(dir: &Path) -> FileStore {
-    FileStore::builder()
-        .with_base_dir(dir)
-        .with_organization(Organization::BySession)
-        .with_fsync(false)
-        .build()
-        .unwrap()
-}
 
 fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()

@@ -12,13 +12,11 @@ use promptkit_media_store::{
 };
 use time::{Duration, OffsetDateTime};
 
+#[path = "support/store.rs"]
+mod store;
+
 fn open(dir: &Path) -> FileStore {
-    FileStore::builder()
-        .with_base_dir(dir)
-        .with_organization(Organization::ByConversation)
-        .with_fsync(false)
-        .build()
-        .unwrap()
+    store::open_organized(dir, Organization::ByConversation)
 }
 
 fn t0() -> OffsetDateTime {

@@ -10,9 +10,12 @@ use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use promptkit_media_store::local::GcOptions;
-use promptkit_media_store::{
-    FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, StorageReference,
-};
+use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, StorageReference};
+
+#[path = "support/store.rs"]
+mod store;
+
+use store::open;
 
 const CHILD_DIR: &str = "PROMPTKIT_LOCAL_PROCESS_DIR";
 const CHILD_NAME: &str = "PROMPTKIT_LOCAL_PROCESS_NAME";
@@ -29,15 +32,6 @@ fn shared_bytes() -> Bytes {
         .fill(&mut rest);
     data.extend_from_slice(&rest);
     Bytes::from(data)
-}
-
-fn open(dir: &Path) -> FileStore {
-    FileStore::builder()
-        .with_base_dir(dir)
-        .with_organization(Organization::BySession)
-        .with_fsync(false)
-        .build()
-        .unwrap()
 }
 
 /// A child: stores the shared bytes `STORES` times, deleting every third

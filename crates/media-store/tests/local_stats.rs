@@ -3,21 +3,14 @@
 //! changed the directory.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use promptkit_media_store::conformance::random_bytes;
-use promptkit_media_store::{
-    FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, TypeStats,
-};
+use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, TypeStats};
 
-fn open(dir: &Path) -> FileStore {
-    FileStore::builder()
-        .with_base_dir(dir)
-        .with_organization(Organization::BySession)
-        .with_fsync(false)
-        .build()
-        .unwrap()
-}
+#[path = "support/store.rs"]
+mod store;
+
+use store::open;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totals_and_breakdowns_match_what_was_stored() {

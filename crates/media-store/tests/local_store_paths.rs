@@ -9,27 +9,21 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use promptkit_media_store::conformance::random_bytes;
-use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
+use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, Organization};
 
 #[path = "support/files.rs"]
 mod files;
 #[path = "support/journal.rs"]
 mod journal;
+#[path = "support/store.rs"]
+mod store;
 
 use files::files_under;
 use journal::{journal_refs, refs_to};
+use store::open_organized as open;
 
 /// Large enough to take the parallel path.
 const LARGE: usize = 1024 * 1024;
-
-fn open(dir: &Path, organization: Organization) -> FileStore {
-    FileStore::builder()
-        .with_base_dir(dir)
-        .with_organization(organization)
-        .with_fsync(false)
-        .build()
-        .unwrap()
-}
 
 fn meta(conversation: &str) -> MediaMetadata {
     MediaMetadata::new()
