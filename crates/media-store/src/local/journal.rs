@@ -25,13 +25,14 @@
 //! at the journal path means "replay from scratch".
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::lines::{for_each_line, read_full_at};
 use super::live::Live;
 use super::records::{Owner, TempFile};
 use crate::{Error, Result, RetentionPolicy};
@@ -270,47 +271,37 @@ impl Journal {
         Ok(())
     }
 
-    /// Replays the complete lines after `offset` in the open file.
+    /// Replays the complete lines after `offset` in the open file, up to
+    /// `file_len` (its length when last looked at), a chunk at a time.
     fn read_new(&mut self) -> Result<()> {
         let Some(file) = self.file.clone() else {
             return Ok(());
         };
-        let mut f: &File = &file;
-        let mut buf = Vec::new();
-        let start = self.offset.saturating_sub(self.last.len() as u64);
-        f.seek(SeekFrom::Start(start))
-            .and_then(|_| f.read_to_end(&mut buf))
-            .map_err(|e| Error::io(&self.path, e))?;
-        if !buf.starts_with(&self.last) {
-            return self.reopen();
-        }
-        self.file_len = start + buf.len() as u64;
-        let buf = &buf[self.last.len()..];
-        let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
-            return Ok(());
-        };
-        // Where in `buf` the last applied line is: kept once, at the end
-        // (or at a line that does not parse), not copied for every line.
-        let (mut at, mut applied) = (0, 0..0);
-        let mut outcome = Ok(());
-        for line in buf[..=end].split_inclusive(|&b| b == b'\n') {
-            match self.parse(&line[..line.len() - 1]) {
-                Ok(rec) => self.apply(&rec),
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
+        if !self.last.is_empty() {
+            // The line replayed last must still be there: else the file was
+            // rewritten in place, and is replayed from scratch.
+            let start = self.offset.saturating_sub(self.last.len() as u64);
+            let mut seen = vec![0; self.last.len()];
+            let there =
+                read_full_at(&file, &mut seen, start).map_err(|e| Error::io(&self.path, e))?;
+            if !there || seen != self.last {
+                return self.reopen();
             }
-            self.offset += line.len() as u64;
+        }
+        let path = self.path.clone();
+        let (from, upto) = (self.offset, self.file_len.max(self.offset));
+        let end = for_each_line(&file, &path, from, upto, |_, line| {
+            let rec = self.parse(line)?;
+            self.apply(&rec);
+            self.offset += line.len() as u64 + 1;
             self.lines += 1;
-            applied = at..at + line.len();
-            at += line.len();
-        }
-        if !applied.is_empty() {
             self.last.clear();
-            self.last.extend_from_slice(&buf[applied]);
-        }
-        outcome
+            self.last.extend_from_slice(line);
+            self.last.push(b'\n');
+            Ok(())
+        })?;
+        self.file_len = end;
+        Ok(())
     }
 
     fn parse(&self, line: &[u8]) -> Result<Record> {
@@ -468,10 +459,8 @@ impl SharedJournal {
             }
             (file, v.generation(), v.path.clone())
         };
-        let mut bytes = Vec::new();
-        for r in recs {
-            bytes.extend(line(r)?);
-        }
+        let lines = recs.iter().map(line).collect::<Result<Vec<_>>>()?;
+        let bytes = lines.concat();
         (&*file)
             .write_all(&bytes)
             .map_err(|e| Error::io(&path, e))?;
@@ -481,8 +470,7 @@ impl SharedJournal {
         let mut v = self.guard();
         if v.generation() == before {
             // No reader replayed our lines meanwhile: apply them here.
-            for r in recs {
-                let l = line(r)?;
+            for (r, l) in recs.iter().zip(lines) {
                 v.apply(r);
                 v.lines += 1;
                 v.offset += l.len() as u64;

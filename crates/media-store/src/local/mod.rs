@@ -187,6 +187,7 @@ mod index;
 mod journal;
 mod legacy;
 mod lifecycle;
+mod lines;
 mod live;
 mod ops;
 mod owners;

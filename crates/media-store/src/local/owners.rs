@@ -15,72 +15,13 @@
 //! (every `gc`) writes those owners into the journal.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 
-use super::journal::{Record, RecordOwner, RefRecord, parse_line};
+use super::journal::{Record, RecordOwner, RefRecord};
+use super::lines::for_each_record;
 use super::ops::Inner;
 use super::records::{LegacyReferences, LiveReference, MediaSidecar, Owner, read_json};
-use crate::{Error, Result};
-
-/// How much of the journal is read at once.
-const CHUNK: usize = 1 << 20;
-
-/// Reads into `buf` at `offset` (on Unix and Windows without moving the
-/// file's shared cursor).
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_at(file, buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-    }
-    #[cfg(not(any(unix, windows)))]
-    {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = file.try_clone()?;
-        f.seek(SeekFrom::Start(offset))?;
-        f.read(buf)
-    }
-}
-
-/// Calls `f` with the offset and record of every line of the first `upto`
-/// bytes of the journal `file` (complete lines only, as a replay reads
-/// them).
-pub(crate) fn for_each_record(
-    file: &File,
-    path: &Path,
-    upto: u64,
-    mut f: impl FnMut(u64, Record) -> Result<()>,
-) -> Result<()> {
-    let mut pos = 0u64;
-    let mut n = 0u64;
-    // Offset of the next line to parse.
-    let mut line_at = 0u64;
-    let mut pending: Vec<u8> = Vec::new();
-    let mut buf = vec![0u8; CHUNK];
-    while pos < upto {
-        let want = usize::try_from(upto - pos).unwrap_or(CHUNK).min(CHUNK);
-        let got = read_at(file, &mut buf[..want], pos).map_err(|e| Error::io(path, e))?;
-        if got == 0 {
-            break;
-        }
-        pos += got as u64;
-        pending.extend_from_slice(&buf[..got]);
-        let Some(end) = pending.iter().rposition(|&b| b == b'\n') else {
-            continue;
-        };
-        for line in pending[..end].split(|&b| b == b'\n') {
-            n += 1;
-            f(line_at, parse_line(path, n, line)?)?;
-            line_at += line.len() as u64 + 1;
-        }
-        pending.drain(..=end);
-    }
-    Ok(())
-}
+use crate::Result;
 
 /// A live reference as the journal has it: where it points and, when its
 /// record has one, its owner.
@@ -232,54 +173,5 @@ pub(crate) fn fold_legacy(inner: &Inner, recs: &mut [(String, RefRecord, RecordO
                 recs[i].2 = RecordOwner::of(o);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    #[test]
-    fn records_are_read_across_chunks_up_to_the_replayed_length() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal");
-        let mut f = File::create(&path).unwrap();
-        let mut written = 0u64;
-        let mut starts = Vec::new();
-        let n = 2 * CHUNK / 200 + 7;
-        for i in 0..n {
-            let conv = "c".repeat(i % 97);
-            let line = format!(
-                "{{\"op\":\"add\",\"v\":2,\"id\":\"{i:032x}\",\"path\":\"media/{i:032x}.png\",\"blake3\":\"{}\",\"mime_type\":\"image/png\",\"size_bytes\":3,\"conversation_id\":\"x{conv}\",\"retention_policy\":\"retain\",\"created_at\":\"2026-01-01T00:00:00Z\"}}\n",
-                "ab".repeat(32)
-            );
-            f.write_all(line.as_bytes()).unwrap();
-            starts.push(written);
-            written += line.len() as u64;
-        }
-        // A torn line past the replayed length is not read.
-        f.write_all(b"{\"op\":\"remo").unwrap();
-        drop(f);
-        let file = File::open(&path).unwrap();
-        let mut seen = 0usize;
-        let mut at = 0u64;
-        let starts = &starts;
-        for_each_record(&file, &path, written, |offset, rec| {
-            assert_eq!(offset, at);
-            let Record::Add { id, owner, .. } = rec else {
-                panic!("not an add");
-            };
-            at = starts.get(seen + 1).copied().unwrap_or(written);
-            assert_eq!(id, format!("{seen:032x}"));
-            let owner = owner.owner().unwrap();
-            assert_eq!(owner.conversation_id.unwrap().len(), 1 + seen % 97);
-            seen += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(seen, n);
-        assert_eq!(at, written);
-        assert!(written > 2 * CHUNK as u64);
     }
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use super::compact::IdMap;
 use super::journal::{JOURNAL_VERSION, Record, RecordOwner, RefRecord, line};
-use super::owners::for_each_record;
+use super::lines::for_each_record;
 use super::records::TempFile;
 use crate::{Error, Result};
 
