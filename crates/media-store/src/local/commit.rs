@@ -170,16 +170,17 @@ impl Inner {
         if live && matches!(read_json::<MediaSidecar>(&file), Ok(Some(s)) if s.blake3 == hash) {
             return Ok(());
         }
-        let sidecar = fresh_sidecar(self, new, hash);
         match (temp, fresh) {
-            // Written before the lock, in this directory, with this content.
-            (Some(t), Some(f)) if f == sidecar && t.path().parent() == file.parent() => {
+            // Written before the lock, in this directory, for this hash (the
+            // sidecar depends on nothing else that could have changed).
+            (Some(t), Some(sidecar)) if t.path().parent() == file.parent() => {
+                debug_assert!(sidecar == fresh_sidecar(self, new, hash));
                 if t.persist(&file, fsync).is_err() {
                     // Removed meanwhile (a `gc` sweeps temp files): write it now.
                     write_json(&file, &sidecar, fsync)?;
                 }
             }
-            (t, _) => write_json_with(t, &file, &sidecar, fsync)?,
+            (t, _) => write_json_with(t, &file, &fresh_sidecar(self, new, hash), fsync)?,
         }
         Ok(())
     }
