@@ -1,12 +1,40 @@
 use std::time::Duration;
 
 /// Result alias for [`Error`].
+///
+/// ```
+/// use promptkit_core::{Error, Result};
+/// fn non_empty(prompt: &str) -> Result<&str> {
+///     if prompt.is_empty() {
+///         return Err(Error::invalid_input(Some("prompt".into()), "must not be empty"));
+///     }
+///     Ok(prompt)
+/// }
+/// assert_eq!(non_empty("hi").unwrap(), "hi");
+/// assert_eq!(non_empty("").unwrap_err().to_string(), "invalid input (prompt): must not be empty");
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Errors shared by providers and the types of this crate.
 ///
 /// Callers branch on the variant: retry a [`Error::Transient`], surface a
 /// [`Error::Provider`] with its status, fix the input of an [`Error::InvalidInput`].
+///
+/// ```
+/// use std::time::Duration;
+/// use promptkit_core::Error;
+/// let err = Error::invalid_input(None, "empty media");
+/// assert_eq!(err.to_string(), "invalid input: empty media");
+/// assert!(!err.is_transient());
+/// let busy = Error::Transient {
+///     provider: "openai".into(),
+///     status: Some(429),
+///     message: "rate limited".into(),
+///     retry_after: Some(Duration::from_secs(2)),
+/// };
+/// assert!(busy.is_transient());
+/// assert!(matches!(busy, Error::Transient { retry_after: Some(d), .. } if d.as_secs() == 2));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

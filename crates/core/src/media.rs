@@ -5,6 +5,14 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, StorageReference};
 
 /// Broad kind of a media item, derived from its MIME type.
+///
+/// ```
+/// use promptkit_core::{MediaContent, MediaKind};
+/// assert_eq!(MediaKind::from_mime("audio/wav"), MediaKind::Audio);
+/// assert_eq!(MediaKind::from_mime("application/pdf"), MediaKind::Document);
+/// let photo = MediaContent::from_url("image/jpeg", "https://example.com/cat.jpg");
+/// assert_eq!(photo.kind(), MediaKind::Image);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -156,12 +164,28 @@ impl MediaContent {
 }
 
 /// Standard base64 encoding.
+///
+/// ```
+/// use promptkit_core::{decode_base64, encode_base64};
+/// assert_eq!(encode_base64(b"hi"), "aGk=");
+/// let b64 = encode_base64(&[0xfb, 0xff]);
+/// assert_eq!(b64, "+/8=");
+/// assert_eq!(&decode_base64(&b64).unwrap()[..], [0xfb, 0xff]);
+/// ```
 pub fn encode_base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// Decodes base64 (standard or URL-safe alphabet, padding optional, surrounding
 /// whitespace ignored, an optional `data:<mime>;base64,` prefix stripped).
+///
+/// ```
+/// use promptkit_core::{decode_base64, Error};
+/// assert_eq!(&decode_base64("aGk=").unwrap()[..], b"hi");
+/// assert_eq!(&decode_base64(" data:text/plain;base64,aGk ").unwrap()[..], b"hi");
+/// assert_eq!(decode_base64("-_8").unwrap(), decode_base64("+/8=").unwrap());
+/// assert!(matches!(decode_base64("not base64!"), Err(Error::InvalidInput { .. })));
+/// ```
 pub fn decode_base64(s: &str) -> Result<Bytes, Error> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const CFG: GeneralPurposeConfig =

@@ -3,6 +3,13 @@ use serde::{Deserialize, Serialize};
 use crate::MediaContent;
 
 /// Who wrote a message.
+///
+/// ```
+/// use promptkit_core::{Message, Role};
+/// assert_eq!(Message::assistant("Hi").role, Role::Assistant);
+/// assert_eq!(serde_json::to_value(Role::Tool).unwrap(), "tool");
+/// assert_eq!(serde_json::from_str::<Role>(r#""system""#).unwrap(), Role::System);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -17,6 +24,18 @@ pub enum Role {
 }
 
 /// One part of a message's content.
+///
+/// ```
+/// use promptkit_core::{ContentPart, MediaContent};
+/// let text = ContentPart::text("caption");
+/// let image = ContentPart::media(MediaContent::from_url("image/jpeg", "https://example.com/cat.jpg"));
+/// assert!(text.as_media().is_none());
+/// assert_eq!(image.as_media().unwrap().url.as_deref(), Some("https://example.com/cat.jpg"));
+/// assert_eq!(
+///     serde_json::to_value(&text).unwrap(),
+///     serde_json::json!({"type": "text", "text": "caption"})
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 #[non_exhaustive]
@@ -65,6 +84,17 @@ impl ContentPart {
 }
 
 /// A tool call requested by the model.
+///
+/// ```
+/// use promptkit_core::{ContentPart, Message, Role, ToolCall};
+/// let call = ToolCall::new("call_1", "weather", r#"{"city":"Oslo"}"#);
+/// let args: serde_json::Value = serde_json::from_str(&call.arguments).unwrap();
+/// assert_eq!(args["city"], "Oslo");
+/// // Answer the call with a tool message that echoes its id.
+/// let reply = Message::tool_result(&call.id, &call.name, vec![ContentPart::text("12°C")]);
+/// assert_eq!(reply.role, Role::Tool);
+/// assert_eq!(reply.tool_call_id.as_deref(), Some("call_1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// Provider-assigned id, echoed back in the tool result message.

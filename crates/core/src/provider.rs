@@ -7,6 +7,19 @@ use serde::{Deserialize, Serialize};
 use crate::{ContentPart, Cost, Error, MediaContent, Message, Usage};
 
 /// A tool the model may call.
+///
+/// ```
+/// use promptkit_core::ToolDefinition;
+/// let tool = ToolDefinition {
+///     name: "weather".into(),
+///     description: "Current weather for a city".into(),
+///     parameters: serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+/// };
+/// assert_eq!(tool.parameters["properties"]["city"]["type"], "string");
+/// // `description` may be left out of the JSON form.
+/// let parsed: ToolDefinition = serde_json::from_str(r#"{"name":"weather","parameters":{}}"#).unwrap();
+/// assert_eq!(parsed.description, "");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolDefinition {
     /// Tool name as the model sees it.
@@ -19,6 +32,17 @@ pub struct ToolDefinition {
 }
 
 /// How the model may use tools.
+///
+/// ```
+/// use promptkit_core::{ChatRequest, Message, ToolChoice};
+/// let mut req = ChatRequest::new(vec![Message::user("Weather in Oslo?")]);
+/// req.tool_choice = Some(ToolChoice::Named("weather".into()));
+/// assert_eq!(serde_json::to_value(ToolChoice::Required).unwrap(), "required");
+/// assert_eq!(
+///     serde_json::to_value(&req.tool_choice).unwrap(),
+///     serde_json::json!({"named": "weather"})
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolChoice {
@@ -33,6 +57,18 @@ pub enum ToolChoice {
 }
 
 /// Sampling and length parameters (from the pack's `parameters`).
+///
+/// ```
+/// use promptkit_core::Parameters;
+/// let mut p = Parameters::default();
+/// p.temperature = Some(0.2);
+/// p.max_tokens = Some(256);
+/// // Unset parameters are left out, so the provider's defaults apply.
+/// assert_eq!(
+///     serde_json::to_value(&p).unwrap(),
+///     serde_json::json!({"temperature": 0.2, "max_tokens": 256})
+/// );
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Parameters {
@@ -60,6 +96,15 @@ pub struct Parameters {
 }
 
 /// One chat-completion request.
+///
+/// ```
+/// use promptkit_core::{ChatRequest, Message};
+/// let mut req = ChatRequest::new(vec![Message::system("Be brief."), Message::user("Hi")]);
+/// req.model = Some("gpt-4o-mini".into());
+/// req.parameters.temperature = Some(0.0);
+/// assert_eq!(req.messages[1].text(), "Hi");
+/// assert!(req.tools.is_empty() && req.tool_choice.is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChatRequest {
@@ -91,6 +136,18 @@ impl ChatRequest {
 }
 
 /// A provider's answer to a [`ChatRequest`].
+///
+/// ```
+/// use promptkit_core::{ChatResponse, Message, Usage};
+/// let usage = Usage { prompt_tokens: 12, completion_tokens: 3, cached_tokens: 0 };
+/// let resp = ChatResponse::new(Message::assistant("Hello!"), "gpt-4o-mini")
+///     .with_usage(usage, None)
+///     .with_finish_reason("stop");
+/// assert_eq!(resp.message.text(), "Hello!");
+/// assert_eq!(resp.usage.total_tokens(), 15);
+/// assert_eq!(resp.finish_reason.as_deref(), Some("stop"));
+/// assert!(resp.cost.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ChatResponse {
@@ -167,6 +224,23 @@ impl ChatResponse {
 }
 
 /// An event of a streamed chat completion.
+///
+/// ```
+/// use futures::StreamExt;
+/// use promptkit_core::{ChatResponse, Message, StreamEvent};
+/// # futures::executor::block_on(async {
+/// let mut stream = ChatResponse::new(Message::assistant("Hello"), "m").into_stream();
+/// let mut text = String::new();
+/// while let Some(event) = stream.next().await {
+///     match event.unwrap() {
+///         StreamEvent::TextDelta(delta) => text.push_str(&delta),
+///         StreamEvent::Done(resp) => assert_eq!(resp.message.text(), text),
+///         _ => {}
+///     }
+/// }
+/// assert_eq!(text, "Hello");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum StreamEvent {
@@ -188,9 +262,33 @@ pub enum StreamEvent {
 }
 
 /// A stream of [`StreamEvent`]s.
+///
+/// ```
+/// use futures::StreamExt;
+/// use promptkit_core::{ChatResponse, ChatStream, Message, StreamEvent};
+/// let stream: ChatStream = Box::pin(futures::stream::iter(vec![
+///     Ok(StreamEvent::TextDelta("Hi".into())),
+///     Ok(StreamEvent::Done(ChatResponse::new(Message::assistant("Hi"), "m"))),
+/// ]));
+/// # futures::executor::block_on(async {
+/// let events: Vec<_> = stream.collect().await;
+/// assert_eq!(events.len(), 2);
+/// assert!(matches!(&events[1], Ok(StreamEvent::Done(r)) if r.model == "m"));
+/// # });
+/// ```
 pub type ChatStream = BoxStream<'static, Result<StreamEvent, Error>>;
 
 /// An image-generation request.
+///
+/// ```
+/// use promptkit_core::ImageRequest;
+/// let mut req = ImageRequest::new("a lighthouse at dusk");
+/// req.size = Some("1024x1024".into());
+/// req.quality = Some("high".into());
+/// let json = serde_json::to_value(&req).unwrap();
+/// assert_eq!(json["size"], "1024x1024");
+/// assert!(json.get("n").is_none()); // unset: the provider's default (one image)
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ImageRequest {
@@ -227,6 +325,15 @@ impl ImageRequest {
 }
 
 /// Generated images.
+///
+/// ```
+/// use promptkit_core::{ImageResponse, MediaContent, MediaKind};
+/// let png = MediaContent::from_bytes("image/png", b"\x89PNG\r\n\x1a\n".to_vec());
+/// let resp = ImageResponse::new(vec![png]);
+/// assert_eq!(resp.images[0].kind(), MediaKind::Image);
+/// assert_eq!(resp.images[0].size_bytes, 8);
+/// assert!(resp.revised_prompt.is_none() && resp.cost.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImageResponse {
@@ -255,6 +362,25 @@ impl ImageResponse {
 /// An LLM backend. Only [`Provider::id`] and [`Provider::chat`] are required;
 /// streaming falls back to one event per response and image generation to
 /// [`Error::Unsupported`].
+///
+/// ```
+/// use promptkit_core::{ChatRequest, ChatResponse, Error, ImageRequest, Message, Provider, Result};
+/// #[derive(Debug)]
+/// struct Canned;
+/// #[async_trait::async_trait]
+/// impl Provider for Canned {
+///     fn id(&self) -> &str { "canned" }
+///     async fn chat(&self, _request: &ChatRequest) -> Result<ChatResponse> {
+///         Ok(ChatResponse::new(Message::assistant("Hello"), "canned-1"))
+///     }
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let resp = Canned.chat(&ChatRequest::new(vec![Message::user("Hi")])).await.unwrap();
+/// assert_eq!(resp.message.text(), "Hello");
+/// let err = Canned.generate_image(&ImageRequest::new("a cat")).await.unwrap_err();
+/// assert!(matches!(err, Error::Unsupported { .. }));
+/// # });
+/// ```
 #[async_trait]
 pub trait Provider: Send + Sync + std::fmt::Debug {
     /// Stable provider id (`openai`, `mock`, ...).
@@ -286,6 +412,28 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
 }
 
 /// Conveniences over any [`Provider`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use promptkit_core::{ImageRequest, ImageResponse, MediaContent, Provider, ProviderExt, Result};
+/// # use promptkit_core::{ChatRequest, ChatResponse};
+/// #[derive(Debug)]
+/// struct Painter;
+/// #[async_trait::async_trait]
+/// impl Provider for Painter {
+///     fn id(&self) -> &str { "painter" }
+/// #   async fn chat(&self, _: &ChatRequest) -> Result<ChatResponse> { unreachable!() }
+///     async fn generate_image(&self, _: &ImageRequest) -> Result<ImageResponse> {
+///         Ok(ImageResponse::new(vec![MediaContent::from_bytes("image/png", vec![1, 2, 3])]))
+///     }
+/// }
+/// // Every provider gets these methods, also behind `Arc<dyn Provider>`.
+/// let provider: Arc<dyn Provider> = Arc::new(Painter);
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let part = provider.generate_image_part("a cat").await.unwrap();
+/// assert_eq!(part.as_media().unwrap().size_bytes, 3);
+/// # });
+/// ```
 #[async_trait]
 pub trait ProviderExt: Provider {
     /// Sends one user message and returns the reply text.

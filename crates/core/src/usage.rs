@@ -1,6 +1,18 @@
 use serde::{Deserialize, Serialize};
 
 /// Token counts of one or more provider calls.
+///
+/// ```
+/// use promptkit_core::Usage;
+/// let mut total = Usage::default();
+/// total += Usage { prompt_tokens: 100, completion_tokens: 20, cached_tokens: 64 };
+/// total += Usage { prompt_tokens: 50, completion_tokens: 10, cached_tokens: 0 };
+/// assert_eq!(total.total_tokens(), 180);
+/// assert_eq!(total.cached_tokens, 64);
+/// // `cached_tokens` may be missing from the JSON form.
+/// let u: Usage = serde_json::from_str(r#"{"prompt_tokens":1,"completion_tokens":2}"#).unwrap();
+/// assert_eq!(u.cached_tokens, 0);
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Input tokens, including cached ones.

@@ -103,6 +103,16 @@ fn first_problem(problems: &[Problem]) -> String {
 }
 
 /// Whether a [`Problem`] comes from the JSON Schema or from a semantic rule.
+///
+/// ```
+/// use promptkit_pack::{Error, Pack, ProblemKind};
+/// // `prompts` must be an object: the typed model cannot hold a list.
+/// let err = Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0","prompts":[]}"#).unwrap_err();
+/// let Error::Invalid { problems, .. } = err else { panic!("expected Error::Invalid") };
+/// assert_eq!((problems[0].kind, problems[0].pointer.as_str()), (ProblemKind::Structure, "/prompts"));
+/// assert!(problems.iter().any(|p| p.kind == ProblemKind::Schema));
+/// assert_eq!(ProblemKind::Semantic.to_string(), "semantic");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProblemKind {
@@ -190,6 +200,15 @@ impl fmt::Display for Problem {
 
 /// A non-fatal finding: a problem tolerated by lenient mode, or a feature the
 /// runtime does not implement. Same shape as [`Problem`].
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi","tools":["nope"]}}}"#).unwrap();
+/// let w: &promptkit_pack::Warning = &pack.warnings()[0];
+/// assert_eq!(w.kind, promptkit_pack::ProblemKind::Semantic);
+/// assert_eq!(w.pointer, "/prompts/a/tools/0"); // tool `nope` is not defined
+/// ```
 pub type Warning = Problem;
 
 /// Escapes one JSON pointer reference token (`~` → `~0`, `/` → `~1`).

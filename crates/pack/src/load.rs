@@ -9,6 +9,19 @@ use crate::model::Pack;
 use crate::{dupkeys, locate, locate_yaml, schema, semantic};
 
 /// How strictly a pack is checked.
+///
+/// ```
+/// use promptkit_pack::{Format, LoadOptions, Pack, ValidationMode};
+/// use std::path::Path;
+/// // The prompt has no `version`, which the schema requires.
+/// let text = r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","system_template":"hi"}}}"#;
+/// let load = |mode| Pack::from_str_with(text, Format::Json, Path::new("p.json"), LoadOptions::new(mode));
+/// assert!(load(ValidationMode::Strict).is_err());
+/// let pack = load(ValidationMode::Lenient).unwrap();
+/// assert_eq!(pack.warnings()[0].pointer, "/prompts/a/version");
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ValidationMode {
@@ -50,6 +63,17 @@ impl LoadOptions {
 }
 
 /// Document format of a pack.
+///
+/// ```
+/// use promptkit_pack::{Format, LoadOptions, Pack};
+/// use std::path::Path;
+/// let yaml = "id: p\nname: P\nversion: 1.0.0\nprompts:\n  a: {id: a, version: 1.0.0, system_template: Hi}\n";
+/// let path = Path::new("pack.yaml");
+/// assert_eq!(Format::from_path(path), Format::Yaml);
+/// let pack = Pack::from_str_with(yaml, Format::Yaml, path, LoadOptions::lenient()).unwrap();
+/// assert_eq!(pack.prompt("a").unwrap().system_template, "Hi");
+/// assert!(Pack::from_str_with(yaml, Format::Json, path, LoadOptions::lenient()).is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Format {

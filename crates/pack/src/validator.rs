@@ -59,6 +59,16 @@ fn yes() -> bool {
 }
 
 /// A response that broke a validator.
+///
+/// ```
+/// let v: promptkit_pack::Validator = serde_json::from_value(serde_json::json!({
+///     "type": "max_length", "params": {"max_characters": 10}, "message": "Keep it short"
+/// })).unwrap();
+/// let violation = v.check("This reply is far too long").unwrap_err();
+/// assert_eq!(violation.validator_type, "max_length");
+/// assert!(!violation.fail_on_violation); // only reported, not fatal
+/// assert_eq!(violation.to_string(), "max_length: Keep it short");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{validator_type}: {message}")]
 #[non_exhaustive]

@@ -3,6 +3,7 @@
 //! tried, then random byte corruptions: 2,000 by default, for
 //! `PROMPTKIT_FUZZ_SECS` seconds when that is set (`cargo xtask fuzz`).
 
+#[cfg(test)]
 use std::time::{Duration, Instant};
 
 use crate::images::parse_images;
@@ -16,6 +17,15 @@ const SSE: &str = "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\
 data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\"\"}}]}}]}\n\n\
 data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1}}\n\n\
 data: [DONE]\n\n";
+
+/// Hands `bytes` to every parser of provider answers, as a chat response, an
+/// images response and a server-sent event stream; the entry point of the
+/// cargo-fuzz target (`crates/provider-openai/fuzz`, built with
+/// `--cfg fuzzing`).
+#[cfg(fuzzing)]
+pub fn parse_all(bytes: &[u8]) {
+    exercise(bytes, &PriceTable::default());
+}
 
 fn exercise(bytes: &[u8], prices: &PriceTable) {
     let _ = parse_chat(bytes, "m", "openai", prices);
@@ -33,8 +43,10 @@ fn exercise(bytes: &[u8], prices: &PriceTable) {
 }
 
 /// xorshift64*: deterministic, dependency-free.
+#[cfg(test)]
 struct Rng(u64);
 
+#[cfg(test)]
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
@@ -48,6 +60,7 @@ impl Rng {
     }
 }
 
+#[cfg(test)]
 #[test]
 fn fuzz_parsers_never_panic() {
     let prices = PriceTable::default();

@@ -109,7 +109,7 @@
 
 mod body;
 mod config;
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 mod fuzz;
 mod http;
 mod images;
@@ -127,6 +127,12 @@ pub use pricing::{ImagePrice, ModelPrice, PriceTable};
 pub use provider::OpenAiProvider;
 pub use request::{ToolResultMedia, is_reasoning_model};
 pub use retry::RetryPolicy;
+
+/// The entry point of the cargo-fuzz target: every parser of provider
+/// answers over arbitrary bytes. Only in fuzzing builds (`--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub use fuzz::parse_all as __fuzz_parse_all;
 
 /// The guide `docs/openai.md`; its code blocks are compiled as doctests.
 #[cfg(doctest)]

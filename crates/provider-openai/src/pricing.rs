@@ -8,6 +8,23 @@ use promptkit_core::{Cost, Usage};
 ///
 /// `None` in `quality` or `size` matches any value; the most specific matching
 /// entry wins.
+///
+/// ```
+/// use promptkit_core::Usage;
+/// use promptkit_provider_openai::{ImagePrice, ModelPrice, PriceTable};
+/// let prices = PriceTable::empty().with(
+///     "my-painter",
+///     ModelPrice::default().with_image_prices(vec![
+///         ImagePrice::new(Some("hd"), Some("1024x1024"), 0.08),
+///         ImagePrice::new(None, None, 0.04),
+///     ]),
+/// );
+/// let none = Usage::default();
+/// let hd = prices.image_cost("my-painter", Some("hd"), Some("1024x1024"), 2, &none).unwrap();
+/// assert!((hd.other - 0.16).abs() < 1e-9);
+/// let any = prices.image_cost("my-painter", Some("standard"), None, 1, &none).unwrap();
+/// assert_eq!(any.other, 0.04);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImagePrice {
     /// Quality (`low`, `medium`, `high`, `standard`, `hd`), or any.

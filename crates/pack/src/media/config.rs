@@ -50,6 +50,16 @@ pub struct MediaConfig {
 }
 
 /// `media.image`.
+///
+/// ```
+/// let cfg: promptkit_pack::MediaConfig = serde_json::from_str(r#"{"enabled": true,
+///     "image": {"allowed_formats": ["jpg"], "default_detail": "low", "max_images_per_msg": 2}}"#).unwrap();
+/// let image = cfg.image.as_ref().unwrap();
+/// assert_eq!(image.default_detail.as_deref(), Some("low"));
+/// assert!(!image.require_caption);
+/// let jpeg = promptkit_core::MediaContent::from_bytes("image/jpeg", vec![0u8; 4]);
+/// assert!(cfg.check(&[jpeg]).is_ok()); // `jpg` also allows image/jpeg
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
     /// Maximum size of one image in MB (MiB).
@@ -72,6 +82,17 @@ pub struct ImageConfig {
 }
 
 /// `media.audio` and `media.video`.
+///
+/// ```
+/// use promptkit_core::MediaContent;
+/// use promptkit_pack::{Error, MediaConfig, MediaRejection};
+/// let cfg: MediaConfig = serde_json::from_str(r#"{"enabled": true,
+///     "audio": {"max_size_mb": 1, "allowed_formats": ["mp3", "wav"]}}"#).unwrap();
+/// assert_eq!(cfg.audio.as_ref().unwrap().max_duration_sec, None);
+/// let big = MediaContent::from_bytes("audio/mpeg", vec![0u8; 2 * 1024 * 1024]);
+/// assert!(matches!(cfg.check(&[big]),
+///     Err(Error::MediaRejected { reason: MediaRejection::TooLarge { max_size_mb: 1, .. }, .. })));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimedMediaConfig {
     /// Maximum size in MB (MiB).
@@ -90,6 +111,18 @@ pub struct TimedMediaConfig {
 }
 
 /// `media.document`.
+///
+/// ```
+/// use promptkit_core::MediaContent;
+/// let cfg: promptkit_pack::MediaConfig = serde_json::from_str(r#"{"enabled": true,
+///     "document": {"allowed_formats": ["pdf", "txt"], "max_pages": 10}}"#).unwrap();
+/// assert_eq!(cfg.document.as_ref().unwrap().max_pages, Some(10));
+/// // Plain text has no pages, so the page limit does not apply to it.
+/// assert!(cfg.check(&[MediaContent::from_bytes("text/plain", b"notes".to_vec())]).is_ok());
+/// // A PDF given by URL cannot be counted, so it is refused.
+/// let url = MediaContent::from_url("application/pdf", "https://example.com/a.pdf");
+/// assert!(cfg.check(&[url]).is_err());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentConfig {
     /// Maximum size in MB (MiB).
@@ -110,6 +143,15 @@ pub struct DocumentConfig {
 }
 
 /// Configuration of a custom media type.
+///
+/// ```
+/// let cfg: promptkit_pack::MediaConfig = serde_json::from_str(r#"{"enabled": true,
+///     "model3d": {"max_size_mb": 50, "allowed_formats": ["gltf", "glb"],
+///                 "validation_params": {"max_polygons": 100000}}}"#).unwrap();
+/// let model3d = &cfg.custom["model3d"];
+/// assert_eq!(model3d.max_size_mb, Some(50));
+/// assert_eq!(model3d.validation_params.as_ref().unwrap()["max_polygons"], 100000);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenericMediaTypeConfig {
     /// Maximum size in MB (MiB).
@@ -130,6 +172,17 @@ pub struct GenericMediaTypeConfig {
 }
 
 /// An example multimodal message.
+///
+/// ```
+/// let cfg: promptkit_pack::MediaConfig = serde_json::from_str(r#"{"enabled": true,
+///     "examples": [{"name": "photo-question", "role": "user", "parts": [
+///         {"type": "text", "text": "What is in this picture?"},
+///         {"type": "image", "media": {"file_path": "images/cat.jpg", "mime_type": "image/jpeg"}}]}]}"#).unwrap();
+/// let example = &cfg.examples[0];
+/// assert_eq!((example.name.as_str(), example.role.as_str()), ("photo-question", "user"));
+/// assert_eq!(example.parts.len(), 2);
+/// assert_eq!(example.parts[1].media.as_ref().unwrap().mime_type, "image/jpeg");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MultimodalExample {
     /// Example name.
@@ -144,6 +197,14 @@ pub struct MultimodalExample {
 }
 
 /// A content part of an example message.
+///
+/// ```
+/// let part: promptkit_pack::ExamplePart =
+///     serde_json::from_str(r#"{"type": "text", "text": "Describe the image."}"#).unwrap();
+/// assert_eq!(part.part_type, "text");
+/// assert_eq!(part.text.as_deref(), Some("Describe the image."));
+/// assert!(part.media.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExamplePart {
     /// `text`, `image`, `audio`, ...
@@ -158,6 +219,14 @@ pub struct ExamplePart {
 }
 
 /// A media file referenced by an example.
+///
+/// ```
+/// let media: promptkit_pack::MediaReference = serde_json::from_str(r#"{
+///     "url": "https://example.com/cat.jpg", "mime_type": "image/jpeg", "detail": "high"}"#).unwrap();
+/// assert_eq!(media.url.as_deref(), Some("https://example.com/cat.jpg"));
+/// assert_eq!(media.detail.as_deref(), Some("high"));
+/// assert!(media.file_path.is_none() && media.base64.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaReference {
     /// Path relative to the pack, or absolute.

@@ -17,6 +17,15 @@ use std::time::Duration;
 use super::probe;
 
 /// Why a duration or page count could not be measured.
+///
+/// ```
+/// use promptkit_pack::{MeasureFailure, media_duration};
+/// // WebM video is not a container that can be measured.
+/// let err = media_duration("video/webm", b"\x1a\x45\xdf\xa3").unwrap_err();
+/// assert_eq!(err, MeasureFailure::UnsupportedFormat { mime_type: "video/webm".into() });
+/// assert_eq!(err.to_string(), "video/webm cannot be measured");
+/// assert_eq!(MeasureFailure::NotInline.to_string(), "no inline bytes to measure");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MeasureFailure {
@@ -90,6 +99,7 @@ fn is_isobmff(data: &[u8]) -> bool {
 /// linear in the size of `data`, and garbage gives an error, never a panic.
 ///
 /// ```
+/// # #[cfg(feature = "media-probe")] {
 /// use promptkit_pack::{MeasureFailure, media_duration};
 /// // A WAV header for 16-bit mono at 8000 Hz followed by 1.5 s of silence.
 /// let samples = 12_000u32;
@@ -112,6 +122,7 @@ fn is_isobmff(data: &[u8]) -> bool {
 ///     media_duration("audio/wav", b"not audio at all"),
 ///     Err(MeasureFailure::Malformed { .. })
 /// ));
+/// # }
 /// ```
 pub fn media_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureFailure> {
     if is_isobmff(data) {
@@ -139,6 +150,7 @@ pub fn media_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureF
 /// bounded by the document's size and its compressed streams.
 ///
 /// ```
+/// # #[cfg(feature = "media-probe")] {
 /// use promptkit_pack::pdf_page_count;
 /// // A two-page PDF with its cross-reference table.
 /// let objects = [
@@ -157,6 +169,7 @@ pub fn media_duration(mime_type: &str, data: &[u8]) -> Result<Duration, MeasureF
 /// pdf += &format!("{xref}trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{start}\n%%EOF\n");
 /// assert_eq!(pdf_page_count(pdf.as_bytes()).unwrap(), 2);
 /// assert!(pdf_page_count(b"%PDF-1.4 garbage").is_err());
+/// # }
 /// ```
 pub fn pdf_page_count(data: &[u8]) -> Result<u64, MeasureFailure> {
     guarded(|| probe::pdf_pages(data))

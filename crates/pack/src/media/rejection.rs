@@ -10,6 +10,20 @@ use super::MeasureFailure;
 ///
 /// [`MediaConfig::check_message`]: super::MediaConfig::check_message
 /// [`MediaConfig::check`]: super::MediaConfig::check
+///
+/// ```
+/// use promptkit_core::MediaContent;
+/// use promptkit_pack::{Error, MediaConfig, MediaRejection};
+/// let cfg: MediaConfig = serde_json::from_str(r#"{"enabled": true,
+///     "image": {"max_images_per_msg": 1}}"#).unwrap();
+/// let png = MediaContent::from_bytes("image/png", vec![0u8; 4]);
+/// let Err(Error::MediaRejected { index, reason }) = cfg.check(&[png.clone(), png]) else {
+///     panic!("two images are one too many");
+/// };
+/// assert_eq!(index, 1);
+/// assert_eq!(reason, MediaRejection::TooManyImages { count: 2, max: 1 });
+/// assert_eq!(reason.to_string(), "2 images in one message, max_images_per_msg = 1");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MediaRejection {

@@ -8,6 +8,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// An eval: asynchronous quality assessment of responses (`evals[i]`).
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi"}},
+///   "evals":[{"id":"tone","type":"llm_judge","trigger":"sample_turns","sample_percentage":10,
+///     "metric":{"name":"promptpack_tone_score","type":"gauge","range":{"min":0,"max":1}},
+///     "threshold":{"operator":"gte","value":0.8}}]}"#).unwrap();
+/// assert!(pack.warnings().is_empty());
+/// let eval = &pack.evals[0];
+/// assert_eq!((eval.eval_type.as_str(), eval.trigger.as_str()), ("llm_judge", "sample_turns"));
+/// assert_eq!(eval.sample_percentage, Some(10.0));
+/// assert!(eval.enabled); // the default
+/// assert_eq!(eval.metric.as_ref().unwrap().name, "promptpack_tone_score");
+/// assert_eq!(eval.threshold.as_ref().unwrap().value, Some(0.8));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Eval {
     /// Unique id within its scope.
@@ -51,6 +67,13 @@ fn yes() -> bool {
 }
 
 /// Pass/fail threshold of an eval.
+///
+/// ```
+/// let t: promptkit_pack::Threshold =
+///     serde_json::from_str(r#"{"operator": "gte", "value": 0.8}"#).unwrap();
+/// assert_eq!(t.operator.as_deref(), Some("gte"));
+/// assert_eq!(t.value, Some(0.8));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
     /// `gte`, `lte`, `gt`, `lt`, `eq`.
@@ -62,6 +85,14 @@ pub struct Threshold {
 }
 
 /// Prometheus-style metric of an eval.
+///
+/// ```
+/// let m: promptkit_pack::MetricDef = serde_json::from_str(
+///     r#"{"name": "promptpack_json_valid", "type": "boolean", "help": "Valid JSON replies"}"#).unwrap();
+/// assert_eq!(m.metric_type, "boolean");
+/// assert!(m.range.is_none());
+/// assert_eq!(m.extra["help"], "Valid JSON replies"); // other keys are kept
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricDef {
     /// Metric name.
@@ -78,6 +109,11 @@ pub struct MetricDef {
 }
 
 /// Expected bounds of a metric.
+///
+/// ```
+/// let r: promptkit_pack::MetricRange = serde_json::from_str(r#"{"min": 0}"#).unwrap();
+/// assert_eq!((r.min, r.max), (Some(0.0), None));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricRange {
     /// Minimum.
@@ -89,6 +125,24 @@ pub struct MetricRange {
 }
 
 /// `workflow`: a state machine over the pack's prompts.
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"triage":{"id":"triage","name":"T","version":"1.0.0","system_template":"Triage."},
+///              "billing":{"id":"billing","name":"B","version":"1.0.0","system_template":"Bill."}},
+///   "workflow":{"version":1,"entry":"start",
+///     "states":{"start":{"prompt_task":"triage","on_event":{"billing":"pay"}},
+///               "pay":{"prompt_task":"billing","terminal":true}},
+///     "engine":{"budget":{"max_total_visits":10}}}}"#).unwrap();
+/// assert!(pack.warnings().is_empty());
+/// let wf = pack.workflow.as_ref().unwrap();
+/// let start = &wf.states[&wf.entry];
+/// assert_eq!((start.prompt_task.as_str(), start.on_event["billing"].as_str()), ("triage", "pay"));
+/// assert!(wf.states["pay"].terminal);
+/// let budget = wf.engine.as_ref().unwrap().budget.as_ref().unwrap();
+/// assert_eq!(budget.max_total_visits, Some(10));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowConfig {
     /// Workflow format version (1).
@@ -103,6 +157,13 @@ pub struct WorkflowConfig {
 }
 
 /// `workflow.engine`.
+///
+/// ```
+/// let engine: promptkit_pack::WorkflowEngine = serde_json::from_str(
+///     r#"{"budget": {"max_tool_calls": 20}, "timeout_sec": 300}"#).unwrap();
+/// assert_eq!(engine.budget.unwrap().max_tool_calls, Some(20));
+/// assert_eq!(engine.extra["timeout_sec"], 300); // runtime-specific hint
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowEngine {
     /// Resource limits.
@@ -114,6 +175,13 @@ pub struct WorkflowEngine {
 }
 
 /// Resource budget of a workflow run.
+///
+/// ```
+/// let budget: promptkit_pack::WorkflowBudget =
+///     serde_json::from_str(r#"{"max_total_visits": 50, "max_wall_time_sec": 600}"#).unwrap();
+/// assert_eq!(budget.max_total_visits, Some(50));
+/// assert_eq!(budget.max_tool_calls, None); // no limit
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowBudget {
     /// Maximum state visits overall.
@@ -128,6 +196,17 @@ pub struct WorkflowBudget {
 }
 
 /// One workflow state.
+///
+/// ```
+/// let state: promptkit_pack::WorkflowState = serde_json::from_str(r#"{
+///     "prompt_task": "review", "on_event": {"approved": "done"},
+///     "max_visits": 3, "on_max_visits": "escalate",
+///     "artifacts": {"diff": {"type": "text/x-diff"}}}"#).unwrap();
+/// assert_eq!(state.on_event["approved"], "done");
+/// assert_eq!((state.max_visits, state.on_max_visits.as_deref()), (Some(3), Some("escalate")));
+/// assert!(!state.terminal);
+/// assert_eq!(state.artifacts["diff"].mime_type, "text/x-diff");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowState {
     /// Key of the prompt this state runs.
@@ -162,6 +241,14 @@ pub struct WorkflowState {
 }
 
 /// An artifact slot of a workflow state.
+///
+/// ```
+/// let slot: promptkit_pack::ArtifactDef =
+///     serde_json::from_str(r#"{"type": "text/markdown", "mode": "append"}"#).unwrap();
+/// assert_eq!(slot.mime_type, "text/markdown");
+/// assert_eq!(slot.mode.as_deref(), Some("append"));
+/// assert!(slot.description.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactDef {
     /// MIME type of the content.
@@ -176,6 +263,17 @@ pub struct ArtifactDef {
 }
 
 /// `agents`: A2A agent definitions over prompts.
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"router":{"id":"router","name":"R","version":"1.0.0","system_template":"Route."}},
+///   "agents":{"entry":"router","members":{"router":{"tags":["support"]}}}}"#).unwrap();
+/// assert!(pack.warnings().is_empty());
+/// let agents = pack.agents.as_ref().unwrap();
+/// assert_eq!(agents.entry, "router");
+/// assert_eq!(agents.members["router"].tags, ["support"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentsConfig {
     /// Prompt key of the entry agent.
@@ -185,6 +283,13 @@ pub struct AgentsConfig {
 }
 
 /// One agent's card data.
+///
+/// ```
+/// let card: promptkit_pack::AgentDef = serde_json::from_str(
+///     r#"{"description": "Billing help", "input_modes": ["text/plain", "image/png"]}"#).unwrap();
+/// assert_eq!(card.input_modes, ["text/plain", "image/png"]);
+/// assert!(card.output_modes.is_empty()); // omitted: the spec default is text/plain
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentDef {
     /// Card description (overrides the prompt's).
@@ -202,6 +307,18 @@ pub struct AgentDef {
 }
 
 /// One entry of `skills`.
+///
+/// ```
+/// use promptkit_pack::SkillSource;
+/// let skills: Vec<SkillSource> = serde_json::from_str(r#"[
+///     "./skills",
+///     {"path": "@acme/billing-skills", "preload": true},
+///     {"name": "tone", "description": "House style", "instructions": "Be brief."}
+/// ]"#).unwrap();
+/// assert_eq!(skills[0], SkillSource::Path("./skills".into()));
+/// assert!(matches!(&skills[1], SkillSource::PathSource { preload: true, .. }));
+/// assert!(matches!(&skills[2], SkillSource::Inline { name, .. } if name == "tone"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SkillSource {

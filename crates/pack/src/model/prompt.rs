@@ -14,6 +14,19 @@ use crate::validator::Validator;
 ///
 /// `id`, `name` and `version` are required by the schema but optional here so
 /// that lenient loading accepts packs that omit them (strict mode reports it).
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"support":{"id":"support","name":"Support","version":"1.0.0",
+///     "system_template":"Help {{customer}}.",
+///     "variables":[{"name":"customer","type":"string","required":true}]}}}"#).unwrap();
+/// let prompt = pack.prompt("support").unwrap();
+/// assert_eq!(prompt.key(), "support");
+/// assert_eq!(prompt.name.as_deref(), Some("Support"));
+/// assert!(prompt.variable("customer").unwrap().required);
+/// assert!(prompt.tools.is_empty() && prompt.generation.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prompt {
     /// Key of this prompt in the pack's `prompts` map (not part of the JSON).
@@ -131,6 +144,16 @@ impl Prompt {
 }
 
 /// A template variable declaration (`prompts.<key>.variables[i]`).
+///
+/// ```
+/// use promptkit_pack::Variable;
+/// let var: Variable = serde_json::from_str(
+///     r#"{"name": "tier", "type": "string", "required": false, "default": "basic"}"#).unwrap();
+/// assert!(!var.required);
+/// assert_eq!(var.default, Some(serde_json::json!("basic")));
+/// let bare: Variable = serde_json::from_str(r#"{"name": "x"}"#).unwrap();
+/// assert_eq!(bare.var_type, "string"); // the type defaults to string
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variable {
     /// Name used in templates.
@@ -164,6 +187,21 @@ fn default_var_type() -> String {
 }
 
 /// Validation rules of a variable, checked at render time.
+///
+/// ```
+/// use std::collections::HashMap;
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"Order {{order}}",
+///     "variables":[{"name":"order","type":"string","required":true,
+///                   "validation":{"pattern":"^ORD-[0-9]+$","max_length":10}}]}}}"#).unwrap();
+/// let prompt = pack.prompt("a").unwrap();
+/// let rules = prompt.variable("order").unwrap().validation.as_ref().unwrap();
+/// assert_eq!(rules.max_length, Some(10));
+/// let vars = |v: &str| HashMap::from([("order".to_string(), v.to_string())]);
+/// assert_eq!(pack.render_system(prompt, &vars("ORD-42")).unwrap(), "Order ORD-42");
+/// assert!(pack.render_system(prompt, &vars("42")).is_err()); // breaks the pattern
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VariableValidation {
     /// Regular expression the value must match (Rust `regex` syntax, unanchored
@@ -188,6 +226,17 @@ pub struct VariableValidation {
 }
 
 /// Automatic population of a variable from runtime context.
+///
+/// ```
+/// let var: promptkit_pack::Variable = serde_json::from_str(r#"{"name": "user_id",
+///     "type": "string", "required": false,
+///     "binding": {"kind": "session", "field": "user.id", "auto_populate": true}}"#).unwrap();
+/// let binding = var.binding.unwrap();
+/// assert_eq!(binding.kind.as_deref(), Some("session"));
+/// assert_eq!(binding.field.as_deref(), Some("user.id"));
+/// assert!(binding.auto_populate);
+/// assert_eq!(binding.filter, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VariableBinding {
     /// Source kind (`context`, `session`, `env`, `header`, ...).
@@ -205,6 +254,15 @@ pub struct VariableBinding {
 }
 
 /// `tool_policy.tool_choice`.
+///
+/// ```
+/// use promptkit_pack::{ToolChoicePolicy, ToolPolicy};
+/// let policy: ToolPolicy = serde_json::from_str(r#"{"tool_choice": "required"}"#).unwrap();
+/// assert_eq!(policy.tool_choice(), ToolChoicePolicy::Required);
+/// assert_eq!(ToolPolicy::default().tool_choice(), ToolChoicePolicy::Auto);
+/// let core: promptkit_core::ToolChoice = ToolChoicePolicy::None.into();
+/// assert!(matches!(core, promptkit_core::ToolChoice::None));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolChoicePolicy {
@@ -277,6 +335,18 @@ impl ToolPolicy {
 }
 
 /// Processing stages and middleware (`prompts.<key>.pipeline`).
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi",
+///     "pipeline":{"stages":["template","provider","validator"],
+///                 "middleware":[{"type":"rate_limit","config":{"rpm":60}}]}}}}"#).unwrap();
+/// assert!(pack.warnings().is_empty());
+/// let pipeline = pack.prompt("a").unwrap().pipeline.as_ref().unwrap();
+/// assert_eq!(pipeline.stages, ["template", "provider", "validator"]);
+/// assert_eq!(pipeline.middleware[0].middleware_type, "rate_limit");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
     /// Ordered stage names (`template`, `provider`, `validator`, ...).
@@ -288,6 +358,13 @@ pub struct PipelineConfig {
 }
 
 /// One middleware of a pipeline.
+///
+/// ```
+/// let mw: promptkit_pack::MiddlewareConfig =
+///     serde_json::from_str(r#"{"type": "logging", "config": {"level": "debug"}}"#).unwrap();
+/// assert_eq!(mw.middleware_type, "logging");
+/// assert_eq!(mw.config.unwrap()["level"], "debug");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MiddlewareConfig {
     /// Middleware type identifier.
@@ -299,6 +376,17 @@ pub struct MiddlewareConfig {
 }
 
 /// Generation parameters exactly as the spec defines them (`parameters`).
+///
+/// ```
+/// use promptkit_pack::GenerationParameters;
+/// let base: GenerationParameters =
+///     serde_json::from_str(r#"{"temperature": 0.7, "max_tokens": 500, "top_k": null}"#).unwrap();
+/// assert_eq!(base.top_k, Some(None)); // explicit null: no limit
+/// let over: GenerationParameters = serde_json::from_str(r#"{"temperature": 0.2}"#).unwrap();
+/// let merged = base.merged_with(&over);
+/// assert_eq!((merged.temperature, merged.max_tokens), (Some(0.2), Some(500)));
+/// assert_eq!(merged.to_core().temperature, Some(0.2));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenerationParameters {
     /// Sampling temperature, 0–2.
@@ -358,6 +446,15 @@ impl GenerationParameters {
 }
 
 /// Test results of one model with this prompt.
+///
+/// ```
+/// let tested: promptkit_pack::TestedModel = serde_json::from_str(r#"{"provider": "openai",
+///     "model": "gpt-4o", "date": "2025-10-31", "success_rate": 0.95, "avg_latency_ms": 1200}"#).unwrap();
+/// assert_eq!((tested.provider.as_str(), tested.model.as_str()), ("openai", "gpt-4o"));
+/// assert_eq!(tested.success_rate, Some(0.95));
+/// assert_eq!(tested.avg_latency_ms, Some(1200.0));
+/// assert_eq!(tested.avg_cost, None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestedModel {
     /// Provider name.
@@ -384,6 +481,14 @@ pub struct TestedModel {
 }
 
 /// Model-specific template and parameter changes.
+///
+/// ```
+/// let over: promptkit_pack::ModelOverride = serde_json::from_str(r#"{
+///     "system_template_suffix": " Answer in JSON.", "parameters": {"temperature": 0.1}}"#).unwrap();
+/// assert_eq!(over.system_template_suffix.as_deref(), Some(" Answer in JSON."));
+/// assert!(over.system_template.is_none()); // the prompt's own template is kept
+/// assert_eq!(over.parameters.unwrap().temperature, Some(0.1));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelOverride {
     /// Prepended to the system template.

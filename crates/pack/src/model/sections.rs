@@ -7,6 +7,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `template_engine`: how placeholders are written and which features the pack uses.
+///
+/// ```
+/// use std::collections::HashMap;
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"${variable}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"Hi ${who}",
+///     "variables":[{"name":"who","type":"string","required":true}]}}}"#).unwrap();
+/// assert_eq!(pack.template_engine.as_ref().unwrap().syntax, "${variable}");
+/// let vars = HashMap::from([("who".to_string(), "Ann".to_string())]);
+/// assert_eq!(pack.render_system(pack.prompt("a").unwrap(), &vars).unwrap(), "Hi Ann");
+/// assert_eq!(promptkit_pack::TemplateEngine::default().syntax, "{{variable}}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateEngine {
     /// Engine version (`v1`).
@@ -30,6 +42,18 @@ impl Default for TemplateEngine {
 }
 
 /// A tool definition (`tools.<key>`), OpenAI function-calling style.
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi","tools":["get_weather"]}},
+///   "tools":{"get_weather":{"name":"get_weather","description":"Weather for a city",
+///     "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}}"#).unwrap();
+/// assert!(pack.warnings().is_empty());
+/// let tool = &pack.tools["get_weather"];
+/// assert_eq!(tool.description, "Weather for a city");
+/// assert_eq!(tool.parameters.as_ref().unwrap()["required"][0], "city");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
     /// Name the model calls the tool by.
@@ -66,6 +90,19 @@ impl Tool {
 }
 
 /// `metadata`: categorisation and cost planning. Unknown keys are kept in `extra`.
+///
+/// ```
+/// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi"}},
+///   "metadata":{"domain":"support","language":"en","tags":["faq"],"owner":"team-a",
+///     "cost_estimate":{"avg_cost_usd":0.002}}}"#).unwrap();
+/// let meta = pack.metadata.as_ref().unwrap();
+/// assert_eq!((meta.domain.as_deref(), meta.language.as_deref()), (Some("support"), Some("en")));
+/// assert_eq!(meta.tags, ["faq"]);
+/// assert_eq!(meta.extra["owner"], "team-a"); // unknown keys are kept
+/// assert_eq!(meta.cost_estimate.as_ref().unwrap().avg_cost_usd, Some(0.002));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PackMetadata {
     /// Domain or category.
@@ -86,6 +123,13 @@ pub struct PackMetadata {
 }
 
 /// `metadata.cost_estimate`, in USD per execution.
+///
+/// ```
+/// let cost: promptkit_pack::CostEstimate =
+///     serde_json::from_str(r#"{"min_cost_usd": 0.001, "max_cost_usd": 0.01}"#).unwrap();
+/// assert_eq!((cost.min_cost_usd, cost.max_cost_usd), (Some(0.001), Some(0.01)));
+/// assert_eq!(cost.avg_cost_usd, None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CostEstimate {
     /// Minimum cost.
@@ -103,6 +147,14 @@ pub struct CostEstimate {
 }
 
 /// `compilation`: written by the `packc` compiler.
+///
+/// ```
+/// let c: promptkit_pack::Compilation = serde_json::from_str(r#"{"compiled_with": "packc-v0.1.0",
+///     "created_at": "2025-01-15T10:30:00Z", "schema": "v1", "pack_hash": "sha256:ab12"}"#).unwrap();
+/// assert_eq!(c.compiled_with, "packc-v0.1.0");
+/// assert_eq!(c.source, None);
+/// assert_eq!(c.extra["pack_hash"], "sha256:ab12"); // other keys are kept
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Compilation {
     /// Compiler version.
