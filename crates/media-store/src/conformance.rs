@@ -32,6 +32,15 @@ use support::{assert_bytes, assert_not_found, get, opaque_bytes, put, stats};
 use crate::{Error, MediaMetadata, MediaStore, MediaStoreExt, StorageReference, StorageStats};
 
 /// What a backend under test is expected to do.
+///
+/// ```
+/// use promptkit_media_store::conformance::Expectations;
+/// assert_eq!(Expectations::default().concurrency, 64);
+/// // For a store built with deduplication off, and fewer concurrent tasks:
+/// let e = Expectations::without_dedup().with_concurrency(8);
+/// assert!(!e.deduplicates);
+/// assert_eq!(e.concurrency, 8);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Expectations {
@@ -67,6 +76,19 @@ impl Expectations {
 }
 
 /// Runs every test for a deduplicating store (64 concurrent tasks).
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use promptkit_media_store::{FileStore, conformance};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).with_fsync(false).build().unwrap();
+/// conformance::run_all(Arc::new(store.clone())).await; // panics on a violated rule
+/// assert!(store.verify().await.unwrap().is_ok());
+/// # });
+/// # }
+/// ```
 pub async fn run_all(store: Arc<dyn MediaStore>) {
     run_all_with(store, Expectations::default()).await;
 }

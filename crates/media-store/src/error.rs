@@ -1,9 +1,40 @@
 use std::path::PathBuf;
 
 /// Result alias for [`Error`].
+///
+/// ```
+/// use promptkit_media_store::{Error, Result};
+/// fn parse_size(s: &str) -> Result<u64> {
+///     s.parse().map_err(|_| Error::invalid("max_file_size", format!("`{s}` is not a number")))
+/// }
+/// assert_eq!(parse_size("10").unwrap(), 10);
+/// assert!(matches!(parse_size("ten"), Err(Error::InvalidInput { .. })));
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Errors of media stores.
+///
+/// Every backend returns the same variants, so callers can match on them
+/// whatever the store.
+///
+/// ```
+/// use promptkit_media_store::Error;
+/// let e = Error::invalid("session_id", "contains a slash");
+/// assert_eq!(e.to_string(), "invalid input (session_id): contains a slash");
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).with_max_file_size(4).build().unwrap();
+/// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
+/// let err = store.store_bytes("text/plain", "too long".into(), &meta).await.unwrap_err();
+/// assert!(matches!(err, Error::TooLarge { size: 8, max: 4 }));
+/// let r = store.store_bytes("text/plain", "ok".into(), &meta).await.unwrap();
+/// store.delete(&r).await.unwrap();
+/// assert!(matches!(store.retrieve(&r).await, Err(Error::NotFound { .. })));
+/// # });
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

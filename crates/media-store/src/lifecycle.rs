@@ -16,6 +16,22 @@ use crate::{RetentionPolicy, StorageReference};
 
 /// What retention enforcement (`enforce_retention`, `conversation_deleted`,
 /// `retain_conversations`) removed.
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStoreExt, RetentionPolicy};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let meta = MediaMetadata::new().with_session("s").with_conversation("c1")
+///     .with_policy(RetentionPolicy::DeleteWithConversation);
+/// let r = store.store_bytes("text/plain", "bye".into(), &meta).await.unwrap();
+/// let report = store.conversation_deleted("c1").await.unwrap();
+/// assert_eq!(report.expired_references, vec![r]);
+/// assert_eq!((report.removed_objects, report.freed_bytes), (1, 3));
+/// # });
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetentionReport {
@@ -28,6 +44,24 @@ pub struct RetentionReport {
 }
 
 /// What `verify` found.
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStoreExt};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
+/// let r = store.store_bytes("text/plain", "original".into(), &meta).await.unwrap();
+/// assert!(store.verify().await.unwrap().is_ok());
+/// let path = store.path_of(&r).await.unwrap();
+/// std::fs::write(&path, "tampered").unwrap();
+/// let report = store.verify().await.unwrap();
+/// assert!(!report.is_ok());
+/// assert_eq!((report.checked, report.corrupt), (1, vec![path]));
+/// # });
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifyReport {
@@ -120,6 +154,22 @@ impl GcOptions {
 /// records of content that is gone, `dangling_references` and
 /// `repaired_references` are reference strings (`obj:<hash>/<id>`), and
 /// `pruned_references` stays empty (object stores keep no reference lists).
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use promptkit_media_store::{FileStore, GcOptions};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let stray = store.base_dir().join("media/stray.bin");
+/// std::fs::write(&stray, "12345").unwrap(); // media without a sidecar
+/// let report = store.gc(GcOptions::new(false)).await.unwrap();
+/// assert!(!report.dry_run && !report.is_clean());
+/// assert_eq!((report.orphan_media, report.freed_bytes), (vec![stray], 5));
+/// assert!(store.gc(GcOptions::new(false)).await.unwrap().is_clean());
+/// # });
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GcReport {

@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 
 /// How stored media is laid out under the store's root.
+///
+/// Parsed from `flat`, `by-session`, `by-conversation`, `by-run` (also with
+/// `_`, in any case, or without the `by-`), e.g. from `MEDIA_ORGANIZATION`.
+///
+/// ```
+/// use promptkit_media_store::Organization;
+/// let org: Organization = "by_conversation".parse().unwrap();
+/// assert_eq!(org, Organization::ByConversation);
+/// assert_eq!(org.to_string(), "by-conversation");
+/// assert_eq!(Organization::default(), Organization::BySession);
+/// assert!("tree".parse::<Organization>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -159,6 +171,20 @@ impl<'de> Deserialize<'de> for RetentionPolicy {
 
 /// Where a media item came from; written to its `.meta` sidecar and used for
 /// organization and retention.
+///
+/// ```
+/// use promptkit_media_store::{MediaMetadata, RetentionPolicy};
+/// let meta = MediaMetadata::new()
+///     .with_session("s1")
+///     .with_conversation("c1")
+///     .with_position(3, 0)
+///     .with_provider("openai")
+///     .with_policy(RetentionPolicy::RetainDays(30));
+/// assert_eq!((meta.message_index, meta.part_index), (Some(3), Some(0)));
+/// let json = serde_json::to_value(&meta).unwrap();
+/// assert_eq!(json["policy"], "retain-30days");
+/// assert!(json.get("run_id").is_none(), "unset fields are left out");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MediaMetadata {
@@ -232,6 +258,19 @@ impl MediaMetadata {
 }
 
 /// Per-MIME-type (or per-owner) counts.
+///
+/// ```
+/// use promptkit_media_store::TypeStats;
+/// let per_mime = [
+///     TypeStats { references: 2, logical_bytes: 2048 },
+///     TypeStats { references: 1, logical_bytes: 512 },
+/// ];
+/// let total = per_mime.iter().fold(TypeStats::default(), |t, s| TypeStats {
+///     references: t.references + s.references,
+///     logical_bytes: t.logical_bytes + s.logical_bytes,
+/// });
+/// assert_eq!(total, TypeStats { references: 3, logical_bytes: 2560 });
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypeStats {
     /// References.
@@ -241,6 +280,25 @@ pub struct TypeStats {
 }
 
 /// Statistics computed by a store from what it holds.
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+/// store.store_bytes("text/plain", "same bytes".into(), &meta).await.unwrap();
+/// store.store_bytes("text/plain", "same bytes".into(), &meta).await.unwrap();
+/// let stats = store.stats().await.unwrap();
+/// assert_eq!((stats.objects, stats.references), (1, 2));
+/// assert_eq!((stats.logical_bytes, stats.physical_bytes), (20, 10));
+/// assert_eq!(stats.dedup_savings(), 10);
+/// assert_eq!(stats.by_mime["text/plain"].references, 2);
+/// assert_eq!(stats.by_conversation["c1"].logical_bytes, 20);
+/// # });
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StorageStats {

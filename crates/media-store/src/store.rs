@@ -11,6 +11,33 @@ use crate::{MediaContent, MediaMetadata, Result, StorageReference, StorageStats}
 /// Every call of [`MediaStore::store`] returns a new reference (and adds one to
 /// the content's reference count); identical bytes are stored once.
 /// [`MediaStore::delete`] drops one reference and removes the bytes with the last.
+///
+/// Applications usually hold a store as `Arc<dyn MediaStore>` (the backend is
+/// chosen at run time) and pass `&dyn MediaStore` around; [`MediaStoreExt`]'s
+/// conveniences work on both.
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt, Result,
+///     StorageReference};
+///
+/// async fn save_note(store: &dyn MediaStore, text: &'static str) -> Result<StorageReference> {
+///     let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+///     store.store_bytes("text/plain", text.into(), &meta).await
+/// }
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store: Arc<dyn MediaStore> = Arc::new(FileStore::builder().with_base_dir(dir.path()).build()?);
+/// let r = save_note(store.as_ref(), "hello").await?;
+/// assert_eq!(store.retrieve_bytes(&r).await?, "hello");
+/// let stats = store.stats().await?;
+/// assert_eq!((stats.objects, stats.references), (1, 1));
+/// # Ok::<_, promptkit_media_store::Error>(())
+/// # }).unwrap();
+/// # }
+/// ```
 #[async_trait]
 pub trait MediaStore: Send + Sync + std::fmt::Debug {
     /// Stores inline media and returns a new reference to it.
@@ -34,6 +61,24 @@ pub trait MediaStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Conveniences over any [`MediaStore`].
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use bytes::Bytes;
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+/// let png = Bytes::from_static(b"\x89PNG\r\n\x1a\n-image-");
+/// let r = store.store_bytes("image/png", png.clone(), &meta).await.unwrap();
+/// assert_eq!(store.retrieve_bytes(&r).await.unwrap(), png);
+/// assert!(store.exists(&r).await.unwrap());
+/// store.delete(&r).await.unwrap();
+/// assert!(!store.exists(&r).await.unwrap());
+/// # });
+/// # }
+/// ```
 #[async_trait]
 pub trait MediaStoreExt: MediaStore {
     /// Stores raw bytes with a MIME type.

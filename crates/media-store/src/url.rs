@@ -43,6 +43,22 @@ pub fn media_store_from_url(url: &str) -> Result<Arc<dyn MediaStore>> {
 /// A store opened from a URL, with its concrete type, for callers that need
 /// more than the [`MediaStore`] trait (lifecycle operations such as `gc`,
 /// `verify` or `enforce_retention`).
+///
+/// ```
+/// # #[cfg(feature = "local")] {
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use promptkit_media_store::{OpenedStore, Organization, open_media_store_url};
+/// # let dir = tempfile::tempdir().unwrap();
+/// let url = url::Url::from_directory_path(dir.path()).unwrap(); // file:///...
+/// let OpenedStore::File(store) = open_media_store_url(&format!("{url}?organization=flat")).unwrap()
+/// else { panic!("file:// opens the local store") };
+/// assert_eq!(store.config().organization, Organization::Flat);
+/// assert!(store.verify().await.unwrap().is_ok()); // needs the concrete type
+/// let store = OpenedStore::File(store).into_dyn(); // Arc<dyn MediaStore>
+/// assert_eq!(store.stats().await.unwrap().objects, 0);
+/// # });
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum OpenedStore {
@@ -93,6 +109,21 @@ pub fn open_media_store_url(url: &str) -> Result<OpenedStore> {
 /// Without `MEDIA_STORE_URL`, the local file store is opened from its own
 /// variables (`MEDIA_STORE_DIR`, ...; see `FileStoreBuilder::from_env`), or,
 /// without the `local` feature, [`Error::Config`] is returned.
+///
+/// ```standalone_crate
+/// # #[cfg(feature = "local")] {
+/// use promptkit_media_store::media_store_from_env;
+/// # let dir = tempfile::tempdir().unwrap();
+/// let url = url::Url::from_directory_path(dir.path()).unwrap();
+/// // Normally set by the deployment. (set_var: only while no other thread runs.)
+/// unsafe {
+///     std::env::set_var("MEDIA_STORE_URL", url.as_str()); // file:///...
+///     std::env::set_var("MEDIA_ORGANIZATION", "by-run");
+/// }
+/// let store = media_store_from_env().unwrap();
+/// assert!(format!("{store:?}").contains("organization: ByRun"), "{store:?}");
+/// # }
+/// ```
 pub fn media_store_from_env() -> Result<Arc<dyn MediaStore>> {
     media_store_from_lookup(env_var)
 }

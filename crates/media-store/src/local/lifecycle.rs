@@ -17,6 +17,24 @@ use crate::{Result, RetentionPolicy, StorageReference};
 
 /// One stored media file, its sidecar and its live references, as returned
 /// by [`FileStore::list`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStoreExt};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+/// let a = store.store_bytes("text/plain", "twice".into(), &meta).await.unwrap();
+/// let b = store.store_bytes("text/plain", "twice".into(), &meta).await.unwrap();
+/// let listed = store.list().await.unwrap();
+/// assert_eq!(listed.len(), 1, "identical bytes are one file");
+/// let file = &listed[0];
+/// assert_eq!((file.sidecar.mime_type.as_str(), file.sidecar.size_bytes), ("text/plain", 5));
+/// assert_eq!(file.ref_count(), 2);
+/// assert!(file.references().contains(&a) && file.references().contains(&b));
+/// assert!(file.path.is_file());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoredObject {

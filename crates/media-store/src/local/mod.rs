@@ -220,6 +220,20 @@ use crate::{
 /// Media store on the local filesystem; see the [module docs](self).
 ///
 /// Cheap to clone: clones share one state.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStoreExt};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let handle = store.clone(); // e.g. for another task
+/// let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+/// let r = handle.store_bytes("text/plain", "shared".into(), &meta).await.unwrap();
+/// assert_eq!(store.retrieve_bytes(&r).await.unwrap(), "shared");
+/// let path = store.path_of(&r).await.unwrap();
+/// assert!(path.starts_with(store.base_dir().join("media/s1/c1")));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct FileStore {
     inner: Arc<Inner>,

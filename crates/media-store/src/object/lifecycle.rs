@@ -19,6 +19,27 @@ const DELETES_IN_FLIGHT: usize = 8;
 
 /// One live reference in an object store, as returned by
 /// [`ObjectStoreMediaStore::list`]: what its marker records.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> promptkit_media_store::Result<()> {
+/// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
+///     ObjectStoreMediaStore, RetentionPolicy};
+///
+/// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
+/// let meta = MediaMetadata::new().with_session("s").with_conversation("c1");
+/// store.store_bytes("text/plain", "same".into(), &meta).await?;
+/// let week = meta.clone().with_policy(RetentionPolicy::RetainDays(7));
+/// let r = store.store_bytes("text/plain", "same".into(), &week).await?;
+/// let listed = store.list().await?;
+/// assert_eq!(listed.len(), 2);
+/// assert_eq!(listed[0].blake3, listed[1].blake3, "identical bytes, one stored object");
+/// let entry = listed.iter().find(|s| s.reference == r).unwrap();
+/// assert_eq!((entry.mime_type.as_str(), entry.size_bytes), ("text/plain", 4));
+/// assert_eq!(entry.policy, RetentionPolicy::RetainDays(7));
+/// assert_eq!(entry.metadata.conversation_id.as_deref(), Some("c1"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StoredReference {

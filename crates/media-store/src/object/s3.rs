@@ -14,6 +14,23 @@ use crate::{Error, Organization, Result, RetentionPolicy};
 /// (MinIO, Ceph, moto, ...). [`S3MediaStore::builder`] returns a
 /// [`S3MediaStoreBuilder`] whose `build()` gives an [`ObjectStoreMediaStore`]
 /// with presigned `url()`s.
+///
+/// ```
+/// use std::sync::Arc;
+/// use promptkit_media_store::{MediaStore, S3MediaStore};
+///
+/// // Building checks the settings; nothing is contacted until the first operation.
+/// let store = S3MediaStore::builder()
+///     .with_bucket("media")
+///     .with_prefix("prod")
+///     .with_endpoint("http://127.0.0.1:9000") // e.g. MinIO on this machine
+///     .with_allow_http(true)
+///     .build()
+///     .unwrap();
+/// assert_eq!(store.config().prefix.as_deref(), Some("prod"));
+/// let store: Arc<dyn MediaStore> = Arc::new(store);
+/// assert!(format!("{store:?}").contains("s3"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct S3MediaStore;
