@@ -35,7 +35,10 @@ fn replaying_a_long_journal_reads_it_a_chunk_at_a_time() {
             .with_base_dir(dir.path())
             .build()
             .unwrap();
-        store.store_bytes("image/png", data.clone(), &meta).await.unwrap()
+        store
+            .store_bytes("image/png", data.clone(), &meta)
+            .await
+            .unwrap()
     });
 
     // N more references to the same content: the first record again under
@@ -55,7 +58,10 @@ fn replaying_a_long_journal_reads_it_a_chunk_at_a_time() {
     }
     out.into_inner().unwrap().sync_all().unwrap();
     let len = std::fs::metadata(&journal).unwrap().len() as usize;
-    assert!(len > 2 * BOUND, "a journal of {len} bytes is too short to tell");
+    assert!(
+        len > 2 * BOUND,
+        "a journal of {len} bytes is too short to tell"
+    );
 
     rt.block_on(async {
         let store = FileStore::builder()
