@@ -8,6 +8,42 @@ use promptkit_media_store::RetentionPolicy;
 /// Media that is not loaded is sent as a short text note naming its type, size
 /// and reference, so the model knows it existed. Media of the current turn is
 /// always loaded.
+///
+/// ```
+/// use promptkit_core::MediaContent;
+/// use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, RehydrationPolicy};
+/// # use std::sync::Arc;
+/// # use promptkit_media_store::FileStore;
+/// /// Sends an image, then a question; returns the media bytes of the second request.
+/// async fn second_request_media(policy: RehydrationPolicy) -> usize {
+/// #   let dir = tempfile::tempdir().unwrap();
+/// #   let provider = Arc::new(MockProvider::new());
+///     let config = ManagerConfig { rehydration: policy, media_size_threshold_kb: 0, ..Default::default() };
+/// #   let manager = ConversationManager::builder()
+/// #       .provider_arc(provider.clone())
+/// #       .media_store(FileStore::builder().with_base_dir(dir.path()).build().unwrap())
+/// #       .config(config)
+/// #       .build()
+/// #       .unwrap();
+/// #   let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #     "id": "hello", "name": "Hello", "version": "1.0.0",
+/// #     "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #     "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #       "system_template": "You are helpful."}}
+/// #   }"#).unwrap());
+/// #   let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+///     let image = MediaContent::from_bytes("image/png", b"\x89PNG\r\n\x1a\n....".to_vec());
+///     conv.send_with_media("Look at this", vec![image]).await.unwrap(); // stored after the turn
+///     conv.send("What was it?").await.unwrap();
+///     provider.requests()[1].inline_media_bytes
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(second_request_media(RehydrationPolicy::All).await, 12);
+/// // The earlier image is replaced by a note naming it.
+/// assert_eq!(second_request_media(RehydrationPolicy::CurrentTurn).await, 0);
+/// assert_eq!(RehydrationPolicy::default(), RehydrationPolicy::Recent(8));
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RehydrationPolicy {

@@ -17,6 +17,34 @@ use crate::{ConversationConfig, ConversationEvent, Error, MemoryStats, Response,
 /// Turns are atomic: when [`Conversation::send`] fails (or a stream is dropped
 /// part-way), history is left as it was before the turn, and nothing of the
 /// failed turn is stored.
+///
+/// ```
+/// use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, MockReply};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// // The provider's first call fails with HTTP 500; then it answers normally.
+/// let manager = ConversationManager::builder()
+///     .provider(MockProvider::scripted(vec![MockReply::Fail(500)]))
+///     .config(ManagerConfig { externalize: false, ..Default::default() })
+///     .build()
+///     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "hello", "name": "Hello", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You are helpful."}}
+/// # }"#).unwrap());
+/// let config = ConversationConfig::new("u1", "s1").with_conversation_id("support-42");
+/// let mut conv = manager.new_conversation(&pack, config).unwrap();
+/// assert_eq!(conv.system_prompt(), "You are helpful.");
+/// assert!(conv.send("hello").await.is_err());
+/// assert!(conv.history().is_empty()); // the failed turn left no trace
+/// conv.send("hello").await.unwrap();
+/// assert_eq!(conv.history().len(), 2);
+/// // Each turn is saved, so the conversation can be resumed later.
+/// let resumed = manager.resume("support-42").await.unwrap();
+/// assert_eq!(resumed.history(), conv.history());
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct Conversation {
     pub(crate) inner: Arc<Inner>,

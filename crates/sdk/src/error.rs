@@ -1,7 +1,64 @@
 /// Result alias for [`Error`].
+///
+/// ```
+/// use promptkit_sdk::{Conversation, Result};
+///
+/// /// Asks one question and returns the answer.
+/// async fn ask(conv: &mut Conversation, question: &str) -> Result<String> {
+///     let resp = conv.send(question).await?;
+///     Ok(resp.content)
+/// }
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let manager = ConversationManager::builder()
+/// #     .provider(MockProvider::new())
+/// #     .config(ManagerConfig { externalize: false, ..Default::default() })
+/// #     .build()
+/// #     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "hello", "name": "Hello", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You are helpful."}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// assert!(ask(&mut conv, "hello").await.unwrap().contains("hello"));
+/// assert!(ask(&mut conv, "").await.is_err()); // an empty message is refused
+/// # });
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Errors of the conversation API.
+///
+/// ```
+/// use promptkit_sdk::{ConversationConfig, Error, MockProvider, MockReply};
+/// # use promptkit_sdk::{ConversationManager, ManagerConfig};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let manager = ConversationManager::builder()
+/// #     .provider(MockProvider::scripted(vec![MockReply::Fail(503)]))
+/// #     .config(ManagerConfig { externalize: false, ..Default::default() })
+/// #     .build()
+/// #     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "hello", "name": "Hello", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You are helpful."}}
+/// # }"#).unwrap());
+/// // The provider is scripted to fail its first call with HTTP 503.
+/// let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// match conv.send("hello").await {
+///     Err(Error::Provider(e)) => assert!(e.is_transient()), // worth a retry
+///     other => panic!("expected a provider error, got {other:?}"),
+/// }
+/// let missing = manager.resume("no-such-conversation").await.unwrap_err();
+/// assert!(matches!(missing, Error::ConversationNotFound { id } if id == "no-such-conversation"));
+/// let bad = ConversationConfig::new("u1", "s1").with_prompt("nope");
+/// let err = manager.new_conversation(&pack, bad).unwrap_err();
+/// assert!(matches!(err, Error::PromptNotFound { .. }));
+/// assert_eq!(err.to_string(), "prompt `nope` not found in pack `hello` (available: chat)");
+/// # });
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -12,6 +12,36 @@ use promptkit_media_store::{
 use tracing::Instrument;
 
 /// What happened to media.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use promptkit_core::MediaContent;
+/// use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MediaEventKind, MockProvider};
+/// # use promptkit_media_store::FileStore;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let kinds = Arc::new(Mutex::new(Vec::new()));
+/// let log = kinds.clone();
+/// let manager = ConversationManager::builder()
+///     .provider(MockProvider::new())
+///     .media_store(FileStore::builder().with_base_dir(dir.path()).build().unwrap())
+///     .config(ManagerConfig { media_size_threshold_kb: 0, ..Default::default() })
+///     .on_media_event(move |e| log.lock().unwrap().push(e.kind))
+///     .build()
+///     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "hello", "name": "Hello", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You are helpful."}}
+/// # }"#).unwrap());
+/// let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// let image = MediaContent::from_bytes("image/png", b"\x89PNG\r\n\x1a\n....".to_vec());
+/// conv.send_with_media("Look", vec![image]).await.unwrap();
+/// manager.delete_conversation(conv.id()).await.unwrap();
+/// assert_eq!(*kinds.lock().unwrap(), [MediaEventKind::Stored, MediaEventKind::Deleted]);
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MediaEventKind {
@@ -24,6 +54,41 @@ pub enum MediaEventKind {
 }
 
 /// One media operation, reported after it finished.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use promptkit_core::MediaContent;
+/// use promptkit_sdk::{MediaEvent, MediaEventKind};
+/// # use promptkit_media_store::FileStore;
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let dir = tempfile::tempdir().unwrap();
+/// let events: Arc<Mutex<Vec<MediaEvent>>> = Arc::default();
+/// let log = events.clone();
+/// let manager = ConversationManager::builder()
+/// #   .provider(MockProvider::new())
+/// #   .media_store(FileStore::builder().with_base_dir(dir.path()).build().unwrap())
+/// #   .config(ManagerConfig { media_size_threshold_kb: 0, ..Default::default() })
+///     // ...
+///     .on_media_event(move |e| log.lock().unwrap().push(e.clone()))
+///     .build()
+///     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "hello", "name": "Hello", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You are helpful."}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// let image = MediaContent::from_bytes("image/png", b"\x89PNG\r\n\x1a\n....".to_vec());
+/// let resp = conv.send_with_media("Look", vec![image]).await.unwrap();
+/// let events = events.lock().unwrap();
+/// let e = &events[0];
+/// assert_eq!((e.kind, e.bytes, e.mime_type.as_deref()), (MediaEventKind::Stored, 12, Some("image/png")));
+/// assert_eq!(e.reference.as_ref(), Some(&resp.stored_media[0].reference));
+/// assert!(e.error.is_none());
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MediaEvent {
@@ -42,6 +107,31 @@ pub struct MediaEvent {
 }
 
 /// Callback type for [`MediaEvent`]s.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use promptkit_media_store::{FileStore, MediaMetadata, MediaStoreExt};
+/// use promptkit_sdk::{MediaEvent, MediaEventCallback, MediaEventKind, ObservedStore};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let dir = tempfile::tempdir().unwrap();
+/// /// Counts the bytes written to the store.
+/// fn bytes_written(total: Arc<AtomicU64>) -> MediaEventCallback {
+///     Arc::new(move |e: &MediaEvent| {
+///         if e.kind == MediaEventKind::Stored && e.error.is_none() {
+///             total.fetch_add(e.bytes, Ordering::Relaxed);
+///         }
+///     })
+/// }
+/// let total = Arc::new(AtomicU64::new(0));
+/// let files = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+/// let store = ObservedStore::new(Arc::new(files), bytes_written(total.clone()));
+/// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
+/// store.store_bytes("text/plain", "hello".into(), &meta).await.unwrap();
+/// store.store_bytes("text/plain", "world!".into(), &meta).await.unwrap();
+/// assert_eq!(total.load(Ordering::Relaxed), 11);
+/// # });
+/// ```
 pub type MediaEventCallback = Arc<dyn Fn(&MediaEvent) + Send + Sync>;
 
 /// Wraps a store: every operation runs in a `tracing` span (`media_store`, with

@@ -166,6 +166,24 @@ impl ConversationManager {
 }
 
 /// Builder of [`ConversationManager`].
+///
+/// ```
+/// use promptkit_sdk::{ConversationManager, Error, FileStateStore, FnTool, ManagerConfig, MockProvider, ToolOutput};
+/// # let dir = tempfile::tempdir().unwrap();
+/// // Externalization is on by default, and it needs a media store.
+/// let err = ConversationManager::builder().provider(MockProvider::new()).build().unwrap_err();
+/// assert!(matches!(err, Error::Config(_)));
+///
+/// let manager = ConversationManager::builder()
+///     .provider(MockProvider::new())
+///     .config(ManagerConfig { externalize: false, ..Default::default() })
+///     .state_store(FileStateStore::new(dir.path()).unwrap())
+///     .tool("clock", FnTool::new(|_: serde_json::Value| async { Ok(ToolOutput::text("12:00")) }))
+///     .build()
+///     .unwrap();
+/// assert!(manager.media_store().is_none());
+/// assert_eq!(manager.provider().id(), "mock");
+/// ```
 #[derive(Default)]
 pub struct ManagerBuilder {
     provider: Option<Arc<dyn Provider>>,

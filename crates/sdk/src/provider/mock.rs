@@ -34,6 +34,40 @@ const IMAGE_WORDS: &[&str] = &[
 ];
 
 /// One scripted reply of a [`MockProvider`].
+///
+/// ```
+/// use promptkit_sdk::{Error, FnTool, MockProvider, MockReply, ToolOutput};
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let provider = MockProvider::scripted(vec![
+///     MockReply::ToolCalls(vec![("weather".into(), r#"{"city":"Oslo"}"#.into())]),
+///     MockReply::Text("It is 12°C in Oslo.".into()),
+///     MockReply::Fail(429),
+/// ]);
+/// # let manager = ConversationManager::builder()
+/// #     .provider(provider)
+/// #     .tool("weather", FnTool::new(|_: serde_json::Value| async { Ok(ToolOutput::text("12°C")) }))
+/// #     .config(ManagerConfig { externalize: false, ..Default::default() })
+/// #     .build()
+/// #     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "wx", "name": "Weather", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You report the weather.", "tools": ["weather"]}},
+/// #   "tools": {"weather": {"name": "weather", "description": "Weather in a city",
+/// #     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+/// #     "required": ["city"]}}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// // First turn: the scripted tool call, then the scripted answer.
+/// let resp = conv.send("Weather in Oslo?").await.unwrap();
+/// assert_eq!((resp.tool_calls.len(), resp.content.as_str()), (1, "It is 12°C in Oslo."));
+/// // Second turn: a rate limit, which callers may retry.
+/// let err = conv.send("And tomorrow?").await.unwrap_err();
+/// assert!(matches!(err, Error::Provider(e) if e.is_transient()));
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum MockReply {
@@ -46,6 +80,38 @@ pub enum MockReply {
 }
 
 /// What a [`MockProvider`] received in one call (kept small on purpose: no media bytes).
+///
+/// ```
+/// use std::sync::Arc;
+/// use promptkit_sdk::{MockProvider, RequestSummary};
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, FnTool, ManagerConfig, ToolOutput};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let provider = Arc::new(MockProvider::new());
+/// let manager = ConversationManager::builder()
+///     .provider_arc(provider.clone())
+/// #   .tool("weather", FnTool::new(|_: serde_json::Value| async { Ok(ToolOutput::text("12°C")) }))
+/// #   .config(ManagerConfig { externalize: false, ..Default::default() })
+///     .build()
+///     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "wx", "name": "Weather", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You report the weather.", "tools": ["weather"]}},
+/// #   "tools": {"weather": {"name": "weather", "description": "Weather in a city",
+/// #     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+/// #     "required": ["city"]}}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// conv.send("hello").await.unwrap();
+/// conv.send("hello again").await.unwrap();
+/// let second: &RequestSummary = &provider.requests()[1];
+/// // System prompt, first exchange, new user message; the pack's tool offered.
+/// assert_eq!(second.messages, 4);
+/// assert_eq!(second.tools, ["weather"]);
+/// assert_eq!((second.inline_media_bytes, second.reference_only_parts), (0, 0));
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestSummary {
     /// Number of messages sent.

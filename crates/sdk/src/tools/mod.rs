@@ -13,6 +13,45 @@ use promptkit_core::{ContentPart, Cost, Usage};
 pub use image::ImageGenerationTool;
 
 /// What a tool returns: content parts (text and/or media) for the tool message.
+///
+/// ```
+/// use promptkit_core::{ContentPart, Cost, MediaContent};
+/// use promptkit_sdk::{FnTool, ToolOutput};
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, MockReply};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let chart = FnTool::new(|_: serde_json::Value| async {
+///     let png = MediaContent::from_bytes("image/png", b"\x89PNG\r\n\x1a\n....".to_vec());
+///     let parts = vec![ContentPart::text("Sales by month:"), ContentPart::media(png)];
+///     Ok(ToolOutput::parts(parts).with_cost(Cost { other: 0.25, ..Cost::default() }))
+/// });
+/// # let provider = MockProvider::scripted(vec![
+/// #     MockReply::ToolCalls(vec![("chart".into(), r#"{"metric":"sales"}"#.into())]),
+/// #     MockReply::Text("Here is the chart.".into()),
+/// # ]);
+/// # let manager = ConversationManager::builder()
+/// #     .provider(provider)
+/// #     .tool("chart", chart)
+/// #     .config(ManagerConfig { externalize: false, ..Default::default() })
+/// #     .build()
+/// #     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "charts", "name": "Charts", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You draw charts.", "tools": ["chart"]}},
+/// #   "tools": {"chart": {"name": "chart", "description": "Chart a metric",
+/// #     "parameters": {"type": "object", "properties": {"metric": {"type": "string"}},
+/// #     "required": ["metric"]}}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// // The manager runs `chart` when the model calls it (`.tool("chart", chart)`).
+/// let resp = conv.send("Chart the sales").await.unwrap();
+/// let tool_message = &resp.messages[2]; // after the user message and the call
+/// assert_eq!(tool_message.text(), "Sales by month:");
+/// assert_eq!(tool_message.media().count(), 1);
+/// assert_eq!(resp.cost.other, 0.25); // the tool's cost counts in the turn's
+/// # });
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ToolOutput {
@@ -50,6 +89,44 @@ impl ToolOutput {
 
 /// A tool failure. It is reported to the model as the tool's result (so the
 /// model can recover), never raised as a crash of the turn.
+///
+/// ```
+/// use promptkit_sdk::{FnTool, ToolError, ToolOutput};
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, MockReply};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let weather = FnTool::new(|args: serde_json::Value| async move {
+///     match args["city"].as_str() {
+///         Some("Oslo") => Ok(ToolOutput::text("12°C")),
+///         Some(city) => Err(ToolError(format!("no forecast for {city}"))),
+///         None => Err(ToolError::from("`city` is required")),
+///     }
+/// });
+/// # let provider = MockProvider::scripted(vec![
+/// #     MockReply::ToolCalls(vec![("weather".into(), r#"{"city":"Atlantis"}"#.into())]),
+/// #     MockReply::Text("Sorry, I have no forecast for Atlantis.".into()),
+/// # ]);
+/// # let manager = ConversationManager::builder()
+/// #     .provider(provider)
+/// #     .tool("weather", weather)
+/// #     .config(ManagerConfig { externalize: false, ..Default::default() })
+/// #     .build()
+/// #     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "wx", "name": "Weather", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You report the weather.", "tools": ["weather"]}},
+/// #   "tools": {"weather": {"name": "weather", "description": "Weather in a city",
+/// #     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+/// #     "required": ["city"]}}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// // The model calls `weather` for Atlantis; the turn still succeeds.
+/// let resp = conv.send("Weather in Atlantis?").await.unwrap();
+/// assert_eq!(resp.messages[2].text(), "error: no forecast for Atlantis"); // what the model saw
+/// assert_eq!(resp.content, "Sorry, I have no forecast for Atlantis.");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolError(pub String);
 
@@ -75,6 +152,46 @@ impl From<&str> for ToolError {
 
 /// Runs one tool. Arguments arrive parsed; invalid JSON from the model never
 /// reaches a handler (the model is told instead).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use promptkit_sdk::{ToolError, ToolHandler, ToolOutput};
+/// # use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, MockReply};
+/// struct Weather;
+///
+/// #[async_trait]
+/// impl ToolHandler for Weather {
+///     async fn call(&self, args: serde_json::Value) -> Result<ToolOutput, ToolError> {
+///         let city = args["city"].as_str().ok_or("`city` is required")?;
+///         Ok(ToolOutput::text(format!("12°C in {city}")))
+///     }
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let provider = MockProvider::scripted(vec![
+/// #     MockReply::ToolCalls(vec![("weather".into(), r#"{"city":"Oslo"}"#.into())]),
+/// #     MockReply::Text("It is 12°C in Oslo.".into()),
+/// # ]);
+/// let manager = ConversationManager::builder()
+///     .tool("weather", Weather) // the pack's tool `weather`
+/// #   .provider(provider)
+/// #   .config(ManagerConfig { externalize: false, ..Default::default() })
+///     .build()
+///     .unwrap();
+/// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+/// #   "id": "wx", "name": "Weather", "version": "1.0.0",
+/// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+/// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+/// #     "system_template": "You report the weather.", "tools": ["weather"]}},
+/// #   "tools": {"weather": {"name": "weather", "description": "Weather in a city",
+/// #     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+/// #     "required": ["city"]}}}
+/// # }"#).unwrap());
+/// # let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+/// let resp = conv.send("Weather in Oslo?").await.unwrap();
+/// assert_eq!(&*resp.tool_calls[0].name, "weather");
+/// assert_eq!(resp.messages[2].text(), "12°C in Oslo");
+/// # });
+/// ```
 #[async_trait]
 pub trait ToolHandler: Send + Sync {
     /// Runs the tool with the model's arguments.
