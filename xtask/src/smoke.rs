@@ -120,7 +120,7 @@ fn run_example(name: &str, dir: &Path, envs: &[(&str, String)], expect: &[&str])
     run_example_with(name, dir, envs, &[], None, expect)
 }
 
-/// Runs the example with extra arguments and, optionally, text on its stdin.
+/// Runs the image-generator with extra arguments and, optionally, text on its stdin.
 fn run_example_with(
     name: &str,
     dir: &Path,
@@ -129,18 +129,26 @@ fn run_example_with(
     stdin: Option<&str>,
     expect: &[&str],
 ) -> R {
+    let media = dir.join(name);
+    let media = media.to_str().ok_or("the smoke directory is not UTF-8")?;
+    let args = [&["--media-dir", media], args].concat();
+    run_named("image-generator", name, envs, &args, stdin, expect)
+}
+
+/// Runs `cargo run --example <example> -- <args>` (run `name`) and checks that
+/// its stdout contains every line of `expect`.
+fn run_named(
+    example: &str,
+    name: &str,
+    envs: &[(&str, String)],
+    args: &[&str],
+    stdin: Option<&str>,
+    expect: &[&str],
+) -> R {
     use std::io::Write;
-    eprintln!("+ smoke: image-generator ({name})");
+    eprintln!("+ smoke: {example} ({name})");
     let mut child = cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--example",
-            "image-generator",
-            "--",
-            "--media-dir",
-        ])
-        .arg(dir.join(name))
+        .args(["run", "--quiet", "--example", example, "--"])
         .args(args)
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
@@ -160,17 +168,76 @@ fn run_example_with(
     let stdout = String::from_utf8_lossy(&out.stdout);
     print!("{stdout}");
     if !out.status.success() {
-        return Err(format!(
-            "image-generator ({name}) exited with {}",
-            out.status
-        ));
+        return Err(format!("{example} ({name}) exited with {}", out.status));
     }
     for e in expect {
         if !stdout.contains(e) {
-            return Err(format!("image-generator ({name}) output lacks `{e}`"));
+            return Err(format!("{example} ({name}) output lacks `{e}`"));
         }
     }
     Ok(())
+}
+
+/// The other examples (streaming, tools, vision, resume), with `envs`: `run`
+/// names the setup, and the media and state go under `dir`. `expect` is what
+/// every setup prints; each example adds its own checks.
+fn run_patterns(run: &str, dir: &Path, envs: &[(&str, String)], expect: &[&str]) -> R {
+    let path = |sub: &str| dir.join(format!("{run}-{sub}")).display().to_string();
+    let (media, state) = (path("media"), path("state"));
+    let checks = |own: &[&'static str]| [expect, own].concat();
+    run_named(
+        "streaming",
+        run,
+        envs,
+        &[],
+        None,
+        &checks(&[
+            "Assistant: ",
+            "streamed ",
+            "text delta(s)",
+            "history: 2 messages",
+        ]),
+    )?;
+    run_named(
+        "tools",
+        run,
+        envs,
+        &[],
+        None,
+        &checks(&[
+            "tool called: weather ",
+            "model asked for: weather(",
+            "tool result sent back to the model: {\"city\":",
+            "1 tool call(s)",
+        ]),
+    )?;
+    run_named(
+        "vision",
+        run,
+        envs,
+        &["--media-dir", &media],
+        None,
+        &checks(&[
+            "image externalized: ",
+            "image rehydrated for the provider: ",
+            "memory: 4 messages, 1 media part(s) (1 externalized): 0 inline media bytes",
+        ]),
+    )?;
+    run_named(
+        "resume",
+        run,
+        envs,
+        &["--media-dir", &media, "--state-dir", &state],
+        None,
+        &checks(&[
+            "photo externalized: ",
+            "saved conversation ",
+            " with 4 messages",
+            "history intact: yes",
+            "media still retrievable: ",
+            "conversation now has 6 messages",
+        ]),
+    )
 }
 
 /// All smoke runs.
@@ -199,6 +266,9 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         Some("Draw a lighthouse in a storm\nhello\nquit\n"),
         &["you> ", "image externalized: ", "Objects stored:      1"],
     )?;
+    // The other patterns, offline with the mock model.
+    let mock = ["Provider: built-in offline mock model"];
+    run_patterns("offline", dir, &base, &mock)?;
 
     // The same program on S3 (moto), chosen by one environment variable.
     let port = free_port()?;
@@ -304,6 +374,8 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         None,
         &["Provider: OpenAI", "image externalized: ", "image/svg+xml"],
     )?;
+    // The other patterns against llmock: real streaming, tool calls and images over HTTP.
+    run_patterns("openai-compatible", dir, &oa, &["Provider: OpenAI"])?;
     drop(llmock);
 
     // Against mock-ai-api, a second server nobody here wrote (its chat never
