@@ -10,8 +10,8 @@
 //! `Conversation::stream` yields `ConversationEvent`s: `TextDelta` while the model
 //! writes, `ToolCall` / `ToolResult` around tool calls, and `Done` with the whole
 //! `Response` last. OpenAI and OpenAI-compatible servers send many small deltas.
-//! The offline mock model does not stream incrementally: `Provider::chat_stream`'s
-//! default sends its (scripted) reply as a single delta, through the same API.
+//! The offline mock model streams its (scripted) reply a word at a time, through
+//! the same API.
 
 use std::io::Write;
 use std::path::PathBuf;

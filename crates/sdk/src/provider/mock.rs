@@ -2,9 +2,10 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use futures::{StreamExt, stream};
 use promptkit_core::{
-    ChatRequest, ChatResponse, Cost, Error, ImageRequest, ImageResponse, MediaContent, Message,
-    Provider, Role, ToolCall, Usage,
+    ChatRequest, ChatResponse, ChatStream, Cost, Error, ImageRequest, ImageResponse, MediaContent,
+    Message, Provider, Role, StreamEvent, ToolCall, Usage,
 };
 
 use super::procedural::{DEFAULT_SIZE, render_png};
@@ -129,7 +130,8 @@ pub struct RequestSummary {
 /// Without a script it acts like a small image-generation assistant: when an
 /// image tool is offered and the user asks for a picture it calls the tool with
 /// the user's words as the prompt; after a tool result it describes what was made;
-/// otherwise it answers briefly. Its [`Provider::generate_image`] renders real,
+/// otherwise it answers briefly; [`Provider::chat_stream`] streams that answer a
+/// word at a time. Its [`Provider::generate_image`] renders real,
 /// ~1 MB PNGs that are identical for identical prompts. Token usage is estimated
 /// (4 characters per token) and priced at simulated rates so cost reporting can be
 /// shown without a key.
@@ -358,6 +360,23 @@ impl Provider for MockProvider {
             .with_finish_reason(finish))
     }
 
+    /// Streams the reply a word at a time (each text delta is one word with
+    /// the space after it), then its tool calls and `Done`, as a streaming
+    /// model would.
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, Error> {
+        let events = self.chat(request).await?.into_stream();
+        Ok(Box::pin(events.flat_map(|event| match event {
+            Ok(StreamEvent::TextDelta(text)) => {
+                let words: Vec<_> = text
+                    .split_inclusive(' ')
+                    .map(|w| Ok(StreamEvent::TextDelta(w.to_owned())))
+                    .collect();
+                stream::iter(words)
+            }
+            other => stream::iter(vec![other]),
+        })))
+    }
+
     async fn generate_image(&self, request: &ImageRequest) -> Result<ImageResponse, Error> {
         if request.prompt.trim().is_empty() {
             return Err(Error::invalid_input(
@@ -401,6 +420,50 @@ impl Provider for MockProvider {
 
 #[cfg(test)]
 mod tests {
+    use futures::StreamExt;
+    use promptkit_core::{ChatRequest, Message, Provider, StreamEvent};
+
+    use super::{MockProvider, MockReply};
+
+    async fn events(p: &MockProvider) -> Vec<StreamEvent> {
+        let request = ChatRequest::new(vec![Message::user("hi")]);
+        let stream = p.chat_stream(&request).await.unwrap();
+        stream.map(Result::unwrap).collect().await
+    }
+
+    #[tokio::test]
+    async fn streams_a_word_at_a_time_then_done() {
+        let p = MockProvider::scripted(vec![MockReply::Text("It is  sunny today.".into())]);
+        let events = events(&p).await;
+        let deltas: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::TextDelta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deltas, ["It ", "is ", " ", "sunny ", "today."]);
+        match events.last() {
+            Some(StreamEvent::Done(r)) => assert_eq!(r.message.text(), "It is  sunny today."),
+            other => panic!("the stream ends with Done, not {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_tool_calls_whole() {
+        let call = ("weather".to_string(), r#"{"city":"Oslo"}"#.to_string());
+        let p = MockProvider::scripted(vec![MockReply::ToolCalls(vec![call])]);
+        let events = events(&p).await;
+        assert!(
+            matches!(
+                &events[..],
+                [StreamEvent::ToolCallDelta { index: 0, name: Some(n), arguments, .. }, StreamEvent::Done(_)]
+                    if n == "weather" && arguments == r#"{"city":"Oslo"}"#
+            ),
+            "{events:?}"
+        );
+    }
+
     #[test]
     fn subject_strips_the_request() {
         assert_eq!(
