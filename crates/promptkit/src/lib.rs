@@ -53,6 +53,11 @@ pub mod prelude {
     };
 }
 
+/// The README; its code block is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The tutorial (`docs/tutorial.md`); its code blocks are compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/tutorial.md")]
