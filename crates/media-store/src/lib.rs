@@ -67,8 +67,8 @@ mod store;
 mod url;
 
 pub use crate::url::{
-    AZURE_VARIABLES, MEDIA_STORE_URL, OpenedStore, media_store_from_env, media_store_from_lookup,
-    media_store_from_url, open_media_store_url,
+    AZURE_VARIABLES, GCS_VARIABLES, MEDIA_STORE_URL, OpenedStore, media_store_from_env,
+    media_store_from_lookup, media_store_from_url, open_media_store_url,
 };
 pub use error::{Error, Result};
 pub use lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};

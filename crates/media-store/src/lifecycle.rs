@@ -240,6 +240,7 @@ pub(crate) fn is_expired(
 /// Runs `enforce(now)` every `every` in a background task (first run after
 /// one period) until the handle is aborted; failures are logged with `tracing`
 /// and retried next period. Shared by both backends' `spawn_retention_task`.
+#[cfg(any(feature = "local", feature = "object-store"))]
 pub(crate) fn spawn_retention_loop<F, Fut>(
     every: Duration,
     enforce: F,

@@ -7,7 +7,10 @@
 //! | `local` (default) | [`media_store::FileStore`], the local file media store |
 //! | `openai` | [`openai::OpenAiProvider`] for OpenAI and OpenAI-compatible servers |
 //! | `s3` | the object_store media backend for S3 (and in-memory / local object stores) |
+//! | `gcs` | the object_store media backend for Google Cloud Storage (`gs://` URLs) |
 //! | `azure` | the object_store media backend for Azure Blob Storage (`az://` URLs) |
+//! | `media-probe` (default) | measuring media durations and PDF pages for packs' media limits |
+//! | `redis` | a Redis conversation state store |
 //!
 //! The [`prelude`] has what a typical app uses:
 //!

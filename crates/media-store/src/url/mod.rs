@@ -7,6 +7,10 @@ use ::url::Url;
 
 use crate::{Error, MediaStore, Organization, Result, RetentionPolicy};
 
+mod cloud;
+
+pub use cloud::{AZURE_VARIABLES, GCS_VARIABLES};
+
 /// The variable [`media_store_from_env`] reads the store URL from.
 pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 
@@ -16,6 +20,7 @@ pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 /// |---|---|---|
 /// | `file:///var/lib/app/media` | the local `FileStore` in that directory (object_store's `LocalFileSystem` when built without `local`) | `local` or `object-store` |
 /// | `s3://bucket/prefix` | S3; endpoint, region and credentials from the `AWS_*` variables (see `S3MediaStoreBuilder::from_env`) | `s3` |
+/// | `gs://bucket/prefix` | Google Cloud Storage; credentials from the `GOOGLE_*` variables listed in [`GCS_VARIABLES`] | `gcs` |
 /// | `az://container/prefix` (or `azure://`) | Azure Blob Storage; account and credentials from the `AZURE_*` variables listed in [`AZURE_VARIABLES`] | `azure` |
 /// | `memory://` | in memory, for tests and demos | `object-store` |
 ///
@@ -65,7 +70,8 @@ pub enum OpenedStore {
     /// A local file store (`file://`).
     #[cfg(feature = "local")]
     File(crate::FileStore),
-    /// An object store (`s3://`, `memory://`, or `file://` without `local`).
+    /// An object store (`s3://`, `gs://`, `az://`, `memory://`, or `file://`
+    /// without `local`).
     #[cfg(feature = "object-store")]
     Object(crate::ObjectStoreMediaStore),
 }
@@ -102,6 +108,8 @@ pub fn open_media_store_url(url: &str) -> Result<OpenedStore> {
 ///   options for every backend (URL query parameters take precedence);
 /// - `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
 ///   `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`: for `s3://`;
+/// - the [`GCS_VARIABLES`]: for `gs://` (a service account, its key or a
+///   path to it, application default credentials, or a bearer token);
 /// - the [`AZURE_VARIABLES`]: for `az://` (with `AZURE_STORAGE_USE_EMULATOR=true`,
 ///   object_store talks to the Azurite emulator at `AZURITE_BLOB_STORAGE_URL`,
 ///   default `http://127.0.0.1:10000`, read from the process environment).
@@ -255,17 +263,19 @@ fn from_url_with(url: &str, get: Lookup<'_>) -> Result<OpenedStore> {
     let options = Options::read(&parsed, get)?;
     match parsed.scheme() {
         "file" => file_store(&parsed, &options, get),
-        "s3" => s3_store(&parsed, &options, get),
-        "az" | "azure" => azure_store(&parsed, &options, get),
+        "s3" => cloud::s3_store(&parsed, &options, get),
+        "gs" => cloud::gcs_store(&parsed, &options, get),
+        "az" | "azure" => cloud::azure_store(&parsed, &options, get),
         "memory" => memory_store(&options),
         other => Err(Error::Config(format!(
-            "unsupported media store URL scheme `{other}:` (use file://, s3://, az:// or memory://)"
+            "unsupported media store URL scheme `{other}:` (use file://, s3://, gs://, az:// or memory://)"
         ))),
     }
 }
 
 #[cfg(any(
     not(feature = "s3"),
+    not(feature = "gcs"),
     not(feature = "azure"),
     not(feature = "object-store")
 ))]
@@ -330,79 +340,6 @@ fn memory_store(_o: &Options) -> Result<OpenedStore> {
     Err(missing_feature("memory", "object-store"))
 }
 
-/// The variables an `az://` store reads (through the lookup, so
-/// [`media_store_from_lookup`] can supply them): account, credentials,
-/// endpoint and emulator switch, as object_store's `MicrosoftAzureBuilder`
-/// understands them.
-pub const AZURE_VARIABLES: &[&str] = &[
-    "AZURE_STORAGE_ACCOUNT_NAME",
-    "AZURE_STORAGE_ACCOUNT_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "AZURE_STORAGE_TOKEN",
-    "AZURE_STORAGE_CLIENT_ID",
-    "AZURE_STORAGE_CLIENT_SECRET",
-    "AZURE_STORAGE_TENANT_ID",
-    "AZURE_STORAGE_ENDPOINT",
-    "AZURE_STORAGE_USE_EMULATOR",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_USE_AZURE_CLI",
-    "AZURE_ALLOW_HTTP",
-];
-
-#[cfg(feature = "azure")]
-fn azure_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
-    use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-    let container = url.host_str().filter(|c| !c.is_empty()).ok_or_else(|| {
-        Error::Config(format!(
-            "Azure URL `{url}` has no container (az://container/prefix)"
-        ))
-    })?;
-    let mut builder = MicrosoftAzureBuilder::new().with_container_name(container);
-    for var in AZURE_VARIABLES {
-        if let Some(value) = get(var) {
-            let key = AzureConfigKey::from_str(&var.to_ascii_lowercase())
-                .map_err(|e| Error::Config(format!("{var}: {e}")))?;
-            builder = builder.with_config(key, value);
-        }
-    }
-    // object_store's errors name the setting, never a secret's value.
-    let azure = builder
-        .build()
-        .map_err(|e| Error::Config(format!("Azure media store `{url}`: {e}")))?;
-    let prefix = url.path().trim_matches('/');
-    let prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
-    let azure = Arc::new(azure);
-    let store = crate::ObjectStoreMediaStore::new(azure.clone(), o.object_config(prefix))?
-        .with_backend_name("azure")
-        .with_signer(azure);
-    Ok(OpenedStore::Object(store))
-}
-
-#[cfg(not(feature = "azure"))]
-fn azure_store(_url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
-    Err(missing_feature("az", "azure"))
-}
-
-#[cfg(feature = "s3")]
-fn s3_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
-    let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
-        Error::Config(format!("S3 URL `{url}` has no bucket (s3://bucket/prefix)"))
-    })?;
-    let prefix = url.path().trim_matches('/');
-    let prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
-    let store = crate::S3MediaStore::builder()
-        .with_config(o.object_config(prefix))
-        .with_bucket(bucket)
-        .from_lookup(get)
-        .build()?;
-    Ok(OpenedStore::Object(store))
-}
-
-#[cfg(not(feature = "s3"))]
-fn s3_store(_url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
-    Err(missing_feature("s3", "s3"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,7 +385,7 @@ mod tests {
             "",
             "not a url",
             "ftp://host/x",
-            "gs://bucket/x",
+            "gopher://bucket/x",
             "file://remote-host/x",
         ] {
             assert!(
@@ -456,46 +393,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[cfg(feature = "azure")]
-    #[test]
-    fn azure_urls_take_their_settings_from_the_lookup() {
-        let vars = |k: &str| match k {
-            "AZURE_STORAGE_ACCOUNT_NAME" => Some("acct".to_string()),
-            "AZURE_STORAGE_ACCOUNT_KEY" => Some("c2VjcmV0LWtleS1kby1ub3QtcHJpbnQ=".to_string()),
-            _ => None,
-        };
-        let OpenedStore::Object(store) =
-            from_url_with("az://media/prod?organization=flat", &vars).unwrap()
-        else {
-            panic!("az:// opens an object store")
-        };
-        assert_eq!(store.config().prefix.as_deref(), Some("prod"));
-        assert!(!format!("{store:?}").contains("c2VjcmV0"), "{store:?}");
-        for bad in ["az:///prefix", "azure://"] {
-            assert!(
-                matches!(from_url_with(bad, &vars), Err(Error::Config(_))),
-                "{bad}"
-            );
-        }
-        // No account: object_store's own error, as a configuration error.
-        assert!(matches!(
-            from_url_with("az://media", &none),
-            Err(Error::Config(_))
-        ));
-    }
-
-    #[cfg(feature = "s3")]
-    #[test]
-    fn s3_url_needs_a_bucket() {
-        assert!(matches!(
-            from_url_with("s3:///prefix", &none),
-            Err(Error::Config(_))
-        ));
-        let store = from_url_with("s3://bucket/a/b/?organization=flat", &none).unwrap();
-        let dbg = format!("{store:?}");
-        assert!(dbg.contains("\"s3\"") && dbg.contains("a/b"), "{dbg}");
     }
 
     #[cfg(feature = "local")]
