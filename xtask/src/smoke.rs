@@ -296,6 +296,8 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
     ]);
     run_example("s3", dir, &s3, &offline)?;
+    // The other patterns with their media on S3 (vision and resume store some).
+    run_patterns("s3", dir, &s3, &mock)?;
     drop(moto);
 
     // And on Azure Blob Storage (Azurite), chosen the same way.
