@@ -17,6 +17,7 @@ use clap::Parser;
 use promptkit::core::ImageRequest;
 use promptkit::prelude::*;
 use promptkit::{FileStateStore, MockReply};
+use promptkit_examples::{Error, media_store_or, provider_or};
 
 /// Saves a conversation, restarts, and resumes it.
 #[derive(Debug, Parser)]
@@ -38,35 +39,23 @@ async fn main() {
     }
 }
 
-type Error = Box<dyn std::error::Error>;
-
 /// Everything a process builds at start-up. `script` is what the offline model says.
 fn start(
     args: &Args,
     state_dir: &Path,
     script: &[&str],
 ) -> Result<(ConversationManager, Arc<Pack>), Error> {
-    let provider: Arc<dyn Provider> = match std::env::var("OPENAI_API_KEY") {
-        Ok(k) if !k.is_empty() => Arc::new(
-            promptkit::openai::OpenAiProvider::builder()
-                .from_env()
-                .build()?,
-        ),
-        _ => Arc::new(MockProvider::scripted(
+    let provider = provider_or(|| {
+        MockProvider::scripted(
             script
                 .iter()
                 .map(|s| MockReply::Text((*s).into()))
                 .collect(),
-        )),
-    };
-    let store: Arc<dyn MediaStore> = match std::env::var("MEDIA_STORE_URL") {
-        Ok(url) if !url.is_empty() => promptkit::media_store::media_store_from_url(&url)?,
-        _ => {
-            let dir = (args.media_dir.clone())
-                .unwrap_or_else(|| std::env::temp_dir().join("promptkit-resume/media"));
-            Arc::new(FileStore::builder().with_base_dir(&dir).build()?)
-        }
-    };
+        )
+    })?;
+    let dir = (args.media_dir.clone())
+        .unwrap_or_else(|| std::env::temp_dir().join("promptkit-resume/media"));
+    let store = media_store_or(&dir)?;
     let manager = ConversationManager::builder()
         .provider_arc(provider)
         .media_store_arc(store)
@@ -81,13 +70,6 @@ fn start(
 async fn run(args: Args) -> Result<(), Error> {
     let state_dir = (args.state_dir.clone())
         .unwrap_or_else(|| std::env::temp_dir().join("promptkit-resume/state"));
-    match std::env::var("OPENAI_API_KEY") {
-        Ok(k) if !k.is_empty() => println!(
-            "Provider: OpenAI ({})",
-            std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into())
-        ),
-        _ => println!("Provider: built-in offline mock model (set OPENAI_API_KEY to use OpenAI)"),
-    }
     println!("State store: {}\n", state_dir.display());
 
     // First process: two turns, the first with a photo (drawn by the offline image model).

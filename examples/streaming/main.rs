@@ -15,12 +15,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
 use futures::StreamExt;
 use promptkit::MockReply;
 use promptkit::prelude::*;
+use promptkit_examples::provider_or;
 
 /// Streams one reply of the storyteller pack.
 #[derive(Debug, Parser)]
@@ -49,23 +49,7 @@ async fn main() {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Provider: OpenAI when a key is set, the scripted offline model otherwise.
-    let provider: Arc<dyn Provider> = match std::env::var("OPENAI_API_KEY") {
-        Ok(k) if !k.is_empty() => {
-            println!(
-                "Provider: OpenAI ({})",
-                std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into())
-            );
-            Arc::new(
-                promptkit::openai::OpenAiProvider::builder()
-                    .from_env()
-                    .build()?,
-            )
-        }
-        _ => {
-            println!("Provider: built-in offline mock model (set OPENAI_API_KEY to use OpenAI)");
-            Arc::new(MockProvider::scripted(vec![MockReply::Text(STORY.into())]))
-        }
-    };
+    let provider = provider_or(|| MockProvider::scripted(vec![MockReply::Text(STORY.into())]))?;
 
     // No media here, so no media store: externalization is turned off.
     let manager = ConversationManager::builder()

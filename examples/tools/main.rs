@@ -12,11 +12,11 @@
 //! answers as a model reading the tool result would. The tool itself really runs.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
 use promptkit::MockReply;
 use promptkit::prelude::*;
+use promptkit_examples::provider_or;
 use serde_json::{Value, json};
 
 /// Asks the weather assistant one question.
@@ -51,28 +51,12 @@ fn forecast(city: &str) -> Value {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Provider: OpenAI when a key is set, the scripted offline model otherwise.
-    let provider: Arc<dyn Provider> = match std::env::var("OPENAI_API_KEY") {
-        Ok(k) if !k.is_empty() => {
-            println!(
-                "Provider: OpenAI ({})",
-                std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into())
-            );
-            Arc::new(
-                promptkit::openai::OpenAiProvider::builder()
-                    .from_env()
-                    .build()?,
-            )
-        }
-        _ => {
-            println!("Provider: built-in offline mock model (set OPENAI_API_KEY to use OpenAI)");
-            Arc::new(MockProvider::scripted(vec![
-                MockReply::ToolCalls(vec![("weather".into(), r#"{"city":"Oslo"}"#.into())]),
-                MockReply::Text(
-                    "It's 12°C with light rain in Oslo, so yes: take an umbrella.".into(),
-                ),
-            ]))
-        }
-    };
+    let provider = provider_or(|| {
+        MockProvider::scripted(vec![
+            MockReply::ToolCalls(vec![("weather".into(), r#"{"city":"Oslo"}"#.into())]),
+            MockReply::Text("It's 12°C with light rain in Oslo, so yes: take an umbrella.".into()),
+        ])
+    })?;
 
     // The tool: a ToolHandler bound to the pack's tool name. Its arguments arrive
     // as parsed JSON; an Err is told to the model as "error: ...".

@@ -13,12 +13,12 @@
 //! storing and loading of the image are real.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
 use promptkit::core::{ImageRequest, sniff_mime};
 use promptkit::prelude::*;
 use promptkit::{MediaEvent, MediaEventKind, MockReply};
+use promptkit_examples::{media_store_or, provider_or};
 
 /// Asks about an image, then asks a follow-up question.
 #[derive(Debug, Parser)]
@@ -61,37 +61,12 @@ const SCRIPT: [&str; 2] = [
 ];
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let provider: Arc<dyn Provider> = match std::env::var("OPENAI_API_KEY") {
-        Ok(k) if !k.is_empty() => {
-            println!(
-                "Provider: OpenAI ({})",
-                std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into())
-            );
-            Arc::new(
-                promptkit::openai::OpenAiProvider::builder()
-                    .from_env()
-                    .build()?,
-            )
-        }
-        _ => {
-            println!("Provider: built-in offline mock model (set OPENAI_API_KEY to use OpenAI)");
-            let script = SCRIPT.map(|t| MockReply::Text(t.into()));
-            Arc::new(MockProvider::scripted(script.into()))
-        }
-    };
-    // Media store: MEDIA_STORE_URL (s3://, az://, file://) or a local directory.
-    let store: Arc<dyn MediaStore> = match std::env::var("MEDIA_STORE_URL") {
-        Ok(url) if !url.is_empty() => {
-            println!("Media store: {url}");
-            promptkit::media_store::media_store_from_url(&url)?
-        }
-        _ => {
-            let dir = (args.media_dir.clone())
-                .unwrap_or_else(|| std::env::temp_dir().join("promptkit-vision-media"));
-            println!("Media store: {}", dir.display());
-            Arc::new(FileStore::builder().with_base_dir(&dir).build()?)
-        }
-    };
+    let provider =
+        provider_or(|| MockProvider::scripted(SCRIPT.map(|t| MockReply::Text(t.into())).into()))?;
+    // Media store: MEDIA_STORE_URL (s3://, gs://, az://, file://) or a local directory.
+    let dir = (args.media_dir.clone())
+        .unwrap_or_else(|| std::env::temp_dir().join("promptkit-vision-media"));
+    let store = media_store_or(&dir)?;
 
     let manager = ConversationManager::builder()
         .provider_arc(provider)

@@ -12,14 +12,60 @@ use ::url::Url;
 #[cfg(not(all(feature = "s3", feature = "gcs", feature = "azure")))]
 use super::missing_feature;
 use super::{Lookup, OpenedStore, Options};
-#[allow(unused_imports)]
-use crate::{Error, Result};
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+use crate::Error;
+use crate::Result;
 
 /// The key prefix a bucket URL names (its path), if any.
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 fn prefix(url: &Url) -> Option<String> {
     let prefix = url.path().trim_matches('/');
     (!prefix.is_empty()).then(|| prefix.to_owned())
+}
+
+/// The bucket (or container) a URL names: its host. `what` names it in the
+/// error, e.g. "S3 URL `s3://bucket/prefix`".
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn bucket<'u>(url: &'u Url, what: &str, example: &str) -> Result<&'u str> {
+    url.host_str()
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| Error::Config(format!("{what} `{url}` has no {example}")))
+}
+
+/// Hands each of `vars` that `get` has to `with`, with the object_store
+/// config key of the same name (in lower case).
+#[cfg(any(feature = "gcs", feature = "azure"))]
+fn configure<B, K>(
+    mut builder: B,
+    vars: &[&str],
+    get: Lookup<'_>,
+    with: impl Fn(B, K, String) -> B,
+) -> Result<B>
+where
+    K: FromStr,
+    K::Err: std::fmt::Display,
+{
+    for var in vars {
+        if let Some(value) = get(var) {
+            let key = K::from_str(&var.to_ascii_lowercase())
+                .map_err(|e| Error::Config(format!("{var}: {e}")))?;
+            builder = with(builder, key, value);
+        }
+    }
+    Ok(builder)
+}
+
+/// A media store over a built cloud store that also signs its URLs.
+#[cfg(any(feature = "gcs", feature = "azure"))]
+fn signed<S>(store: S, backend: &str, url: &Url, o: &Options) -> Result<OpenedStore>
+where
+    S: object_store::ObjectStore + object_store::signer::Signer,
+{
+    let store = Arc::new(store);
+    let media = crate::ObjectStoreMediaStore::new(store.clone(), o.object_config(prefix(url)))?
+        .with_backend_name(backend)
+        .with_signer(store);
+    Ok(OpenedStore::Object(media))
 }
 
 /// The variables an `az://` store reads (through the lookup, so
@@ -44,28 +90,16 @@ pub const AZURE_VARIABLES: &[&str] = &[
 #[cfg(feature = "azure")]
 pub(super) fn azure_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
     use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-    let container = url.host_str().filter(|c| !c.is_empty()).ok_or_else(|| {
-        Error::Config(format!(
-            "Azure URL `{url}` has no container (az://container/prefix)"
-        ))
+    let container = bucket(url, "Azure URL", "container (az://container/prefix)")?;
+    let builder = MicrosoftAzureBuilder::new().with_container_name(container);
+    let builder = configure(builder, AZURE_VARIABLES, get, |b, k: AzureConfigKey, v| {
+        b.with_config(k, v)
     })?;
-    let mut builder = MicrosoftAzureBuilder::new().with_container_name(container);
-    for var in AZURE_VARIABLES {
-        if let Some(value) = get(var) {
-            let key = AzureConfigKey::from_str(&var.to_ascii_lowercase())
-                .map_err(|e| Error::Config(format!("{var}: {e}")))?;
-            builder = builder.with_config(key, value);
-        }
-    }
     // object_store's errors name the setting, never a secret's value.
     let azure = builder
         .build()
         .map_err(|e| Error::Config(format!("Azure media store `{url}`: {e}")))?;
-    let azure = Arc::new(azure);
-    let store = crate::ObjectStoreMediaStore::new(azure.clone(), o.object_config(prefix(url)))?
-        .with_backend_name("azure")
-        .with_signer(azure);
-    Ok(OpenedStore::Object(store))
+    signed(azure, "azure", url, o)
 }
 
 #[cfg(not(feature = "azure"))]
@@ -75,12 +109,10 @@ pub(super) fn azure_store(_url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<
 
 #[cfg(feature = "s3")]
 pub(super) fn s3_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
-    let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
-        Error::Config(format!("S3 URL `{url}` has no bucket (s3://bucket/prefix)"))
-    })?;
+    let name = bucket(url, "S3 URL", "bucket (s3://bucket/prefix)")?;
     let store = crate::S3MediaStore::builder()
         .with_config(o.object_config(prefix(url)))
-        .with_bucket(bucket)
+        .with_bucket(name)
         .from_lookup(get)
         .build()?;
     Ok(OpenedStore::Object(store))
@@ -109,28 +141,16 @@ pub const GCS_VARIABLES: &[&str] = &[
 #[cfg(feature = "gcs")]
 pub(super) fn gcs_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
     use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-    let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| {
-        Error::Config(format!(
-            "GCS URL `{url}` has no bucket (gs://bucket/prefix)"
-        ))
+    let name = bucket(url, "GCS URL", "bucket (gs://bucket/prefix)")?;
+    let builder = GoogleCloudStorageBuilder::new().with_bucket_name(name);
+    let builder = configure(builder, GCS_VARIABLES, get, |b, k: GoogleConfigKey, v| {
+        b.with_config(k, v)
     })?;
-    let mut builder = GoogleCloudStorageBuilder::new().with_bucket_name(bucket);
-    for var in GCS_VARIABLES {
-        if let Some(value) = get(var) {
-            let key = GoogleConfigKey::from_str(&var.to_ascii_lowercase())
-                .map_err(|e| Error::Config(format!("{var}: {e}")))?;
-            builder = builder.with_config(key, value);
-        }
-    }
     // object_store's errors name the setting, never a key's contents.
     let gcs = builder
         .build()
         .map_err(|e| Error::Config(format!("GCS media store `{url}`: {e}")))?;
-    let gcs = Arc::new(gcs);
-    let store = crate::ObjectStoreMediaStore::new(gcs.clone(), o.object_config(prefix(url)))?
-        .with_backend_name("gcs")
-        .with_signer(gcs);
-    Ok(OpenedStore::Object(store))
+    signed(gcs, "gcs", url, o)
 }
 
 #[cfg(not(feature = "gcs"))]
@@ -138,11 +158,12 @@ pub(super) fn gcs_store(_url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<Op
     Err(missing_feature("gs", "gcs"))
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "s3", feature = "gcs", feature = "azure")))]
 mod tests {
     use super::super::from_url_with;
     use super::*;
 
+    #[cfg(any(feature = "s3", feature = "azure"))]
     fn none(_: &str) -> Option<String> {
         None
     }
