@@ -66,10 +66,10 @@ fn arb_json() -> impl Strategy<Value = Value> {
 fn set_pointer(doc: &mut Value, pointer: &str, v: Value) {
     if let Some(slot) = doc.pointer_mut(pointer) {
         *slot = v;
-    } else if let Some((parent, key)) = pointer.rsplit_once('/') {
-        if let Some(Value::Object(m)) = doc.pointer_mut(parent) {
-            m.insert(key.to_owned(), v);
-        }
+    } else if let Some((parent, key)) = pointer.rsplit_once('/')
+        && let Some(Value::Object(m)) = doc.pointer_mut(parent)
+    {
+        m.insert(key.to_owned(), v);
     }
 }
 

@@ -162,30 +162,30 @@ fn check_prompt(pack: &Pack, key: &str, prompt: &Prompt, syntax: &Syntax, f: &mu
                     format!("invalid regular expression: {e}"),
                 );
             }
-            if let (Some(min), Some(max)) = (v.min_length, v.max_length) {
-                if min > max {
-                    f.error(
-                        at(&["variables", &idx, "validation", "min_length"]),
-                        format!("min_length {min} is greater than max_length {max}"),
-                    );
-                }
-            }
-            if let (Some(min), Some(max)) = (v.minimum, v.maximum) {
-                if min > max {
-                    f.error(
-                        at(&["variables", &idx, "validation", "minimum"]),
-                        format!("minimum {min} is greater than maximum {max}"),
-                    );
-                }
-            }
-        }
-        if let Some(d) = &default {
-            if let Err(e) = vars::check_value(var, d) {
+            if let (Some(min), Some(max)) = (v.min_length, v.max_length)
+                && min > max
+            {
                 f.error(
-                    at(&["variables", &idx, "default"]),
-                    format!("default of `{}` breaks its own rules: {e}", var.name),
+                    at(&["variables", &idx, "validation", "min_length"]),
+                    format!("min_length {min} is greater than max_length {max}"),
                 );
             }
+            if let (Some(min), Some(max)) = (v.minimum, v.maximum)
+                && min > max
+            {
+                f.error(
+                    at(&["variables", &idx, "validation", "minimum"]),
+                    format!("minimum {min} is greater than maximum {max}"),
+                );
+            }
+        }
+        if let Some(d) = &default
+            && let Err(e) = vars::check_value(var, d)
+        {
+            f.error(
+                at(&["variables", &idx, "default"]),
+                format!("default of `{}` breaks its own rules: {e}", var.name),
+            );
         }
     }
     let mut tc = TemplateCheck {
@@ -376,13 +376,13 @@ fn check_workflow(pack: &Pack, f: &mut Findings) {
                 );
             }
         }
-        if let Some(target) = &state.on_max_visits {
-            if !w.states.contains_key(target) {
-                f.error(
-                    pointer(["workflow", "states", name, "on_max_visits"]),
-                    format!("target state `{target}` is not defined"),
-                );
-            }
+        if let Some(target) = &state.on_max_visits
+            && !w.states.contains_key(target)
+        {
+            f.error(
+                pointer(["workflow", "states", name, "on_max_visits"]),
+                format!("target state `{target}` is not defined"),
+            );
         }
         if state.terminal && !state.on_event.is_empty() {
             f.advise(

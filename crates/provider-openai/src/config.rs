@@ -334,13 +334,13 @@ impl OpenAiProviderBuilder {
             ("project", &self.project),
             ("api_version", &self.azure_api_version),
         ] {
-            if let Some(v) = v {
-                if v.trim().is_empty() || reqwest::header::HeaderValue::from_str(v).is_err() {
-                    return Err(config_err(
-                        setting,
-                        format!("{v:?} is not a valid header or query value"),
-                    ));
-                }
+            if let Some(v) = v
+                && (v.trim().is_empty() || reqwest::header::HeaderValue::from_str(v).is_err())
+            {
+                return Err(config_err(
+                    setting,
+                    format!("{v:?} is not a valid header or query value"),
+                ));
             }
         }
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);

@@ -258,20 +258,20 @@ impl Conversation {
         let mut warnings = self.validate(&content)?;
 
         let mut stored_media = Vec::new();
-        if self.inner.config.externalize {
-            if let Some(store) = &self.inner.store {
-                let meta = self.media_metadata();
-                let (stored, w) = externalize(
-                    store,
-                    &mut turn,
-                    self.history.len(),
-                    self.inner.config.threshold_bytes(),
-                    &meta,
-                )
-                .await;
-                stored_media = stored;
-                warnings.extend(w);
-            }
+        if self.inner.config.externalize
+            && let Some(store) = &self.inner.store
+        {
+            let meta = self.media_metadata();
+            let (stored, w) = externalize(
+                store,
+                &mut turn,
+                self.history.len(),
+                self.inner.config.threshold_bytes(),
+                &meta,
+            )
+            .await;
+            stored_media = stored;
+            warnings.extend(w);
         }
 
         let turn: Vec<Arc<Message>> = turn

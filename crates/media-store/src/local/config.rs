@@ -187,10 +187,10 @@ impl FileStoreBuilder {
         name: &str,
         set: impl FnOnce(&mut FileStoreConfig, &str) -> Result<(), String>,
     ) {
-        if let Some(v) = lookup(name) {
-            if let Err(e) = set(&mut self.config, &v) {
-                self.env_error.get_or_insert((name.to_owned(), e));
-            }
+        if let Some(v) = lookup(name)
+            && let Err(e) = set(&mut self.config, &v)
+        {
+            self.env_error.get_or_insert((name.to_owned(), e));
         }
     }
 

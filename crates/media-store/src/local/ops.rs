@@ -254,12 +254,12 @@ impl Inner {
     ) -> Result<PathBuf> {
         let rel = check_relative(&rec.path)?;
         // Fast path: a regular file in a directory already checked.
-        if let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) {
-            if let Ok(dir) = self.checked_dir(parent, reference.as_str()) {
-                let path = dir.join(name);
-                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
-                    return Ok(path);
-                }
+        if let (Some(parent), Some(name)) = (rel.parent(), rel.file_name())
+            && let Ok(dir) = self.checked_dir(parent, reference.as_str())
+        {
+            let path = dir.join(name);
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+                return Ok(path);
             }
         }
         resolve_inside(&self.base, &self.abs(&rel), reference.as_str())
@@ -344,10 +344,8 @@ impl Inner {
     /// the next one tries again.
     pub(crate) fn maybe_compact(&self) {
         let due = self.journal.view().is_ok_and(|v| v.wants_compaction());
-        if due {
-            if let Err(e) = self.compact(&[]) {
-                tracing::warn!(store = %self.base.display(), error = %e, "journal compaction failed");
-            }
+        if due && let Err(e) = self.compact(&[]) {
+            tracing::warn!(store = %self.base.display(), error = %e, "journal compaction failed");
         }
     }
 

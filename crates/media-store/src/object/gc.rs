@@ -130,22 +130,22 @@ impl ObjectStoreMediaStore {
         // the same bytes racing this gc sees them at that key and the removal
         // below takes the race-safe path of the last delete.
         let mut claimed = false;
-        if location.is_none() {
-            if let Some(content) = e.content.iter().find(|m| stale(m)) {
-                let text = Bytes::from(content.location.to_string());
-                location = Some(if apply && !self.create_if_absent(&loc_key, text).await? {
-                    match self.location(hash).await? {
-                        Some(l) => l,
-                        None => return Ok(report), // changing under us: next run
-                    }
-                } else {
-                    if !e.markers.is_empty() {
-                        report.repaired_references.extend(refs()?);
-                    }
-                    claimed = true;
-                    content.location.clone()
-                });
-            }
+        if location.is_none()
+            && let Some(content) = e.content.iter().find(|m| stale(m))
+        {
+            let text = Bytes::from(content.location.to_string());
+            location = Some(if apply && !self.create_if_absent(&loc_key, text).await? {
+                match self.location(hash).await? {
+                    Some(l) => l,
+                    None => return Ok(report), // changing under us: next run
+                }
+            } else {
+                if !e.markers.is_empty() {
+                    report.repaired_references.extend(refs()?);
+                }
+                claimed = true;
+                content.location.clone()
+            });
         }
         let at_location = location
             .as_ref()
@@ -169,10 +169,11 @@ impl ObjectStoreMediaStore {
                 }
             }
             // Re-check: the bytes may have been written since the listing.
-            if !content_present && apply {
-                if let Some(loc) = &location {
-                    content_present = self.exists(loc).await?;
-                }
+            if !content_present
+                && apply
+                && let Some(loc) = &location
+            {
+                content_present = self.exists(loc).await?;
             }
             if !content_present {
                 for (r, _) in e.markers.iter().filter(|(_, m)| stale(m)) {
@@ -246,13 +247,16 @@ impl ObjectStoreMediaStore {
 
         // The location record of content that is gone.
         let record_stale = claimed || e.location.as_ref().is_some_and(&stale);
-        if record_stale && !content_present && markers_left == 0 && !young_trash {
-            if let Some(loc) = &location {
-                let removed = !apply || self.remove_location(hash, loc).await?;
-                // A record this run wrote itself is not reported.
-                if removed && e.location.is_some() {
-                    report.stale_object_records.push(key_path(&loc_key));
-                }
+        if record_stale
+            && !content_present
+            && markers_left == 0
+            && !young_trash
+            && let Some(loc) = &location
+        {
+            let removed = !apply || self.remove_location(hash, loc).await?;
+            // A record this run wrote itself is not reported.
+            if removed && e.location.is_some() {
+                report.stale_object_records.push(key_path(&loc_key));
             }
         }
         Ok(report)

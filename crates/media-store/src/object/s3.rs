@@ -231,15 +231,13 @@ impl S3MediaStoreBuilder {
         fill(&mut self.access_key_id, || get("AWS_ACCESS_KEY_ID"));
         fill(&mut self.secret_access_key, || get("AWS_SECRET_ACCESS_KEY"));
         fill(&mut self.session_token, || get("AWS_SESSION_TOKEN"));
-        if self.allow_http.is_none() {
-            if let Some(v) = get("AWS_ALLOW_HTTP") {
-                match v.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" => self.allow_http = Some(true),
-                    "false" | "0" | "no" => self.allow_http = Some(false),
-                    _ => {
-                        self.env_error = Some(format!("AWS_ALLOW_HTTP=`{v}` is not true/false/1/0"))
-                    }
-                }
+        if self.allow_http.is_none()
+            && let Some(v) = get("AWS_ALLOW_HTTP")
+        {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => self.allow_http = Some(true),
+                "false" | "0" | "no" => self.allow_http = Some(false),
+                _ => self.env_error = Some(format!("AWS_ALLOW_HTTP=`{v}` is not true/false/1/0")),
             }
         }
         self
@@ -264,12 +262,13 @@ impl S3MediaStoreBuilder {
                 )
             })?;
         let allow_http = self.allow_http.unwrap_or(false);
-        if let Some(ep) = &self.endpoint {
-            if ep.starts_with("http://") && !allow_http {
-                return Err(Error::Config(format!(
-                    "endpoint {ep} is plain HTTP: call with_allow_http(true) or set AWS_ALLOW_HTTP=true"
-                )));
-            }
+        if let Some(ep) = &self.endpoint
+            && ep.starts_with("http://")
+            && !allow_http
+        {
+            return Err(Error::Config(format!(
+                "endpoint {ep} is plain HTTP: call with_allow_http(true) or set AWS_ALLOW_HTTP=true"
+            )));
         }
         let mut s3 = AmazonS3Builder::new()
             .with_bucket_name(&bucket)

@@ -216,11 +216,12 @@ impl MockProvider {
             let n = t.name.to_ascii_lowercase();
             n.contains("image") || n.contains("dalle") || n.contains("draw")
         });
-        if let Some(tool) = tool {
-            if last.role == Role::User && IMAGE_WORDS.iter().any(|w| lower.contains(w)) {
-                let args = serde_json::json!({ "prompt": text, "size": "1024x1024" });
-                return MockReply::ToolCalls(vec![(tool.name.clone(), args.to_string())]);
-            }
+        if let Some(tool) = tool
+            && last.role == Role::User
+            && IMAGE_WORDS.iter().any(|w| lower.contains(w))
+        {
+            let args = serde_json::json!({ "prompt": text, "size": "1024x1024" });
+            return MockReply::ToolCalls(vec![(tool.name.clone(), args.to_string())]);
         }
         MockReply::Text(format!(
             "You said: \"{text}\". Describe a picture and I will generate it."

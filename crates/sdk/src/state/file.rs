@@ -96,10 +96,10 @@ impl StateStore for FileStateStore {
         while let Some(entry) = rd.next_entry().await.map_err(|e| state_err(&self.dir, e))? {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if let Some(id) = name.strip_suffix(".json") {
-                if !id.starts_with('.') {
-                    ids.push(id.to_owned());
-                }
+            if let Some(id) = name.strip_suffix(".json")
+                && !id.starts_with('.')
+            {
+                ids.push(id.to_owned());
             }
         }
         ids.sort();
