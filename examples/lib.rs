@@ -45,3 +45,11 @@ pub fn media_store_or(dir: &Path) -> Result<Arc<dyn MediaStore>, Error> {
         }
     }
 }
+
+/// Prints what went wrong in a turn without failing it, e.g. a media store that
+/// refused an image (it then stays inline in history).
+pub fn print_warnings(resp: &Response) {
+    for w in &resp.warnings {
+        println!("  warning: {w}");
+    }
+}

@@ -17,7 +17,7 @@ use clap::Parser;
 use promptkit::core::ImageRequest;
 use promptkit::prelude::*;
 use promptkit::{FileStateStore, MockReply};
-use promptkit_examples::{Error, media_store_or, provider_or};
+use promptkit_examples::{Error, media_store_or, print_warnings, provider_or};
 
 /// Saves a conversation, restarts, and resumes it.
 #[derive(Debug, Parser)]
@@ -102,6 +102,7 @@ async fn run(args: Args) -> Result<(), Error> {
                 m.reference, m.size_bytes
             );
         }
+        print_warnings(&resp);
     }
     let (id, saved) = (conv.id().to_owned(), conv.history().to_vec());
     let file = state_dir.join(format!("{id}.json"));
@@ -137,6 +138,7 @@ async fn run(args: Args) -> Result<(), Error> {
     println!("User: {question}");
     let resp = conv.send(question).await?;
     println!("Assistant: {}", resp.content);
+    print_warnings(&resp);
     let total = conv.total_cost().total();
     println!(
         "conversation now has {} messages, cost so far ${total:.6}",

@@ -18,7 +18,7 @@ use clap::Parser;
 use promptkit::core::{ImageRequest, sniff_mime};
 use promptkit::prelude::*;
 use promptkit::{MediaEvent, MediaEventKind, MockReply};
-use promptkit_examples::{media_store_or, provider_or};
+use promptkit_examples::{media_store_or, print_warnings, provider_or};
 
 /// Asks about an image, then asks a follow-up question.
 #[derive(Debug, Parser)]
@@ -112,6 +112,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let (r, size) = (&m.reference, kb(m.size_bytes));
         println!("  image externalized: {r} ({}, {size})", m.mime_type);
     }
+    print_warnings(&resp);
     print_memory(&conv);
 
     // Turn 2: history goes back to the provider; the SDK loads the image for
@@ -120,6 +121,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("\nUser: {follow_up}");
     let resp = conv.send(follow_up).await?;
     println!("Assistant: {}", resp.content);
+    print_warnings(&resp);
     print_memory(&conv);
     Ok(())
 }
