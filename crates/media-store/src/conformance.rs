@@ -12,24 +12,31 @@
 //! [`Organization`](crate::Organization) works.
 //!
 //! ```no_run
-//! # async fn demo(store: std::sync::Arc<dyn promptkit_media_store::MediaStore>) {
+//! # async fn demo(store: std::sync::Arc<dyn promptkit_media_store::MediaLifecycle>) {
 //! use promptkit_media_store::conformance;
 //! conformance::run_all(store).await;
 //! # }
 //! ```
 
 mod input;
+mod lifecycle;
 mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use input::{bad_input_rejected, url_is_returned};
+pub use lifecycle::{
+    dropped_stores_leave_nothing, ids_people_use, lifecycle_reports, same_bytes_from_two_handles,
+};
 pub use support::{fresh_metadata, random_bytes};
 
 use support::{assert_bytes, assert_not_found, get, opaque_bytes, put, stats};
 
-use crate::{Error, MediaMetadata, MediaStore, MediaStoreExt, StorageReference, StorageStats};
+use crate::{
+    Error, MediaLifecycle, MediaMetadata, MediaStore, MediaStoreExt, StorageReference,
+    StorageStats,
+};
 
 /// What a backend under test is expected to do.
 ///
@@ -81,7 +88,7 @@ impl Expectations {
 /// # #[cfg(feature = "local")] {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::sync::Arc;
-/// use promptkit_media_store::{FileStore, conformance};
+/// use promptkit_media_store::{FileStore, MediaLifecycleExt, conformance};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let store = FileStore::builder().with_base_dir(dir.path()).with_fsync(false).build().unwrap();
 /// conformance::run_all(Arc::new(store.clone())).await; // panics on a violated rule
@@ -89,13 +96,16 @@ impl Expectations {
 /// # });
 /// # }
 /// ```
-pub async fn run_all(store: Arc<dyn MediaStore>) {
+pub async fn run_all(store: Arc<dyn MediaLifecycle>) {
     run_all_with(store, Expectations::default()).await;
 }
 
 /// Runs every test with explicit [`Expectations`].
-pub async fn run_all_with(store: Arc<dyn MediaStore>, expect: Expectations) {
+pub async fn run_all_with(store: Arc<dyn MediaLifecycle>, expect: Expectations) {
     round_trip_all_types(store.as_ref()).await;
+    ids_people_use(store.as_ref()).await;
+    lifecycle_reports(store.as_ref()).await;
+    dropped_stores_leave_nothing(Arc::clone(&store), 40).await;
     stats_are_computed(store.as_ref()).await;
     if expect.deduplicates {
         dedup_identical_content(store.as_ref()).await;
@@ -106,7 +116,8 @@ pub async fn run_all_with(store: Arc<dyn MediaStore>, expect: Expectations) {
     delete_unknown_is_not_found(store.as_ref()).await;
     bad_input_rejected(store.as_ref()).await;
     url_is_returned(store.as_ref()).await;
-    concurrent_identical_stores_with(store, expect.concurrency, expect.deduplicates).await;
+    let dyn_store: Arc<dyn MediaStore> = store;
+    concurrent_identical_stores_with(dyn_store, expect.concurrency, expect.deduplicates).await;
 }
 
 /// Stores one item of every common media type and reads each back unchanged,

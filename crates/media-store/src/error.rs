@@ -89,10 +89,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A failure of the backing object store (network, server error, ...).
+    /// A failure of the backing storage (network, server error, the local
+    /// index database, ...). The underlying error is kept as `source`.
     #[error("{backend} backend error during {operation}: {message}")]
     Backend {
-        /// Backend name (`s3`, `memory`, ...).
+        /// Backend name (`local`, `s3`, `memory`, ...).
         backend: String,
         /// What was being done.
         operation: String,
@@ -100,6 +101,10 @@ pub enum Error {
         message: String,
         /// Whether retrying may succeed.
         transient: bool,
+        /// The underlying error (an `object_store::Error`, a
+        /// `rusqlite::Error`, ...), for `downcast_ref`.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The store is misconfigured (missing bucket, bad URL, ...).
     #[error("configuration error: {0}")]
@@ -120,6 +125,31 @@ impl Error {
         Error::InvalidInput {
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// [`Error::Backend`] with its underlying error.
+    ///
+    /// ```
+    /// use promptkit_media_store::Error;
+    /// let io = std::io::Error::other("connection reset");
+    /// let e = Error::backend("s3", "put media/a.png", true, io);
+    /// assert!(e.to_string().contains("connection reset"));
+    /// let source = std::error::Error::source(&e).unwrap();
+    /// assert!(source.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    pub fn backend(
+        backend: impl Into<String>,
+        operation: impl Into<String>,
+        transient: bool,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Backend {
+            backend: backend.into(),
+            operation: operation.into(),
+            message: source.to_string(),
+            transient,
+            source: Some(Box::new(source)),
         }
     }
 

@@ -55,7 +55,9 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod delivery;
 mod error;
+mod layout;
 mod lifecycle;
 #[cfg(feature = "local")]
 pub mod local;
@@ -63,22 +65,24 @@ mod metadata;
 mod mime;
 #[cfg(feature = "object-store")]
 pub mod object;
+mod reports;
 mod store;
 mod url;
 
 pub use crate::url::{
-    AZURE_VARIABLES, GCS_VARIABLES, MEDIA_STORE_URL, OpenedStore, media_store_from_env,
+    AZURE_VARIABLES, GCS_VARIABLES, MEDIA_STORE_URL, media_store_from_env,
     media_store_from_lookup, media_store_from_url, open_media_store_url,
 };
 pub use error::{Error, Result};
-pub use lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
+pub use lifecycle::{MediaLifecycle, MediaLifecycleExt, Progress, spawn_retention_task};
 #[cfg(feature = "local")]
 pub use local::{FileStore, FileStoreBuilder, FileStoreConfig};
+pub use reports::{GcOptions, GcReport, RetentionReport, StoredReference, VerifyReport};
 pub use metadata::{MediaMetadata, Organization, RetentionPolicy, StorageStats, TypeStats};
 pub use mime::{check_declared_mime, extension_for_mime, validate_media};
 #[cfg(feature = "object-store")]
 pub use object::{
-    DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore, StoredReference,
+    DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore,
 };
 #[cfg(feature = "s3")]
 pub use object::{S3MediaStore, S3MediaStoreBuilder};

@@ -73,9 +73,8 @@ pub trait MediaStore: Send + Sync + std::fmt::Debug {
 /// let png = Bytes::from_static(b"\x89PNG\r\n\x1a\n-image-");
 /// let r = store.store_bytes("image/png", png.clone(), &meta).await.unwrap();
 /// assert_eq!(store.retrieve_bytes(&r).await.unwrap(), png);
-/// assert!(store.exists(&r).await.unwrap());
 /// store.delete(&r).await.unwrap();
-/// assert!(!store.exists(&r).await.unwrap());
+/// assert!(store.retrieve_bytes(&r).await.is_err());
 /// # });
 /// # }
 /// ```
@@ -98,15 +97,6 @@ pub trait MediaStoreExt: MediaStore {
         m.data.ok_or_else(|| crate::Error::NotFound {
             reference: reference.to_string(),
         })
-    }
-
-    /// Whether a reference resolves.
-    async fn exists(&self, reference: &StorageReference) -> Result<bool> {
-        match self.retrieve(reference).await {
-            Ok(_) => Ok(true),
-            Err(crate::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 }
 

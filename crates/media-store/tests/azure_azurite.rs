@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use promptkit_media_store::conformance::{self, Expectations};
-use promptkit_media_store::{
-    Error, GcOptions, MediaStore, MediaStoreExt, OpenedStore, media_store_from_lookup,
+use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
+    Error, GcOptions, MediaStore, MediaStoreExt, media_store_from_lookup,
     open_media_store_url,
 };
 use promptkit_testkit::{ServerProcess, free_port, python, require_venv};
@@ -98,14 +98,10 @@ async fn azure_blob_storage_through_azurite() {
 /// In the child: the emulator's address is in the environment.
 async fn child() {
     // The store comes from a URL, as an application configures it.
-    let open = |url: &str| match open_media_store_url(url).unwrap() {
-        OpenedStore::Object(s) => s,
-        #[allow(unreachable_patterns)]
-        _ => panic!("az:// opens an object store"),
-    };
-    let store = Arc::new(open(&format!(
+    let open = |url: &str| open_media_store_url(url).unwrap();
+    let store = open(&format!(
         "az://{CONTAINER}/conformance?organization=by-session"
-    )));
+    ));
     assert!(format!("{store:?}").contains("azure"), "{store:?}");
     conformance::run_all_with(store.clone(), Expectations::default().with_concurrency(16)).await;
     conformance::store_delete_race(store.clone(), 4, 4).await;

@@ -8,15 +8,16 @@ use promptkit_media_store::{
     Error, FileStore, MediaContent, MediaMetadata, MediaStore, MediaStoreExt, Organization,
 };
 
+/// Files under `media/` (the index database is not media).
 fn count_files(dir: &Path) -> usize {
     let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
+    let mut stack = vec![dir.join("media")];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().unwrap() != "lock" {
+            } else {
                 n += 1;
             }
         }

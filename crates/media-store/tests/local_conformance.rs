@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use promptkit_media_store::conformance::{self, Expectations};
-use promptkit_media_store::{FileStore, MediaStore, Organization};
+use promptkit_media_store::{FileStore, MediaLifecycle, Organization};
 
-fn store(dir: &std::path::Path, org: Organization, dedup: bool) -> Arc<dyn MediaStore> {
+fn store(dir: &std::path::Path, org: Organization, dedup: bool) -> Arc<dyn MediaLifecycle> {
     let store = FileStore::builder()
         .with_base_dir(dir)
         .with_organization(org)

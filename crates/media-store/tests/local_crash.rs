@@ -9,16 +9,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use promptkit_media_store::local::GcOptions;
-use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
+use promptkit_media_store::GcOptions;
+use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
 
 #[path = "support/files.rs"]
 mod files;
-#[path = "support/journal.rs"]
-mod journal;
+#[path = "support/index.rs"]
+mod index;
 
 use files::files_under;
-use journal::journal_refs;
+use index::live_refs;
 
 const CHILD_DIR: &str = "PROMPTKIT_LOCAL_CRASH_DIR";
 const BLOB: usize = 16 * 1024 * 1024;
@@ -69,7 +69,7 @@ fn write_in_progress(dir: &Path, completed_before: usize) -> bool {
 
 /// Stores that completed: their journal record (written last) exists.
 fn completed(dir: &Path) -> usize {
-    journal_refs(dir).len()
+    live_refs(dir).len()
 }
 
 fn is_final_media(p: &Path) -> bool {
@@ -152,7 +152,7 @@ async fn killed_store_leaves_no_partial_file() {
         !files_under(dir.path()).iter().any(|p| is_temp(p)),
         "gc left temp files"
     );
-    let refs = journal_refs(dir.path());
+    let refs = live_refs(dir.path());
     for id in refs.keys() {
         let r = format!("file:{id}").parse().unwrap();
         let bytes = store.retrieve_bytes(&r).await.unwrap();

@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use promptkit_media_store::conformance::{self, random_bytes};
-use promptkit_media_store::{Error, MediaMetadata, MediaStore, MediaStoreExt};
+use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, Error, MediaMetadata, MediaStore, MediaStoreExt};
 
 #[path = "support/files.rs"]
 mod files;
-#[path = "support/journal.rs"]
-mod journal;
+#[path = "support/index.rs"]
+mod index;
 #[path = "support/store.rs"]
 mod store;
 
 use files::files_under;
-use journal::{journal_refs, refs_to};
+use index::{live_refs, refs_to};
 use store::open;
 
 fn conv(session: &str, conversation: &str) -> MediaMetadata {
@@ -96,7 +96,7 @@ async fn delete_removes_the_file_only_with_the_last_reference() {
     assert!(media_files(dir.path()).is_empty());
     assert!(!Path::new(&format!("{}.meta", file.display())).exists());
     assert!(
-        journal_refs(dir.path()).is_empty(),
+        live_refs(dir.path()).is_empty(),
         "no live journal record (so no dedup entry) is left"
     );
     // Storing the same bytes again after that starts a new file.
@@ -180,7 +180,7 @@ async fn sixty_four_concurrent_identical_stores_leave_one_file() {
     for r in &refs {
         assert_eq!(store.retrieve_bytes(r).await.unwrap(), data);
     }
-    assert_eq!(journal_refs(dir.path()).len(), 64);
+    assert_eq!(live_refs(dir.path()).len(), 64);
     let s = store.stats().await.unwrap();
     assert_eq!(
         (s.objects, s.references, s.by_conversation.len()),

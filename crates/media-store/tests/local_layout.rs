@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
-use promptkit_media_store::{
+use promptkit_media_store::{MediaLifecycle, 
     Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, RetentionPolicy,
 };
 
@@ -105,27 +105,24 @@ async fn sidecar_records_owner_hash_size_and_policy() {
     assert_eq!(j["size_bytes"], 1234);
     assert_eq!(j["blake3"], blake3::hash(&data).to_hex().as_str());
     assert_eq!(j["retention_policy"], "retain-7days");
-    assert_eq!(j["version"], 2);
-    // Format 2 lists no references: the journal holds them, with owners.
+    assert_eq!(j["version"], 3);
+    // The sidecar lists no references: the index holds them, with owners.
     assert!(j.get("ref_count").is_none() && j.get("references").is_none());
     let created = j["created_at"].as_str().unwrap();
     time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
         .expect("created_at is RFC 3339");
     let id = r.as_str().strip_prefix("file:").unwrap();
     let listed = store.list().await.unwrap();
-    let live = &listed[0].live_references;
-    assert_eq!((live.len(), live[0].id.as_str()), (1, id));
-    assert_eq!(live[0].owner.run_id.as_deref(), Some("run-1"));
-    assert_eq!(live[0].owner.message_index, Some(3));
-    assert_eq!(live[0].owner.provider_id.as_deref(), Some("mock"));
-    assert_eq!(
-        live[0].owner.retention_policy,
-        RetentionPolicy::RetainDays(7)
-    );
-    assert_eq!(
-        live[0].owner.created_at.to_string(),
-        listed[0].sidecar.owner.created_at.to_string()
-    );
+    assert_eq!(listed.len(), 1);
+    let live = &listed[0];
+    assert_eq!(live.reference.as_str().strip_prefix("file:"), Some(id));
+    assert_eq!(live.metadata.run_id.as_deref(), Some("run-1"));
+    assert_eq!(live.metadata.message_index, Some(3));
+    assert_eq!(live.metadata.provider_id.as_deref(), Some("mock"));
+    assert_eq!(live.policy, RetentionPolicy::RetainDays(7));
+    let created = time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(live.created.unix_timestamp(), created.unix_timestamp());
 }
 
 #[tokio::test]
@@ -147,12 +144,10 @@ async fn default_policy_applies_when_metadata_has_none() {
         .unwrap();
     let objects = store.list().await.unwrap();
     assert_eq!(objects.len(), 1);
-    assert_eq!(objects[0].references(), vec![r]);
-    assert_eq!(
-        objects[0].sidecar.owner.retention_policy,
-        RetentionPolicy::DeleteAfterMinutes(5)
-    );
-    assert_eq!(objects[0].path.extension().unwrap(), "txt");
+    assert_eq!(objects[0].reference, r);
+    assert_eq!(objects[0].policy, RetentionPolicy::DeleteAfterMinutes(5));
+    assert_eq!(objects[0].metadata.policy, None, "the metadata carried none");
+    assert_eq!(objects[0].location.extension().unwrap(), "txt");
 }
 
 #[tokio::test]

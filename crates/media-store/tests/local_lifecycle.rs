@@ -5,8 +5,8 @@ use std::path::Path;
 
 use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
-use promptkit_media_store::local::GcOptions;
-use promptkit_media_store::{
+use promptkit_media_store::GcOptions;
+use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
     Error, FileStore, MediaContent, MediaMetadata, MediaStore, MediaStoreExt, Organization,
     RetentionPolicy, StorageReference,
 };
@@ -144,17 +144,17 @@ async fn conversation_deletion_takes_only_delete_with_conversation_media() {
     assert_eq!((r.removed_objects, r.freed_bytes), (1, 500));
 }
 
-/// Removes the journal line adding `r` (in place, as a hand edit would).
+/// Removes the index row of `r` (as a hand edit of the database would).
 fn drop_record(dir: &Path, r: &StorageReference) {
     let id = r.as_str().strip_prefix("file:").unwrap();
-    let journal = dir.join(".promptkit/journal");
-    let text = std::fs::read_to_string(&journal).unwrap();
-    let kept: String = text
-        .split_inclusive('\n')
-        .filter(|l| !l.contains(id))
-        .collect();
-    assert!(kept.len() < text.len(), "no record of {r}");
-    std::fs::write(&journal, kept).unwrap();
+    let db = rusqlite::Connection::open(dir.join(".promptkit/index.sqlite3")).unwrap();
+    let n = db.execute("DELETE FROM refs WHERE id = ?1", [id]).unwrap();
+    assert_eq!(n, 1, "no record of {r}");
+}
+
+/// `path` relative to the store's base folder.
+fn rel(store: &FileStore, path: &Path) -> std::path::PathBuf {
+    path.strip_prefix(store.base_dir()).unwrap().to_path_buf()
 }
 
 #[tokio::test]
@@ -202,10 +202,7 @@ async fn gc_repairs_leftovers_around_shared_files() {
         assert_eq!(report.orphan_media.len(), 1, "{report:?}");
         assert!(report.orphan_media[0].ends_with("stray.png"));
         assert_eq!(report.orphan_sidecars.len(), 1, "{report:?}");
-        // Format 2 sidecars list no references: nothing to prune.
-        assert!(report.pruned_references.is_empty(), "{report:?}");
-        let lone_id = lone.as_str().strip_prefix("file:").unwrap();
-        assert_eq!(report.dangling_references, vec![lone_id.to_owned()]);
+        assert_eq!(report.dangling_references, vec![lone.to_string()]);
         assert_eq!(report.freed_bytes, 5);
     }
     assert!(!stray.exists() && !lost_meta.exists() && !temp.exists());
@@ -245,7 +242,9 @@ async fn verify_and_retrieve_detect_corruption() {
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = calls.clone();
     let report = store
-        .verify_with_progress(move |done, total| seen.lock().unwrap().push((done, total)))
+        .verify_with_progress(std::sync::Arc::new(move |done, total| {
+            seen.lock().unwrap().push((done, total))
+        }))
         .await
         .unwrap();
     assert!(report.is_ok() && report.checked == 2, "{report:?}");
@@ -256,7 +255,7 @@ async fn verify_and_retrieve_detect_corruption() {
     std::fs::write(&bad_path, &bytes).unwrap();
     let report = store.verify().await.unwrap();
     assert_eq!(report.checked, 2);
-    assert_eq!(report.corrupt, vec![bad_path.clone()]);
+    assert_eq!(report.corrupt, vec![rel(&store, &bad_path)]);
     assert!(matches!(
         store.retrieve(&bad).await,
         Err(Error::Corrupt { .. })
@@ -264,7 +263,7 @@ async fn verify_and_retrieve_detect_corruption() {
     assert!(store.retrieve(&good).await.is_ok());
     std::fs::remove_file(&bad_path).unwrap();
     let report = store.verify().await.unwrap();
-    assert_eq!(report.missing, vec![bad_path]);
+    assert_eq!(report.missing, vec![rel(&store, &bad_path)]);
     assert!(report.corrupt.is_empty());
 }
 
@@ -276,16 +275,18 @@ async fn list_shows_files_with_their_references() {
     let r1 = put(&store, &data, "a", RetentionPolicy::Retain, t0()).await;
     let r2 = put(&store, &data, "b", RetentionPolicy::RetainDays(2), t0()).await;
     let list = store.list().await.unwrap();
-    assert_eq!(list.len(), 1);
-    let mut refs = list[0].references();
+    assert_eq!(list.len(), 2);
+    let mut refs: Vec<_> = list.iter().map(|s| s.reference.clone()).collect();
     refs.sort();
-    let mut want = vec![r1, r2];
+    let mut want = vec![r1.clone(), r2];
     want.sort();
     assert_eq!(refs, want);
-    assert_eq!(list[0].sidecar.size_bytes, 100);
-    assert_eq!(list[0].ref_count(), 2);
-    assert_eq!(list[0].sidecar.owner.conversation_id.as_deref(), Some("a"));
-    assert_eq!(list[0].sidecar.owner.created_at, t0());
+    assert_eq!(list[0].location, list[1].location, "one file");
+    assert!(list.iter().all(|s| s.size_bytes == 100));
+    let first = list.iter().find(|s| s.reference == r1).unwrap();
+    assert_eq!(first.metadata.conversation_id.as_deref(), Some("a"));
+    assert_eq!(first.created, t0());
+    assert_eq!(store.head(&r1).await.unwrap(), *first);
 }
 
 #[tokio::test]

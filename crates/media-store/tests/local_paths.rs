@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
-use promptkit_media_store::local::GcOptions;
-use promptkit_media_store::{
+use promptkit_media_store::GcOptions;
+use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
     Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, StorageReference,
 };
 

@@ -13,13 +13,13 @@ use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, Organizati
 
 #[path = "support/files.rs"]
 mod files;
-#[path = "support/journal.rs"]
-mod journal;
+#[path = "support/index.rs"]
+mod index;
 #[path = "support/store.rs"]
 mod store;
 
 use files::files_under;
-use journal::{journal_refs, refs_to};
+use index::{live_refs, refs_to};
 use store::open_organized as open;
 
 /// Large enough to take the parallel path.
@@ -60,7 +60,7 @@ fn id_of(r: &promptkit_media_store::StorageReference) -> String {
 
 /// Live references in `.promptkit/journal` (a replay).
 fn journal_ids(dir: &Path) -> std::collections::BTreeSet<String> {
-    journal_refs(dir).into_keys().collect()
+    live_refs(dir).into_keys().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,11 +299,9 @@ async fn a_store_dropped_before_its_commit_leaves_nothing() {
             .store_bytes("image/png", random_bytes(b"\x89PNG", 100), &meta("c"))
             .await
             .unwrap();
-        let lock = std::fs::File::options()
-            .write(true)
-            .open(dir.path().join(".promptkit/lock"))
-            .unwrap();
-        fs4::FileExt::lock(&lock).unwrap();
+        // Another process's write transaction holds the index's write lock.
+        let lock = rusqlite::Connection::open(dir.path().join(".promptkit/index.sqlite3")).unwrap();
+        lock.execute_batch("BEGIN IMMEDIATE").unwrap();
         let task = {
             let store = store.clone();
             tokio::spawn(async move {
@@ -319,7 +317,7 @@ async fn a_store_dropped_before_its_commit_leaves_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         task.abort();
         assert!(task.await.unwrap_err().is_cancelled());
-        fs4::FileExt::unlock(&lock).unwrap();
+        lock.execute_batch("COMMIT").unwrap();
         eventually("the temp files to go", || temp_files(dir.path()).is_empty()).await;
         assert_eq!(media_files(dir.path()).len(), 1, "{len}");
         assert_eq!(

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use object_store::path::Path;
 use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
-use promptkit_media_store::{
+use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
     Error, GcOptions, MediaStore, MediaStoreExt, ObjectStoreMediaStore, RetentionPolicy,
     StorageReference,
 };
@@ -254,7 +254,7 @@ async fn gc_scenario(store: &ObjectStoreMediaStore) {
     };
     assert_eq!(dry.dangling_references, as_strings(&p.dangling));
     assert_eq!(dry.repaired_references, as_strings(&p.repaired));
-    assert!(dry.pruned_references.is_empty() && dry.unreadable_sidecars.is_empty());
+    assert!(dry.rewritten_sidecars.is_empty() && dry.unreadable_sidecars.is_empty());
     assert_eq!(dry.freed_bytes, p.freed);
 
     let real = store
@@ -388,7 +388,7 @@ async fn verify_scenario(store: &ObjectStoreMediaStore, overwrite: impl AsyncOve
     let calls = Arc::new(Mutex::new(Vec::new()));
     let seen = calls.clone();
     let report = store
-        .verify_with_progress(move |done, total| seen.lock().unwrap().push((done, total)))
+        .verify_with_progress(Arc::new(move |done, total| seen.lock().unwrap().push((done, total))))
         .await
         .unwrap();
     assert!(report.is_ok() && report.checked == 3, "{report:?}");

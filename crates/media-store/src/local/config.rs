@@ -34,6 +34,9 @@ pub struct FileStoreConfig {
     /// off is faster but a power loss may lose recent writes (a crash of the
     /// process alone never leaves partial files either way).
     pub fsync: bool,
+    /// Open without writing anything (statistics, listings, `verify`, a
+    /// dry-run `gc`); mutations return `Error::NotSupported`. Off by default.
+    pub read_only: bool,
 }
 
 impl FileStoreConfig {
@@ -57,6 +60,7 @@ impl Default for FileStoreConfig {
             default_policy: RetentionPolicy::default(),
             max_file_size: None,
             fsync: true,
+            read_only: false,
         }
     }
 }
@@ -124,6 +128,28 @@ impl FileStoreBuilder {
     /// media and reference records written shortly before.
     pub fn with_fsync(mut self, fsync: bool) -> Self {
         self.config.fsync = fsync;
+        self
+    }
+
+    /// Opens the store read-only (see [`FileStoreConfig::read_only`]): for
+    /// inspecting a store without changing anything, also on a read-only
+    /// mount.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
+    /// let writer = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
+    /// writer.store_bytes("text/plain", "hi".into(), &meta).await.unwrap();
+    /// let reader = FileStore::builder().with_base_dir(dir.path()).with_read_only(true)
+    ///     .build().unwrap();
+    /// assert_eq!(reader.stats().await.unwrap().references, 1);
+    /// assert!(reader.store_bytes("text/plain", "no".into(), &meta).await.is_err());
+    /// # }
+    /// ```
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.config.read_only = read_only;
         self
     }
 

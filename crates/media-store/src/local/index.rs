@@ -1,333 +1,527 @@
-//! The in-memory index the statistics and lifecycle operations read instead
-//! of every file.
-//!
-//! Every mutation (in any process) appends to the journal while holding the
-//! store lock, and compaction replaces it: the journal's identity and length
-//! are the index's generation. A store applies its own mutations to the
-//! index incrementally, one reference at a time (a store or delete costs
-//! the same however many references share the file); when it finds the
-//! journal moved by someone else, it rebuilds the index from the sidecars
-//! (which files exist, their sizes) and the journal (the live references
-//! and their owners, see [`owners`](super::owners)). The media itself is
-//! never read.
+//! The local store's index: one SQLite database (`.promptkit/index.sqlite3`,
+//! WAL) holding every stored media file and every reference with its owners.
+//! It is the one source of truth: sidecars only describe files for people
+//! and tools.
 
-use std::collections::HashMap;
-use std::fs;
-use std::io;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
 use time::OffsetDateTime;
 
-use super::compact::{IdMap, Strings};
-use super::journal::Generation;
-use super::ops::{Inner, rel_string};
-use super::owners::{Replayed, legacy_owners, replay};
-use super::paths::{MEDIA_DIR, META_SUFFIX, TEMP_PREFIX};
-use super::records::{MediaSidecar, Owner, read_json, sidecar_path};
-use crate::{Error, Result, RetentionPolicy, StorageStats, TypeStats};
+use crate::reports::{StoredReference, expiry};
+use crate::{Error, MediaMetadata, Result, RetentionPolicy, StorageStats, TypeStats};
 
-/// A media file, by the first 16 bytes of the BLAKE3 hash of its path
-/// (relative to the base dir, `/`-separated): no path text is kept.
-type FileKey = [u8; 16];
+/// Schema version (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
 
-fn file_key(path: &str) -> FileKey {
-    let mut k = [0u8; 16];
-    k.copy_from_slice(&blake3::hash(path.as_bytes()).as_bytes()[..16]);
-    k
+/// How long a statement waits for another process's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SCHEMA: &str = "
+CREATE TABLE media (
+    location  TEXT PRIMARY KEY,
+    blake3    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    mime_type TEXT NOT NULL,
+    dedup     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX media_content ON media(blake3) WHERE dedup = 1;
+CREATE TABLE refs (
+    id              TEXT PRIMARY KEY,
+    location        TEXT NOT NULL REFERENCES media(location),
+    mime_type       TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    conversation_id TEXT,
+    session_id      TEXT,
+    run_id          TEXT,
+    user_id         TEXT,
+    message_index   INTEGER,
+    part_index      INTEGER,
+    provider_id     TEXT,
+    policy          TEXT NOT NULL,
+    explicit_policy INTEGER NOT NULL,
+    created_ns      INTEGER NOT NULL,
+    expires_ns      INTEGER
+);
+CREATE INDEX refs_location ON refs(location);
+CREATE INDEX refs_conversation ON refs(conversation_id) WHERE policy = 'delete-with-conversation';
+CREATE INDEX refs_expiry ON refs(expires_ns) WHERE expires_ns IS NOT NULL;
+";
+
+/// One stored media file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MediaRow {
+    pub(crate) location: String,
+    pub(crate) blake3: String,
+    pub(crate) size: u64,
+    pub(crate) mime_type: String,
+    pub(crate) dedup: bool,
 }
 
-/// What the index keeps: per media file its size and reference count, per
-/// reference what statistics and retention read, with repeated strings
-/// (MIME types, conversation and session ids) interned. About 70 bytes per
-/// file and 130 per reference (hash map slack included).
-#[derive(Debug, Default)]
-pub(crate) struct Index {
-    /// Generation this index reflects; `None` when it must be rebuilt.
-    pub(crate) generation: Option<Generation>,
-    files: HashMap<FileKey, FileEntry>,
-    refs: IdMap<RefEntry>,
-    /// MIME types, conversation ids and session ids.
-    strings: Strings,
-}
-
-#[derive(Debug)]
-struct FileEntry {
-    size: u64,
-    refs: u32,
-}
-
-/// No interned string (a reference without conversation or session).
-const NONE: u32 = u32::MAX;
-
-#[derive(Debug)]
-struct RefEntry {
-    file: FileKey,
-    size: u64,
-    created: OffsetDateTime,
-    mime: u32,
-    conversation: u32,
-    session: u32,
-    policy: RetentionPolicy,
-}
-
-/// A reference as retention sees it.
-#[derive(Debug)]
-pub(crate) struct RefView<'a> {
-    pub(crate) id: String,
+/// One reference to be recorded.
+pub(crate) struct NewRef<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) location: &'a str,
+    pub(crate) mime_type: &'a str,
+    pub(crate) size: u64,
+    pub(crate) metadata: &'a MediaMetadata,
     pub(crate) policy: RetentionPolicy,
-    pub(crate) created_at: OffsetDateTime,
-    pub(crate) conversation_id: Option<&'a str>,
+    pub(crate) created: OffsetDateTime,
 }
 
-impl RefView<'_> {
-    /// Whether the reference's retention period is over at `now`.
-    pub(crate) fn is_expired(&self, now: OffsetDateTime) -> bool {
-        crate::lifecycle::is_expired(self.policy, self.created_at, now)
+/// The open database.
+pub(crate) struct Index {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("path", &self.path).finish()
     }
-}
-
-/// One mutation of the store, as the index follows it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Change<'a> {
-    /// A reference added to the media at `path` (of `size` bytes).
-    Add {
-        path: &'a str,
-        size: u64,
-        id: &'a str,
-        mime: &'a str,
-        owner: &'a Owner,
-    },
-    /// A reference dropped.
-    Remove { id: &'a str },
 }
 
 impl Index {
-    fn intern(&mut self, s: Option<&str>) -> u32 {
-        s.map_or(NONE, |s| self.strings.intern(s))
-    }
-
-    fn release(&mut self, i: u32) {
-        if i != NONE {
-            self.strings.release(i);
-        }
-    }
-
-    fn text(&self, i: u32) -> Option<&str> {
-        (i != NONE).then(|| self.strings.get(i))
-    }
-
-    /// Adds (or replaces) a reference to the media at `path`.
-    fn add(&mut self, path: &str, size: u64, id: &str, mime: &str, owner: &Owner) {
-        self.remove(id);
-        let file = file_key(path);
-        self.files
-            .entry(file)
-            .or_insert(FileEntry { size, refs: 0 })
-            .refs += 1;
-        let entry = RefEntry {
-            file,
-            size,
-            created: owner.created_at,
-            mime: self.strings.intern(mime),
-            conversation: self.intern(owner.conversation_id.as_deref()),
-            session: self.intern(owner.session_id.as_deref()),
-            policy: owner.retention_policy,
+    /// Opens (creating when `!read_only`) the database at `path`. A read-only
+    /// index never writes: not even the WAL's shared-memory file when the
+    /// folder cannot take it.
+    pub(crate) fn open(path: &Path, read_only: bool, fsync: bool) -> Result<Index> {
+        let conn = if read_only {
+            open_read_only(path)?
+        } else {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+            let conn = Connection::open_with_flags(path, flags).map_err(|e| db_err(path, e))?;
+            conn.busy_timeout(BUSY_TIMEOUT)
+                .map_err(|e| db_err(path, e))?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| db_err(path, e))?;
+            conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "OFF" })
+                .map_err(|e| db_err(path, e))?;
+            migrate(&conn).map_err(|e| db_err(path, e))?;
+            conn
         };
-        self.refs.insert(id, entry);
-    }
-
-    /// Drops a reference (and its file with its last one); an unknown id is
-    /// ignored.
-    fn remove(&mut self, id: &str) {
-        let Some(old) = self.refs.remove(id) else {
-            return;
-        };
-        self.release(old.mime);
-        self.release(old.conversation);
-        self.release(old.session);
-        if let Some(f) = self.files.get_mut(&old.file) {
-            f.refs -= 1;
-            if f.refs == 0 {
-                self.files.remove(&old.file);
-            }
-        }
-    }
-
-    /// Follows a mutation made under the lock that moved the journal from
-    /// `seen` to `next` (a stale index is left for a rebuild).
-    pub(crate) fn apply(&mut self, seen: Generation, next: Generation, change: Change<'_>) {
-        if self.generation != Some(seen) {
-            self.generation = None;
-            return;
-        }
-        match change {
-            Change::Add {
-                path,
-                size,
-                id,
-                mime,
-                owner,
-            } => self.add(path, size, id, mime, owner),
-            Change::Remove { id } => self.remove(id),
-        }
-        self.generation = Some(next);
-    }
-
-    /// Indexes the live references of every media file whose sidecar and
-    /// media exist (and whose hash they have): the sidecars say which files
-    /// and their sizes, a replay of the journal the references and owners.
-    pub(crate) fn rebuild(inner: &Inner, generation: Generation) -> Result<Index> {
-        let mut files: HashMap<String, (PathBuf, MediaSidecar)> = HashMap::new();
-        for (rel, sidecar) in scan(&inner.base)? {
-            if let Ok(path) = rel_string(&rel) {
-                files.insert(path, (rel, sidecar));
-            }
-        }
-        let mut idx = Index::default();
-        // References whose record has no owner (written before owners
-        // moved into the journal): id -> path.
-        let mut ownerless: HashMap<String, String> = HashMap::new();
-        replay(inner, |event| match event {
-            Replayed::Add(r) => {
-                idx.remove(&r.id);
-                if !ownerless.is_empty() {
-                    ownerless.remove(&r.id);
-                }
-                let Some((_, sidecar)) = files.get(&r.rec.path) else {
-                    return;
-                };
-                if r.rec.blake3 != sidecar.blake3 {
-                    return;
-                }
-                match &r.owner {
-                    Some(o) => idx.add(&r.rec.path, sidecar.size_bytes, &r.id, &r.rec.mime_type, o),
-                    None => {
-                        ownerless.insert(r.id, r.rec.path);
-                    }
-                }
-            }
-            Replayed::Remove(id) => {
-                idx.remove(&id);
-                if !ownerless.is_empty() {
-                    ownerless.remove(&id);
-                }
-            }
-        })?;
-        let mut by_path: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, path) in ownerless {
-            by_path.entry(path).or_default().push(id);
-        }
-        for (path, ids) in by_path {
-            let (rel, sidecar) = &files[&path];
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let owners = legacy_owners(&sidecar_path(&inner.base.join(rel)), sidecar, &ids);
-            for (id, owner) in owners {
-                // The MIME type of the record is the one this reference
-                // declared; the sidecar's is the file's first.
-                let mime = inner
-                    .journal
-                    .peek(|j| j.get(&id))
-                    .map_or_else(|| sidecar.mime_type.clone(), |r| r.mime_type);
-                idx.add(&path, sidecar.size_bytes, &id, &mime, &owner);
-            }
-        }
-        idx.files.shrink_to_fit();
-        idx.refs.shrink_to_fit();
-        idx.generation = Some(generation);
-        Ok(idx)
-    }
-
-    /// Every indexed reference.
-    pub(crate) fn references(&self) -> impl Iterator<Item = RefView<'_>> {
-        self.refs.iter().map(|(id, r)| RefView {
-            id,
-            policy: r.policy,
-            created_at: r.created,
-            conversation_id: self.text(r.conversation),
+        check_version(&conn, path)?;
+        Ok(Index {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
         })
     }
 
-    /// Statistics over the indexed files.
-    pub(crate) fn stats(&self) -> StorageStats {
-        let mut s = StorageStats::default();
-        fn add(map: &mut std::collections::BTreeMap<String, TypeStats>, key: &str, size: u64) {
-            let e = map.entry(key.to_owned()).or_default();
-            e.references += 1;
-            e.logical_bytes += size;
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the connection leaves no half-done state:
+        // an open transaction is rolled back when its guard drops.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` over the database (reads).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        f(&self.conn()).map_err(|e| db_err(&self.path, e))
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: it holds the
+    /// database's write lock, across processes, from its start), committed
+    /// when `f` succeeds and rolled back when it fails.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&self.path, e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| db_err(&self.path, e))?;
+        Ok(out)
+    }
+
+    /// Maps a database error of this index.
+    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
+        db_err(&self.path, e)
+    }
+
+    /// Checks the database's integrity (`PRAGMA quick_check`).
+    pub(crate) fn check_integrity(&self) -> Result<()> {
+        let problems: Vec<String> = self.read(|c| {
+            let mut st = c.prepare("PRAGMA quick_check")?;
+            st.query_map([], |r| r.get(0))?.collect()
+        })?;
+        if problems.len() == 1 && problems[0] == "ok" {
+            Ok(())
+        } else {
+            Err(Error::Corrupt {
+                reference: self.path.display().to_string(),
+                message: problems.join("; "),
+            })
         }
-        for f in self.files.values() {
-            s.objects += 1;
-            s.physical_bytes += f.size;
-        }
-        for r in self.refs.values() {
-            s.references += 1;
-            s.logical_bytes += r.size;
-            add(&mut s.by_mime, self.strings.get(r.mime), r.size);
-            add(
-                &mut s.by_conversation,
-                self.text(r.conversation).unwrap_or("-"),
-                r.size,
-            );
-            add(
-                &mut s.by_session,
-                self.text(r.session).unwrap_or("-"),
-                r.size,
-            );
-        }
-        s
     }
 }
 
-/// Every sidecar under `base/media` whose media file exists, with the media
-/// path relative to `base`. An unreadable sidecar is skipped here; `gc` and
-/// `verify` report it.
-pub(crate) fn scan(base: &Path) -> Result<Vec<(PathBuf, MediaSidecar)>> {
-    let mut out = Vec::new();
-    for meta in walk_files(&base.join(MEDIA_DIR))? {
-        let Some(name) = meta.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let Some(media_name) = name.strip_suffix(META_SUFFIX) else {
-            continue;
-        };
-        if name.starts_with(TEMP_PREFIX) {
-            continue;
-        }
-        let media = meta.with_file_name(media_name);
-        if !media.is_file() {
-            continue;
-        }
-        let Ok(Some(sidecar)) = read_json::<MediaSidecar>(&meta) else {
-            continue;
-        };
-        if let Ok(rel) = media.strip_prefix(base) {
-            out.push((rel.to_path_buf(), sidecar));
-        }
+fn open_read_only(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW
+        | OpenFlags::SQLITE_OPEN_URI;
+    if !path.is_file() {
+        return Err(Error::NotFound {
+            reference: format!("{} (no media store index here)", path.display()),
+        });
     }
-    Ok(out)
+    let try_open = |uri: String| -> rusqlite::Result<Connection> {
+        let c = Connection::open_with_flags(uri, flags)?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        // Opening is lazy: touch the schema to find out now.
+        c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+        Ok(c)
+    };
+    let uri = url::Url::from_file_path(path)
+        .map_err(|()| Error::invalid("base_dir", format!("{} is not absolute", path.display())))?;
+    try_open(format!("{uri}?mode=ro"))
+        // A folder that cannot take the WAL's shared-memory file (a read-only
+        // mount): read the database as an immutable file.
+        .or_else(|_| try_open(format!("{uri}?immutable=1")))
+        .map_err(|e| db_err(path, e))
 }
 
-/// Every regular file under `dir`, recursively; symlinks (to files or
-/// directories) are neither followed nor listed, since the store never
-/// creates any. An absent `dir` is empty.
-pub(crate) fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = match fs::read_dir(&d) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&d, e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&d, e))?;
-            let ty = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-            if ty.is_dir() {
-                stack.push(entry.path());
-            } else if ty.is_file() {
-                out.push(entry.path());
-            }
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != 0 {
+        return Ok(());
+    }
+    // Another process may be creating the schema too: create it under the
+    // write lock, only if still absent.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let created = (|| {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == 0 {
+            conn.execute_batch(SCHEMA)?;
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        Ok(())
+    })();
+    match created {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
         }
     }
-    Ok(out)
+}
+
+fn check_version(conn: &Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| db_err(path, e))?;
+    if version != SCHEMA_VERSION {
+        return Err(Error::Config(format!(
+            "{}: index schema version {version}, this version of promptkit reads {SCHEMA_VERSION}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Maps a database error: a damaged file is [`Error::Corrupt`], a busy
+/// database a transient [`Error::Backend`].
+pub(crate) fn db_err(path: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::DatabaseCorrupt | C::NotADatabase) => Error::Corrupt {
+            reference: path.display().to_string(),
+            message: e.to_string(),
+        },
+        Some(C::DatabaseBusy | C::DatabaseLocked) => {
+            Error::backend("local", format!("index {}", path.display()), true, e)
+        }
+        _ => Error::backend("local", format!("index {}", path.display()), false, e),
+    }
+}
+
+fn nanos(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(if t.year() < 1970 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
+fn from_nanos(n: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The dedup record of `blake3`, if the store holds those bytes.
+pub(crate) fn content(c: &Connection, blake3: &str) -> rusqlite::Result<Option<MediaRow>> {
+    c.prepare_cached(
+        "SELECT location, blake3, size, mime_type, dedup FROM media WHERE blake3 = ?1 AND dedup = 1",
+    )?
+    .query_row([blake3], media_row)
+    .optional()
+}
+
+/// The media file at `location`.
+pub(crate) fn media_at(c: &Connection, location: &str) -> rusqlite::Result<Option<MediaRow>> {
+    c.prepare_cached(
+        "SELECT location, blake3, size, mime_type, dedup FROM media WHERE location = ?1",
+    )?
+    .query_row([location], media_row)
+    .optional()
+}
+
+/// Every media file, sorted by location.
+pub(crate) fn all_media(c: &Connection) -> rusqlite::Result<Vec<MediaRow>> {
+    c.prepare("SELECT location, blake3, size, mime_type, dedup FROM media ORDER BY location")?
+        .query_map([], media_row)?
+        .collect()
+}
+
+fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
+    Ok(MediaRow {
+        location: r.get(0)?,
+        blake3: r.get(1)?,
+        size: r.get::<_, i64>(2)? as u64,
+        mime_type: r.get(3)?,
+        dedup: r.get(4)?,
+    })
+}
+
+pub(crate) fn insert_media(tx: &Transaction<'_>, m: &MediaRow) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO media (location, blake3, size, mime_type, dedup) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(rusqlite::params![
+        m.location,
+        m.blake3,
+        m.size as i64,
+        m.mime_type,
+        m.dedup
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn insert_ref(tx: &Transaction<'_>, r: &NewRef<'_>) -> rusqlite::Result<()> {
+    let m = r.metadata;
+    tx.prepare_cached(
+        "INSERT INTO refs (id, location, mime_type, size, conversation_id, session_id, run_id,
+             user_id, message_index, part_index, provider_id, policy, explicit_policy,
+             created_ns, expires_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(rusqlite::params![
+        r.id,
+        r.location,
+        r.mime_type,
+        r.size as i64,
+        m.conversation_id,
+        m.session_id,
+        m.run_id,
+        m.user_id,
+        m.message_index,
+        m.part_index,
+        m.provider_id,
+        r.policy.to_string(),
+        m.policy.is_some(),
+        nanos(r.created),
+        expiry(r.policy, r.created).map(nanos),
+    ])?;
+    Ok(())
+}
+
+/// Removes reference `id`; returns its media row when it was the last
+/// reference to it (the row is removed too), `Some(None)` when other
+/// references remain, `None` when there was no such reference.
+pub(crate) fn remove_ref(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> rusqlite::Result<Option<Option<MediaRow>>> {
+    let Some(location): Option<String> = tx
+        .prepare_cached("DELETE FROM refs WHERE id = ?1 RETURNING location")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(remove_media_if_unreferenced(tx, &location)?))
+}
+
+/// Removes the media row at `location` when no reference points to it.
+pub(crate) fn remove_media_if_unreferenced(
+    tx: &Transaction<'_>,
+    location: &str,
+) -> rusqlite::Result<Option<MediaRow>> {
+    let still: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM refs WHERE location = ?1)")?
+        .query_row([location], |r| r.get(0))?;
+    if still {
+        return Ok(None);
+    }
+    let row = media_at(tx, location)?;
+    tx.prepare_cached("DELETE FROM media WHERE location = ?1")?
+        .execute([location])?;
+    Ok(row)
+}
+
+/// Removes the media row at `location` and every reference to it; returns
+/// the ids of those references.
+pub(crate) fn remove_location(tx: &Transaction<'_>, location: &str) -> rusqlite::Result<Vec<String>> {
+    let ids = tx
+        .prepare_cached("DELETE FROM refs WHERE location = ?1 RETURNING id")?
+        .query_map([location], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    tx.prepare_cached("DELETE FROM media WHERE location = ?1")?
+        .execute([location])?;
+    Ok(ids)
+}
+
+const REF_COLUMNS: &str = "r.id, r.location, m.blake3, r.mime_type, r.size, r.conversation_id,
+    r.session_id, r.run_id, r.user_id, r.message_index, r.part_index, r.provider_id, r.policy,
+    r.explicit_policy, r.created_ns";
+
+/// What the index records about reference `id`.
+pub(crate) fn reference(c: &Connection, id: &str) -> rusqlite::Result<Option<StoredReference>> {
+    c.prepare_cached(&format!(
+        "SELECT {REF_COLUMNS} FROM refs r JOIN media m ON m.location = r.location WHERE r.id = ?1"
+    ))?
+    .query_row([id], stored_reference)
+    .optional()
+}
+
+/// The oldest reference to the media at `location`.
+pub(crate) fn first_reference(
+    c: &Connection,
+    location: &str,
+) -> rusqlite::Result<Option<StoredReference>> {
+    c.prepare_cached(&format!(
+        "SELECT {REF_COLUMNS} FROM refs r JOIN media m ON m.location = r.location
+         WHERE r.location = ?1 ORDER BY r.created_ns, r.id LIMIT 1"
+    ))?
+    .query_row([location], stored_reference)
+    .optional()
+}
+
+/// Every reference, sorted by location then id.
+pub(crate) fn all_references(c: &Connection) -> rusqlite::Result<Vec<StoredReference>> {
+    c.prepare(&format!(
+        "SELECT {REF_COLUMNS} FROM refs r JOIN media m ON m.location = r.location
+         ORDER BY r.location, r.id"
+    ))?
+    .query_map([], stored_reference)?
+    .collect()
+}
+
+/// The references to the media at `location`, sorted by id.
+pub(crate) fn references_at(c: &Connection, location: &str) -> rusqlite::Result<Vec<String>> {
+    c.prepare_cached("SELECT id FROM refs WHERE location = ?1 ORDER BY id")?
+        .query_map([location], |r| r.get(0))?
+        .collect()
+}
+
+/// Ids of references whose retention ran out at `now`.
+pub(crate) fn expired(c: &Connection, now: OffsetDateTime) -> rusqlite::Result<Vec<String>> {
+    c.prepare("SELECT id FROM refs WHERE expires_ns IS NOT NULL AND expires_ns <= ?1 ORDER BY id")?
+        .query_map([nanos(now)], |r| r.get(0))?
+        .collect()
+}
+
+/// `(id, conversation_id)` of every `delete-with-conversation` reference.
+pub(crate) fn with_conversation(c: &Connection) -> rusqlite::Result<Vec<(String, Option<String>)>> {
+    c.prepare(
+        "SELECT id, conversation_id FROM refs WHERE policy = 'delete-with-conversation' ORDER BY id",
+    )?
+    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// Ids of the `delete-with-conversation` references of one conversation.
+pub(crate) fn of_conversation(c: &Connection, conversation: &str) -> rusqlite::Result<Vec<String>> {
+    c.prepare(
+        "SELECT id FROM refs WHERE policy = 'delete-with-conversation' AND conversation_id = ?1
+         ORDER BY id",
+    )?
+    .query_map([conversation], |r| r.get(0))?
+    .collect()
+}
+
+/// Ids of references whose media row is gone (none in a healthy index).
+pub(crate) fn dangling(c: &Connection) -> rusqlite::Result<Vec<String>> {
+    c.prepare(
+        "SELECT id FROM refs WHERE NOT EXISTS (SELECT 1 FROM media m WHERE m.location = refs.location)",
+    )?
+    .query_map([], |r| r.get(0))?
+    .collect()
+}
+
+fn stored_reference(r: &Row<'_>) -> rusqlite::Result<StoredReference> {
+    let id: String = r.get(0)?;
+    let reference = super::naming::reference_for(&id).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let policy_text: String = r.get(12)?;
+    let policy: RetentionPolicy = policy_text.parse().map_err(|e: Error| {
+        rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let explicit: bool = r.get(13)?;
+    let metadata = MediaMetadata {
+        conversation_id: r.get(5)?,
+        session_id: r.get(6)?,
+        run_id: r.get(7)?,
+        user_id: r.get(8)?,
+        message_index: r.get(9)?,
+        part_index: r.get(10)?,
+        provider_id: r.get(11)?,
+        policy: explicit.then_some(policy),
+    };
+    Ok(StoredReference {
+        reference,
+        location: PathBuf::from(r.get::<_, String>(1)?),
+        blake3: r.get(2)?,
+        mime_type: r.get(3)?,
+        size_bytes: r.get::<_, i64>(4)? as u64,
+        created: from_nanos(r.get(14)?),
+        policy,
+        metadata,
+    })
+}
+
+/// Statistics, computed by the database from the index.
+pub(crate) fn stats(c: &Connection) -> rusqlite::Result<StorageStats> {
+    let (objects, physical): (i64, i64) = c.query_row(
+        "SELECT count(*), coalesce(sum(size), 0) FROM media",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let group = |column: &str| -> rusqlite::Result<BTreeMap<String, TypeStats>> {
+        c.prepare(&format!(
+            "SELECT coalesce({column}, '-'), count(*), sum(size) FROM refs GROUP BY 1"
+        ))?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                TypeStats {
+                    references: r.get::<_, i64>(1)? as u64,
+                    logical_bytes: r.get::<_, i64>(2)? as u64,
+                },
+            ))
+        })?
+        .collect()
+    };
+    let by_mime = group("mime_type")?;
+    let (references, logical_bytes) = by_mime.values().fold((0, 0), |(n, b), t| {
+        (n + t.references, b + t.logical_bytes)
+    });
+    Ok(StorageStats {
+        objects: objects as u64,
+        references,
+        logical_bytes,
+        physical_bytes: physical as u64,
+        by_mime,
+        by_conversation: group("conversation_id")?,
+        by_session: group("session_id")?,
+    })
 }

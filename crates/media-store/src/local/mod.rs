@@ -4,216 +4,118 @@
 //!
 //! ```text
 //! <base_dir>/
-//!   media/                         media files and their `.meta` sidecars
-//!     <id>.<ext>                   Flat
-//!     <session>/<conversation>/<id>.<ext>   BySession
-//!     <conversation>/<id>.<ext>    ByConversation
-//!     <run>/<id>.<ext>             ByRun
-//!     <id>.<ext>.meta              sidecar (JSON, see MediaSidecar): what the file holds,
-//!                                  written with the file; stores and deletes never rewrite it
+//!   media/                                  media files and their `.meta` sidecars
+//!     <name>.<ext>                          Flat
+//!     <session>/<conversation>/<name>.<ext> BySession
+//!     <conversation>/<name>.<ext>           ByConversation
+//!     <run>/<name>.<ext>                    ByRun
+//!     <name>.<ext>.meta                     sidecar (JSON, see MediaSidecar)
 //!   .promptkit/
-//!     journal                      append-only log of reference records with their
-//!                                  owners (JSON lines)
-//!     lock                         flock'ed around every mutation
+//!     index.sqlite3                         the index (SQLite, WAL)
 //! ```
 //!
-//! A reference is `file:<ref-id>` (37 bytes, 128 random bits); it stays valid
-//! across restarts because its record is in the journal.
+//! The folders come from the crate's one layout, shared with the
+//! object-store backend (ids: ASCII letters, digits and `-_.@+=~`, not
+//! starting with a dot, at most 128 bytes, so e-mail addresses and UUIDs
+//! work; anything else is [`Error::InvalidInput`](crate::Error::InvalidInput)
+//! naming the field). `<name>` is the first 32 hex digits of the content's
+//! BLAKE3 hash with deduplication on (identical bytes are one file, wherever
+//! they were first stored), the reference id with it off.
 //!
-//! # The journal
+//! # The index
 //!
-//! `.promptkit/journal` is the source of truth for which references exist,
-//! where their media lives and who owns them. Each line is one versioned
-//! JSON record:
+//! `.promptkit/index.sqlite3` is the one source of truth: every media file
+//! (location, hash, size, MIME type) and every reference with its owners
+//! (user, session, conversation, run, message and part, provider), MIME
+//! type, size, retention policy, creation and expiry time. Statistics,
+//! listings and retention are queries; nothing per reference is held in
+//! memory. Sidecars describe files for people and tools: a missing or
+//! garbled sidecar hides nothing, [`verify`](crate::MediaLifecycle::verify_with_progress)
+//! reports it and [`gc`](crate::MediaLifecycle::gc) rewrites it from the index.
 //!
-//! ```text
-//! {"op":"add","v":2,"id":"<ref-id>","path":"media/...","blake3":"<hex>","mime_type":"...","size_bytes":N,"dedup":true,"probe":N,
-//!  "conversation_id":"...","session_id":"...","retention_policy":"retain","created_at":"<RFC 3339>"}
-//! {"op":"remove","v":2,"id":"<ref-id>"}
-//! ```
+//! A reference is `file:<32 hex>` (37 bytes) and stays valid across
+//! restarts and processes.
 //!
-//! (`probe` is a fingerprint of the bytes' length and ends, used to skip
-//! the dedup lookup for bytes that cannot be stored yet. The owner fields,
-//! one line in practice, are `conversation_id`, `session_id`, `run_id`,
-//! `user_id`, `message_index`, `part_index`, `provider_id` (each left out
-//! when absent), `retention_policy` and `created_at`.) Each store keeps
-//! the replayed maps in memory (reference → media and MIME type, media path
-//! → reference count, hash → path of live deduplicated content; no owners:
-//! `list`, the statistics index and retention read those back from the
-//! journal file when they need them) with the length and
-//! inode replayed so far, and before using them checks the journal's size
-//! (one `stat`): lines appended by another store or process are replayed,
-//! and a new inode (compaction) or a rewritten tail means a replay from
-//! scratch. An incomplete last line (no `\n`: being written, or torn by a
-//! crash) is ignored by readers and cut off by the next writer, which holds
-//! the lock. A complete line that is not a record makes every operation
-//! needing the journal (`gc` and `stats` included) fail with
-//! [`Error::Corrupt`] naming the journal and the line number, rather than
-//! skip it: a skipped `add` would let `gc` delete referenced media, a
-//! skipped `remove` would bring a deleted reference back. The journal is
-//! compacted (rewritten with the live records, temp file + rename, under the
-//! lock) by every `gc` and when dead records dominate (more than 1024 lines,
-//! more `remove`s than live references).
+//! # Concurrency and crash safety
 //!
-//! Stores written in the first format (`.promptkit/refs/<id>.json`,
-//! `.promptkit/objects/<hash>.json`, `.promptkit/generation`) are imported
-//! into the journal when opened, under the lock, and those files removed.
-//! Processes running the old code must not share a directory with new ones.
+//! Processes sharing the folder are kept consistent by SQLite's
+//! transactions (a busy timeout waits for another process's write). A store
+//! hashes the bytes first: if the index already holds them (a dedup hit), it
+//! only inserts a reference, and writes nothing else. New content is written
+//! to temp files (`.pk-tmp-<random>`, fsynced with
+//! [`FileStoreConfig::fsync`]) outside any lock; then one write transaction
+//! checks the index again, renames media and sidecar to their final names
+//! and inserts the rows: files reach their final names before the reference
+//! commits. A delete removes the reference and, with the last one, the file
+//! and its sidecar in one transaction. A crash leaves at worst temp files
+//! or a file the index does not know, which `gc` removes.
 //!
-//! # Deduplication
+//! A store whose future is dropped (at any point) leaves no reference: the
+//! store runs to completion on Tokio's blocking pool and its reference is
+//! deleted again when nobody is left to receive it.
 //!
-//! Content is addressed by the BLAKE3 hash of its bytes. With deduplication on,
-//! the first store of some bytes puts them where its organization says, named
-//! `<first 32 hex digits of the hash>.<ext>`; later stores of identical bytes
-//! (from any session or conversation) find the file through the journal's
-//! dedup map and only append their reference (with its owner) to the
-//! journal. With it off, every store writes its own file named
-//! `<ref-id>.<ext>`.
+//! # Nothing outside the store
 //!
-//! # Reference counts, costs and concurrency
+//! Every file operation goes through a capability handle on the base folder
+//! ([`cap_std`]): a symlink or `..` that leads outside is refused by the
+//! kernel walk ([`Error::PathEscape`](crate::Error::PathEscape)), and `gc`
+//! and `verify` never follow a symlink. A `media/` or `.promptkit/` folder
+//! that is a symlink is refused when the store opens.
 //!
-//! The journal holds every live reference; the sidecar only describes the
-//! file (hash, MIME type, size, the owner of the store that created it) and
-//! is written once, when the file is created. A dedup hit appends one
-//! journal line and a delete one `remove` line: neither reads nor rewrites
-//! the sidecar, so both cost the same whether the content has one
-//! reference or ten thousand (sidecar format 1 listed every reference and
-//! was rewritten by both: O(references) bytes per call). The file goes with
-//! its last reference (as counted by the journal), and its sidecar with it.
-//! Every mutation holds an exclusive `flock` on `.promptkit/lock` (after an
-//! in-process mutex; both are taken on the blocking-pool thread running the
-//! mutation and never held across an `.await`), so stores and deletes are
-//! serialized across tasks *and* across processes sharing the directory (on
-//! a local filesystem; network filesystems may not honour `flock`). A store
-//! makes one hop to the blocking pool. The calling task hashes the bytes
-//! (yielding to the runtime every 256 KiB) while its blocking thread wakes
-//! up and writes them to a temporary file; that thread then writes the
-//! sidecar new content will have to another, so the critical section only
-//! renames the two files and appends one journal line. The blocking thread
-//! never waits for its caller: if the caller's hash is not ready when it is
-//! needed, the thread hashes the bytes itself. When
-//! the journal already holds the bytes (a dedup hit), nothing is written
-//! before the lock, and the critical section checks that the file and its
-//! sidecar are there (two `stat`s) and appends the journal line.
-//! Reads take no lock. Media directories, once created and checked to be
-//! inside the store, are remembered until the next `gc` (stores and reads go
-//! through them; deletes check every path again).
+//! # Read-only stores
+//!
+//! [`FileStoreBuilder::with_read_only`] opens a store without writing
+//! anything (statistics, listings, `verify`, a dry-run `gc`), also on a
+//! read-only mount; mutations return
+//! [`Error::NotSupported`](crate::Error::NotSupported).
 //!
 //! # Runtime
 //!
-//! The file operations run on Tokio's blocking pool, from any Tokio
-//! context (multi-thread or current-thread runtime, `LocalSet`, a blocking
-//! thread in `Handle::block_on`). Polled outside a Tokio runtime, every
-//! operation returns [`Error::Config`] saying so.
-//!
-//! # Crash safety
-//!
-//! Media and sidecars are written to a temporary file named
-//! `.pk-tmp-<random>` in the destination directory, fsynced when
-//! [`FileStoreConfig::fsync`] is on, and renamed into place: a crash never
-//! leaves a partial file under a final name. A store goes media → rename →
-//! sidecar → journal append (fsynced with `fsync` on): the append is its
-//! acknowledgment. A dedup hit is only its append. A delete appends its
-//! `remove` first, then, with the last reference, removes the media and its
-//! sidecar. A crash between steps leaves at worst an unreferenced file with
-//! its sidecar, a sidecar without media or a leftover temp file, which
-//! [`FileStore::gc`] removes.
-//!
-//! # Stores written by earlier versions
-//!
-//! Sidecar format 1 also listed every reference with its owner
-//! (`ref_count`, `references`), and its journal records (version 1) had no
-//! owner fields. Such stores open and work as they are: the owner of a
-//! reference whose record has none is read from the `references` list of
-//! its file's sidecar (or is the sidecar's own owner, for a reference the
-//! list missed); new references get records with owners, and dedup hits
-//! and deletes leave the old sidecars alone. Every journal compaction writes
-//! those owners into the records it rewrites, and [`FileStore::gc`] (which
-//! compacts) then rewrites each version 1 sidecar as version 2.
-//!
-//! A store whose future is dropped stores nothing. Its blocking thread runs
-//! on but checks for its caller before preparing, once it has the lock and
-//! right after its commit: it then only removes its temp files, or removes
-//! the reference it has just created, under the same lock. A result dropped
-//! on its way back parks its reference and has the blocking pool remove it;
-//! if a runtime shutting down never runs that removal, the store's next
-//! mutation, or dropping its last handle, does.
-//!
-//! # Lifecycle
-//!
-//! [`FileStore::enforce_retention`] drops references whose time-based policy
-//! ran out (at a `now` you pass, so tests control the clock) and
-//! [`FileStore::spawn_retention_task`] does it periodically;
-//! [`FileStore::conversation_deleted`] and [`FileStore::retain_conversations`]
-//! apply `delete-with-conversation`. A file shared by deduplication goes only
-//! with its last reference. [`FileStore::gc`] (with a dry run) cleans up after
-//! crashes, [`FileStore::verify`] re-hashes everything, [`FileStore::list`]
-//! lists files with their sidecars and live references (owners read from
-//! the journal), and `stats` is served from an in-memory index (rebuilt from
-//! the sidecars and the journal only when another store or process changed
-//! the journal, and followed one reference at a time otherwise), never by
-//! reading media.
-//!
-//! # Safety of paths
-//!
-//! Session, conversation and run ids are checked, not rewritten (ASCII
-//! letters, digits and `-_.@+=~`, no leading dot, at most 128 bytes); anything
-//! else is an [`Error::InvalidInput`] naming the field. Paths read back from
-//! the journal are checked to be relative and under `media/`, and every path is
-//! canonicalized and must stay under the base dir, so a symlink leading out is
-//! refused with [`Error::PathEscape`].
+//! File and database work runs on Tokio's blocking pool, from any Tokio
+//! context. Polled outside a Tokio runtime, every operation returns
+//! [`Error::Config`](crate::Error::Config) saying so.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use promptkit_media_store::{FileStore, MediaMetadata, MediaStore, MediaStoreExt};
+//! use promptkit_media_store::{FileStore, MediaLifecycle, MediaMetadata, MediaStore,
+//!     MediaStoreExt};
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = FileStore::builder().with_base_dir(dir.path()).build().unwrap();
-//! let meta = MediaMetadata::new().with_session("s1").with_conversation("c1");
+//! let meta = MediaMetadata::new().with_session("alice@example.com").with_conversation("c1");
 //! let png = bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n-image-");
 //! let r = store.store_bytes("image/png", png.clone(), &meta).await.unwrap();
 //! assert!(r.as_str().starts_with("file:"));
 //! assert_eq!(store.retrieve_bytes(&r).await.unwrap(), png);
+//! assert!(store.head(&r).await.unwrap().location.starts_with("media/alice@example.com/c1"));
 //! assert_eq!(store.stats().await.unwrap().objects, 1);
 //! # }
 //! ```
 
-mod abandon;
-mod chunked;
-mod commit;
-mod compact;
 mod config;
-mod gc;
+mod engine;
+mod files;
 mod index;
-mod journal;
-mod legacy;
-mod lifecycle;
-mod lines;
-mod live;
-mod ops;
-mod owners;
-mod paths;
-mod prepare;
-mod records;
-mod rewrite;
+mod maintain;
+mod naming;
+mod sidecar;
 
+use std::collections::HashSet;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-pub use crate::lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
 pub use config::{FileStoreBuilder, FileStoreConfig};
-pub use lifecycle::StoredObject;
-pub use records::{LiveReference, MediaSidecar, Owner};
+pub use sidecar::MediaSidecar;
 
-use self::abandon::{Caller, Delivered};
-use self::index::Index;
-use self::ops::{Inner, NewMedia};
-use self::prepare::SharedHash;
+use self::engine::{Engine, Request};
+use crate::lifecycle::{MediaLifecycle, Progress};
 use crate::{
-    Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
+    Error, GcOptions, GcReport, MediaContent, MediaMetadata, MediaStore, Result, RetentionReport,
+    StorageReference, StorageStats, StoredReference, VerifyReport, delivery, layout,
     validate_media,
 };
 
@@ -236,24 +138,26 @@ use crate::{
 /// ```
 #[derive(Clone)]
 pub struct FileStore {
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
 }
 
 impl fmt::Debug for FileStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.engine.config;
         f.debug_struct("FileStore")
-            .field("base_dir", &self.inner.base)
-            .field("organization", &self.inner.config.organization)
-            .field("deduplication", &self.inner.config.enable_deduplication)
+            .field("base_dir", &self.engine.files.base())
+            .field("organization", &c.organization)
+            .field("deduplication", &c.enable_deduplication)
+            .field("read_only", &c.read_only)
             .finish_non_exhaustive()
     }
 }
 
 impl FileStore {
-    /// Opens (creating the base directory if needed) a store.
+    /// Opens (creating the base directory and index unless read-only) a store.
     pub fn new(config: FileStoreConfig) -> Result<FileStore> {
         Ok(FileStore {
-            inner: Arc::new(Inner::open(config)?),
+            engine: Arc::new(Engine::open(config)?),
         })
     }
 
@@ -264,75 +168,33 @@ impl FileStore {
 
     /// The configuration.
     pub fn config(&self) -> &FileStoreConfig {
-        &self.inner.config
+        &self.engine.config
     }
 
     /// The canonical base directory.
-    pub fn base_dir(&self) -> &std::path::Path {
-        &self.inner.base
+    pub fn base_dir(&self) -> &Path {
+        self.engine.files.base()
     }
 
-    /// The absolute path of the media file behind a reference (checked to be
-    /// inside the store).
-    pub async fn path_of(&self, reference: &StorageReference) -> Result<std::path::PathBuf> {
+    /// The index database (`<base_dir>/.promptkit/index.sqlite3`).
+    pub fn index_path(&self) -> &Path {
+        self.engine.index.path()
+    }
+
+    /// The absolute path of the media file behind a reference.
+    pub async fn path_of(&self, reference: &StorageReference) -> Result<PathBuf> {
         let r = reference.clone();
-        self.blocking(move |inner| {
-            let (_, rec) = inner.ref_record(&r)?;
-            inner.media_path(&r, &rec)
-        })
-        .await
+        self.blocking(move |e| Ok(e.files.abs(e.head(&r)?.location)))
+            .await
     }
 
-    /// Runs blocking filesystem work on the blocking pool, off the async
-    /// threads. (Not `block_in_place`: tokio refuses it, with a panic, inside a
-    /// `LocalSet` even on a multi-thread runtime, and nothing tells a library
-    /// that it is in one.)
+    /// Runs blocking work on the blocking pool, off the async threads.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let inner = Arc::clone(&self.inner);
-        join(tokio_runtime()?.spawn_blocking(move || f(&inner)).await)
-    }
-
-    /// Runs a mutation with the in-process and the cross-process lock held,
-    /// both taken on the blocking thread that runs it (so neither is ever
-    /// held across an `.await`).
-    async fn mutate<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        self.blocking(move |inner| inner.mutating(f)).await
-    }
-
-    /// Runs `f` over an up-to-date index, rebuilding it from the sidecars and
-    /// the journal (under the lock) when another store or process changed
-    /// the directory.
-    async fn with_index<T: Send + 'static>(
-        &self,
-        f: impl Fn(&Index) -> T + Send + Sync + 'static,
-    ) -> Result<T> {
-        let f = Arc::new(f);
-        let g = Arc::clone(&f);
-        let fresh = self
-            .blocking(move |inner| {
-                let generation = inner.generation()?;
-                let idx = inner.index_guard();
-                Ok((idx.generation == Some(generation)).then(|| g(&idx)))
-            })
-            .await?;
-        if let Some(v) = fresh {
-            return Ok(v);
-        }
-        self.mutate(move |inner| {
-            let generation = inner.generation()?;
-            let mut idx = inner.index_guard();
-            if idx.generation != Some(generation) {
-                *idx = Index::rebuild(inner, generation)?;
-            }
-            Ok(f(&idx))
-        })
-        .await
+        let engine = Arc::clone(&self.engine);
+        join(tokio_runtime()?.spawn_blocking(move || f(&engine)).await)
     }
 
     /// Stores with an explicit creation time (the clock used by retention).
@@ -342,56 +204,50 @@ impl FileStore {
         metadata: &MediaMetadata,
         now: OffsetDateTime,
     ) -> Result<StorageReference> {
-        let data = validate_media(content, self.inner.config.max_file_size)?;
-        let rel_dir = paths::layout_dir(self.inner.config.organization, metadata)?;
-        let probe = journal::probe(&data);
-        let new = Arc::new(NewMedia {
+        self.engine.writable("store")?;
+        let data = validate_media(content, self.engine.config.max_file_size)?;
+        let dirs = layout::media_dirs(self.engine.config.organization, metadata)?;
+        let request = Request {
+            dir: layout::media_location(&dirs, "")
+                .trim_end_matches('/')
+                .to_owned(),
             data,
             mime_type: content.mime_type.to_string(),
             metadata: metadata.clone(),
-            rel_dir,
-            id: paths::new_ref_id(),
-            probe,
             now,
+        };
+        let runtime = tokio_runtime()?;
+        let undo_engine = Arc::clone(&self.engine);
+        let undo_runtime = runtime.clone();
+        let (delivery, pending) = delivery::channel(move |reference| {
+            // The caller is gone with the result in hand: drop it again.
+            undo_runtime.spawn_blocking(move || undo(&undo_engine, &reference));
         });
-        // One hop to the blocking pool: prepare (temp files), then take the
-        // locks and commit; this task hashes the bytes meanwhile (see
-        // `prepare`). A caller that goes away meanwhile gets nothing stored
-        // (see `abandon`).
-        let (caller, waiting) = abandon::caller();
-        let hash = Arc::new(SharedHash::default());
-        let (shared, job, theirs) = (Arc::clone(&self.inner), Arc::clone(&new), Arc::clone(&hash));
-        let task = tokio_runtime()?.spawn_blocking(move || {
-            let (inner, new) = (&*shared, &*job);
-            if caller.gone() {
-                return Err(Caller::gone_error());
+        let engine = Arc::clone(&self.engine);
+        runtime.spawn_blocking(move || {
+            if delivery.caller_gone() {
+                return;
             }
-            let prepared = prepare::prepare(inner, new, &theirs)?;
-            let reference = inner.mutating(|inner| {
-                if caller.gone() {
-                    // The temp files go with `prepared`.
-                    return Err(Caller::gone_error());
-                }
-                let reference = inner.commit_store(new, prepared)?;
-                if caller.gone() {
-                    abandon::undo_locked(inner, &reference)?;
-                    return Err(Caller::gone_error());
-                }
-                Ok(reference)
-            })?;
-            Ok(Delivered::new(Arc::clone(&shared), reference))
+            let result = engine.store(&request);
+            if let Some(reference) = delivery.deliver(result) {
+                undo(&engine, &reference);
+            }
         });
-        hash.compute(&new.data).await;
-        let delivered = join(task.await)?;
-        let reference = waiting.received(delivered);
+        let reference = pending.wait().await?;
         tracing::debug!(%reference, "stored media");
         Ok(reference)
     }
 }
 
+fn undo(engine: &Engine, reference: &StorageReference) {
+    if let Err(e) = engine.delete(reference) {
+        tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
+    }
+}
+
 /// The Tokio runtime whose blocking pool runs the file operations: outside
 /// one, an error (where `tokio::task::spawn_blocking` would panic).
-pub(crate) fn tokio_runtime() -> Result<tokio::runtime::Handle> {
+fn tokio_runtime() -> Result<tokio::runtime::Handle> {
     tokio::runtime::Handle::try_current().map_err(|_| {
         Error::Config(
             "the local file store runs its file operations on Tokio's blocking pool: \
@@ -405,12 +261,7 @@ fn join<T>(r: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<
     match r {
         Ok(r) => r,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => Err(Error::Backend {
-            backend: "local".into(),
-            operation: "blocking file operation".into(),
-            message: e.to_string(),
-            transient: true,
-        }),
+        Err(e) => Err(Error::backend("local", "blocking file operation", true, e)),
     }
 }
 
@@ -433,8 +284,8 @@ impl MediaStore for FileStore {
     #[tracing::instrument(name = "media_store.retrieve", skip_all, fields(backend = "local", %reference))]
     async fn retrieve(&self, reference: &StorageReference) -> Result<MediaContent> {
         let r = reference.clone();
-        let (rec, data) = self.blocking(move |inner| inner.read(&r)).await?;
-        let mut m = MediaContent::from_bytes(rec.mime_type, data);
+        let (mime_type, data) = self.blocking(move |e| e.read(&r)).await?;
+        let mut m = MediaContent::from_bytes(mime_type, data);
         m.storage_reference = Some(reference.clone());
         Ok(m)
     }
@@ -442,23 +293,68 @@ impl MediaStore for FileStore {
     #[tracing::instrument(name = "media_store.delete", skip_all, fields(backend = "local", %reference))]
     async fn delete(&self, reference: &StorageReference) -> Result<()> {
         let r = reference.clone();
-        let freed = self
-            .mutate(move |inner| {
-                let freed = inner.delete_locked(&r)?;
-                inner.maybe_compact();
-                Ok(freed)
-            })
-            .await?;
+        let freed = self.blocking(move |e| e.delete(&r)).await?;
         tracing::debug!(%reference, freed_bytes = freed.unwrap_or(0), "deleted media reference");
         Ok(())
     }
 
     /// A `file://` URL of the media file; `expiry` does not apply locally.
     async fn url(&self, reference: &StorageReference, _expiry: Duration) -> Result<String> {
-        Ok(paths::file_url(&self.path_of(reference).await?))
+        let path = self.path_of(reference).await?;
+        url::Url::from_file_path(&path)
+            .map(String::from)
+            .map_err(|()| Error::invalid("reference", format!("{} is not absolute", path.display())))
     }
 
     async fn stats(&self) -> Result<StorageStats> {
-        self.with_index(Index::stats).await
+        self.blocking(|e| e.index.read(index::stats)).await
+    }
+}
+
+#[async_trait]
+impl MediaLifecycle for FileStore {
+    async fn head(&self, reference: &StorageReference) -> Result<StoredReference> {
+        let r = reference.clone();
+        self.blocking(move |e| e.head(&r)).await
+    }
+
+    async fn list(&self) -> Result<Vec<StoredReference>> {
+        self.blocking(|e| e.index.read(index::all_references)).await
+    }
+
+    async fn gc(&self, options: GcOptions) -> Result<GcReport> {
+        self.blocking(move |e| e.gc(options)).await
+    }
+
+    async fn verify_with_progress(&self, progress: Progress) -> Result<VerifyReport> {
+        self.blocking(move |e| e.verify(&progress)).await
+    }
+
+    async fn enforce_retention(&self, now: OffsetDateTime) -> Result<RetentionReport> {
+        self.blocking(move |e| e.drop_references(e.expired(now)?))
+            .await
+    }
+
+    async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
+        let id = conversation_id.to_owned();
+        self.blocking(move |e| {
+            let ids = e.index.read(|c| index::of_conversation(c, &id))?;
+            e.drop_references(ids)
+        })
+        .await
+    }
+
+    async fn retain_conversations(&self, live: HashSet<String>) -> Result<RetentionReport> {
+        self.blocking(move |e| {
+            let ids = e
+                .index
+                .read(index::with_conversation)?
+                .into_iter()
+                .filter(|(_, conv)| conv.as_ref().is_some_and(|c| !live.contains(c)))
+                .map(|(id, _)| id)
+                .collect();
+            e.drop_references(ids)
+        })
+        .await
     }
 }

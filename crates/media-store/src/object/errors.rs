@@ -17,12 +17,8 @@ pub(crate) fn map_err(
     e: object_store::Error,
 ) -> Error {
     use object_store::Error as E;
-    let backend_err = |transient: bool, e: &E| Error::Backend {
-        backend: backend.to_owned(),
-        operation: format!("{operation} {key}"),
-        message: e.to_string(),
-        transient,
-    };
+    let backend_err =
+        |transient: bool, e: E| Error::backend(backend, format!("{operation} {key}"), transient, e);
     match e {
         E::NotFound { .. } => Error::NotFound {
             reference: key.to_string(),
@@ -35,9 +31,12 @@ pub(crate) fn map_err(
             backend: backend.to_owned(),
         },
         E::UnknownConfigurationKey { .. } => Error::Config(e.to_string()),
-        ref e @ E::Generic { .. } => backend_err(generic_is_transient(e), e),
-        ref e @ E::JoinError { .. } => backend_err(true, e),
-        ref e => backend_err(false, e),
+        e @ E::Generic { .. } => {
+            let transient = generic_is_transient(&e);
+            backend_err(transient, e)
+        }
+        e @ E::JoinError { .. } => backend_err(true, e),
+        e => backend_err(false, e),
     }
 }
 

@@ -16,7 +16,7 @@ use super::ObjectStoreMediaStore;
 use super::inventory::{HashEntry, content_of_sidecar, key_path, modified};
 use super::layout::{RefKey, sidecar_key};
 use super::write::hash_hex;
-use crate::lifecycle::{GcOptions, GcReport};
+use crate::reports::{GcOptions, GcReport};
 use crate::{Error, Result};
 
 /// Hashes collected at once.
@@ -65,7 +65,7 @@ impl ObjectStoreMediaStore {
     /// assert!(store.object_store().head(&key).await.is_err());
     /// # Ok(()) }
     /// ```
-    pub async fn gc(&self, options: GcOptions) -> Result<GcReport> {
+    pub(crate) async fn gc(&self, options: GcOptions) -> Result<GcReport> {
         let inv = self.inventory().await?;
         let parts: Vec<GcReport> = futures::stream::iter(inv.hashes)
             .map(|(hash, entry)| async move { self.collect_hash(&hash, entry, &options).await })

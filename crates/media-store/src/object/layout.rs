@@ -10,8 +10,6 @@ const SCHEME: &str = "obj:";
 const REF_ID_LEN: usize = 16;
 /// Hex digits of a BLAKE3 hash.
 const HASH_LEN: usize = 64;
-/// Longest accepted session/conversation/run id.
-pub(crate) const MAX_ID_LEN: usize = 128;
 
 /// A parsed reference: the content hash and the id of one reference marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,8 +109,8 @@ impl Layout {
         ext: &str,
     ) -> Result<Path> {
         let mut key = self.media_root();
-        for (field, id) in organization_dirs(organization, metadata)? {
-            key = key.join(checked_id(field, id)?);
+        for dir in crate::layout::media_dirs(organization, metadata)? {
+            key = key.join(dir);
         }
         Ok(key.join(format!("{hash}.{ext}")))
     }
@@ -217,57 +215,6 @@ pub(crate) fn sidecar_key(content: &Path) -> Path {
     )
 }
 
-fn organization_dirs(
-    organization: Organization,
-    m: &MediaMetadata,
-) -> Result<Vec<(&'static str, &str)>> {
-    fn need<'m>(
-        organization: Organization,
-        field: &'static str,
-        v: &'m Option<String>,
-    ) -> Result<(&'static str, &'m str)> {
-        v.as_deref().map(|id| (field, id)).ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!("organization `{organization}` needs a {field} in the metadata"),
-            )
-        })
-    }
-    Ok(match organization {
-        Organization::Flat => vec![],
-        Organization::BySession => vec![
-            need(organization, "session_id", &m.session_id)?,
-            need(organization, "conversation_id", &m.conversation_id)?,
-        ],
-        Organization::ByConversation => {
-            vec![need(organization, "conversation_id", &m.conversation_id)?]
-        }
-        Organization::ByRun => vec![need(organization, "run_id", &m.run_id)?],
-    })
-}
-
-/// Checks an id used as one key segment: 1..=128 of `[A-Za-z0-9._-]`, starting
-/// with a letter or digit (so no `.`/`..`, no hidden names, no separators).
-pub(crate) fn checked_id<'a>(field: &str, id: &'a str) -> Result<&'a str> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id.as_bytes()[0].is_ascii_alphanumeric()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(id)
-    } else {
-        Err(Error::invalid(
-            field,
-            format!(
-                "`{}` is not a valid id: use 1 to {MAX_ID_LEN} of A-Z a-z 0-9 . _ -, starting with a letter or digit",
-                id.escape_default()
-            ),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +285,7 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
-        let ok = MediaMetadata::new().with_conversation("conv-1.2_x");
+        let ok = MediaMetadata::new().with_conversation("alice@example.com");
         assert!(
             l.content_key(Organization::ByConversation, &ok, H, "png")
                 .is_ok()

@@ -3,7 +3,6 @@
 //! verification in `verify`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
@@ -11,78 +10,11 @@ use time::OffsetDateTime;
 use super::ObjectStoreMediaStore;
 use super::layout::RefKey;
 use super::record::MediaRecord;
-use crate::lifecycle::{RetentionReport, is_expired};
-use crate::{Error, MediaMetadata, Result, RetentionPolicy, StorageReference};
+use crate::reports::{RetentionReport, StoredReference, is_expired};
+use crate::{Error, Result, RetentionPolicy, StorageReference};
 
 /// Hashes whose references are dropped at the same time.
 const DELETES_IN_FLIGHT: usize = 8;
-
-/// One live reference in an object store, as returned by
-/// [`ObjectStoreMediaStore::list`]: what its marker records.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> promptkit_media_store::Result<()> {
-/// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
-///     ObjectStoreMediaStore, RetentionPolicy};
-///
-/// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
-/// let meta = MediaMetadata::new().with_session("s").with_conversation("c1");
-/// store.store_bytes("text/plain", "same".into(), &meta).await?;
-/// let week = meta.clone().with_policy(RetentionPolicy::RetainDays(7));
-/// let r = store.store_bytes("text/plain", "same".into(), &week).await?;
-/// let listed = store.list().await?;
-/// assert_eq!(listed.len(), 2);
-/// assert_eq!(listed[0].blake3, listed[1].blake3, "identical bytes, one stored object");
-/// let entry = listed.iter().find(|s| s.reference == r).unwrap();
-/// assert_eq!((entry.mime_type.as_str(), entry.size_bytes), ("text/plain", 4));
-/// assert_eq!(entry.policy, RetentionPolicy::RetainDays(7));
-/// assert_eq!(entry.metadata.conversation_id.as_deref(), Some("c1"));
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct StoredReference {
-    /// The reference (`obj:<blake3>/<ref-id>`).
-    pub reference: StorageReference,
-    /// BLAKE3 hash of the bytes (lowercase hex); references with the same
-    /// hash share one stored object.
-    pub blake3: String,
-    /// MIME type declared when this reference was stored.
-    pub mime_type: String,
-    /// Size of the bytes.
-    pub size_bytes: u64,
-    /// When the reference was created.
-    pub created: OffsetDateTime,
-    /// Its retention policy (the store default when none was recorded).
-    pub policy: RetentionPolicy,
-    /// Owners (conversation, session, run, user) and provenance as stored.
-    pub metadata: MediaMetadata,
-}
-
-impl StoredReference {
-    /// Whether its time-based retention period is over at `now`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> promptkit_media_store::Result<()> {
-    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
-    ///     ObjectStoreMediaStore, RetentionPolicy};
-    /// use time::{Duration, OffsetDateTime};
-    ///
-    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
-    /// let meta = MediaMetadata::new().with_session("s").with_conversation("c")
-    ///     .with_policy(RetentionPolicy::DeleteAfterMinutes(5));
-    /// store.store_bytes("text/plain", "hi".into(), &meta).await?;
-    /// let listed = &store.list().await?[0];
-    /// assert!(!listed.is_expired(listed.created));
-    /// assert!(listed.is_expired(listed.created + Duration::minutes(5)));
-    /// # Ok(()) }
-    /// ```
-    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
-        is_expired(self.policy, self.created, now)
-    }
-}
 
 impl ObjectStoreMediaStore {
     /// Every live reference (one whose bytes are stored), with MIME type,
@@ -95,7 +27,7 @@ impl ObjectStoreMediaStore {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> promptkit_media_store::Result<()> {
     /// use bytes::Bytes;
-    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
+    /// use promptkit_media_store::{MediaLifecycle, MediaMetadata, MediaStoreExt, ObjectStoreConfig,
     ///     ObjectStoreMediaStore, RetentionPolicy};
     ///
     /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
@@ -109,28 +41,60 @@ impl ObjectStoreMediaStore {
     /// assert_eq!(listed[0].policy, RetentionPolicy::Retain);
     /// # Ok(()) }
     /// ```
-    pub async fn list(&self) -> Result<Vec<StoredReference>> {
+    pub(crate) async fn list(&self) -> Result<Vec<StoredReference>> {
         let inv = self.inventory().await?;
-        let markers = inv
-            .hashes
-            .into_values()
-            .filter(|e| !e.content.is_empty())
-            .flat_map(|e| e.markers.into_iter().map(|(r, _)| r))
-            .collect();
+        let mut locations = BTreeMap::new();
+        let mut markers = Vec::new();
+        for (hash, e) in inv.hashes {
+            if let Some(content) = e.content.first() {
+                locations.insert(hash, content.location.clone());
+                markers.extend(e.markers.into_iter().map(|(r, _)| r));
+            }
+        }
         let (records, _unreadable) = self.read_markers(markers).await?;
         let mut out = records
             .into_iter()
-            .map(|(r, rec)| self.stored_reference(&r, rec))
+            .map(|(r, rec)| {
+                let key = locations.get(&r.hash).cloned().unwrap_or_default();
+                self.stored_reference(&r, rec, &key)
+            })
             .collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| {
-            (a.created, a.reference.as_str()).cmp(&(b.created, b.reference.as_str()))
+            (&a.location, a.reference.as_str()).cmp(&(&b.location, b.reference.as_str()))
         });
         Ok(out)
     }
 
-    fn stored_reference(&self, r: &RefKey, rec: MediaRecord) -> Result<StoredReference> {
+    /// What the marker of `reference` records, and where its bytes are
+    /// (a `head` of the bytes, no read).
+    pub(crate) async fn head_reference(
+        &self,
+        reference: &StorageReference,
+    ) -> Result<StoredReference> {
+        let r = RefKey::parse(reference)?;
+        let marker_key = self.layout.marker_key(&r);
+        let (marker, location) =
+            futures::try_join!(self.get_opt(&marker_key), self.location(&r.hash))?;
+        let not_found = || Error::NotFound {
+            reference: reference.to_string(),
+        };
+        let record = MediaRecord::from_bytes(marker_key.as_ref(), &marker.ok_or_else(not_found)?)?;
+        let key = location.ok_or_else(not_found)?;
+        if !self.exists(&key).await? {
+            return Err(not_found());
+        }
+        self.stored_reference(&r, record, &key)
+    }
+
+    fn stored_reference(
+        &self,
+        r: &RefKey,
+        rec: MediaRecord,
+        key: &object_store::path::Path,
+    ) -> Result<StoredReference> {
         Ok(StoredReference {
             reference: r.to_reference()?,
+            location: super::inventory::key_path(key),
             blake3: rec.blake3,
             mime_type: rec.mime_type,
             size_bytes: rec.size_bytes,
@@ -155,7 +119,8 @@ impl ObjectStoreMediaStore {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> promptkit_media_store::Result<()> {
     /// use bytes::Bytes;
-    /// use promptkit_media_store::{MediaMetadata, MediaStore, MediaStoreExt, ObjectStoreConfig,
+    /// use promptkit_media_store::{MediaLifecycle, MediaMetadata, MediaStore, MediaStoreExt,
+    ///     ObjectStoreConfig,
     ///     ObjectStoreMediaStore, RetentionPolicy};
     /// use time::{Duration, OffsetDateTime};
     ///
@@ -174,7 +139,7 @@ impl ObjectStoreMediaStore {
     /// assert_eq!(store.retrieve_bytes(&kept).await?, png);
     /// # Ok(()) }
     /// ```
-    pub async fn enforce_retention(&self, now: OffsetDateTime) -> Result<RetentionReport> {
+    pub(crate) async fn enforce_retention(&self, now: OffsetDateTime) -> Result<RetentionReport> {
         let default = self.config.default_policy;
         self.drop_references(move |rec| {
             is_expired(rec.metadata.policy.unwrap_or(default), rec.created, now)
@@ -188,7 +153,7 @@ impl ObjectStoreMediaStore {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> promptkit_media_store::Result<()> {
-    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
+    /// use promptkit_media_store::{MediaLifecycle, MediaMetadata, MediaStoreExt, ObjectStoreConfig,
     ///     ObjectStoreMediaStore, RetentionPolicy};
     ///
     /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
@@ -199,7 +164,7 @@ impl ObjectStoreMediaStore {
     /// assert_eq!((report.expired_references, report.removed_objects), (vec![r], 1));
     /// # Ok(()) }
     /// ```
-    pub async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
+    pub(crate) async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
         let conv = conversation_id.to_owned();
         let default = self.config.default_policy;
         self.drop_references(move |rec| {
@@ -212,7 +177,7 @@ impl ObjectStoreMediaStore {
     /// Drops the [`RetentionPolicy::DeleteWithConversation`] references of
     /// every conversation *not* in `live` (for example the conversations a
     /// state store still holds). References without a conversation id stay.
-    pub async fn retain_conversations(&self, live: HashSet<String>) -> Result<RetentionReport> {
+    pub(crate) async fn retain_conversations(&self, live: HashSet<String>) -> Result<RetentionReport> {
         let default = self.config.default_policy;
         self.drop_references(move |rec| {
             rec.metadata.policy.unwrap_or(default) == RetentionPolicy::DeleteWithConversation
@@ -277,31 +242,5 @@ impl ObjectStoreMediaStore {
         }
         report.expired_references.sort();
         Ok(report)
-    }
-
-    /// Runs [`enforce_retention`](Self::enforce_retention) every `every` in a
-    /// background task (first run after one period) until the handle is
-    /// aborted; failures are logged with `tracing` and retried next period.
-    /// Several processes may run it on one bucket (see
-    /// [`enforce_retention`](Self::enforce_retention)). Must be called from
-    /// within a Tokio runtime.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> promptkit_media_store::Result<()> {
-    /// use std::time::Duration;
-    /// use promptkit_media_store::{ObjectStoreConfig, ObjectStoreMediaStore};
-    ///
-    /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
-    /// let task = store.spawn_retention_task(Duration::from_secs(600));
-    /// task.abort();
-    /// # Ok(()) }
-    /// ```
-    pub fn spawn_retention_task(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let store = self.clone();
-        crate::lifecycle::spawn_retention_loop(every, move |now| {
-            let store = store.clone();
-            async move { store.enforce_retention(now).await }
-        })
     }
 }

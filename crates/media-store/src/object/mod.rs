@@ -124,14 +124,15 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-pub use crate::lifecycle::{GcOptions, GcReport, RetentionReport, VerifyReport};
+pub use crate::reports::{GcOptions, GcReport, RetentionReport, StoredReference, VerifyReport};
 pub use config::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig};
-pub use lifecycle::StoredReference;
 #[cfg(feature = "s3")]
 pub use s3::{S3MediaStore, S3MediaStoreBuilder};
 
+use crate::lifecycle::{MediaLifecycle, Progress};
 use crate::{
     Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
+    delivery,
 };
 use layout::Layout;
 
@@ -364,12 +365,33 @@ impl ObjectStoreMediaStore {
 
 #[async_trait]
 impl MediaStore for ObjectStoreMediaStore {
+    /// Runs as its own task where a Tokio runtime is at hand, so a caller
+    /// that goes away (its future dropped) leaves no reference behind.
     async fn store(
         &self,
         content: &MediaContent,
         metadata: &MediaMetadata,
     ) -> Result<StorageReference> {
-        self.store_media(content, metadata).await
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to run a task on (an in-memory store polled by
+            // another executor): stored in place.
+            return self.store_media(content, metadata).await;
+        };
+        let (this, undoer, undo_runtime) = (self.clone(), self.clone(), runtime.clone());
+        let (delivery, pending) = delivery::channel(move |reference| {
+            undo_runtime.spawn(async move { undoer.drop_abandoned(&reference).await });
+        });
+        let (content, metadata) = (content.clone(), metadata.clone());
+        runtime.spawn(async move {
+            if delivery.caller_gone() {
+                return;
+            }
+            let result = this.store_media(&content, &metadata).await;
+            if let Some(reference) = delivery.deliver(result) {
+                this.drop_abandoned(&reference).await;
+            }
+        });
+        pending.wait().await
     }
 
     async fn retrieve(&self, reference: &StorageReference) -> Result<MediaContent> {
@@ -386,5 +408,49 @@ impl MediaStore for ObjectStoreMediaStore {
 
     async fn stats(&self) -> Result<StorageStats> {
         self.compute_stats().await
+    }
+}
+
+impl ObjectStoreMediaStore {
+    /// Drops the reference of a store whose caller went away.
+    async fn drop_abandoned(&self, reference: &StorageReference) {
+        if let Err(e) = self.delete_reference(reference).await {
+            tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
+        }
+    }
+}
+
+#[async_trait]
+impl MediaLifecycle for ObjectStoreMediaStore {
+    async fn head(&self, reference: &StorageReference) -> Result<StoredReference> {
+        self.head_reference(reference).await
+    }
+
+    async fn list(&self) -> Result<Vec<StoredReference>> {
+        ObjectStoreMediaStore::list(self).await
+    }
+
+    async fn gc(&self, options: GcOptions) -> Result<GcReport> {
+        ObjectStoreMediaStore::gc(self, options).await
+    }
+
+    async fn verify_with_progress(&self, progress: Progress) -> Result<VerifyReport> {
+        ObjectStoreMediaStore::verify_with_progress(self, move |done, total| progress(done, total))
+            .await
+    }
+
+    async fn enforce_retention(&self, now: time::OffsetDateTime) -> Result<RetentionReport> {
+        ObjectStoreMediaStore::enforce_retention(self, now).await
+    }
+
+    async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
+        ObjectStoreMediaStore::conversation_deleted(self, conversation_id).await
+    }
+
+    async fn retain_conversations(
+        &self,
+        live: std::collections::HashSet<String>,
+    ) -> Result<RetentionReport> {
+        ObjectStoreMediaStore::retain_conversations(self, live).await
     }
 }

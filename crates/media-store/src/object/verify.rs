@@ -9,7 +9,7 @@ use object_store::path::Path;
 use super::ObjectStoreMediaStore;
 use super::inventory::{READS_IN_FLIGHT, content_of_sidecar, key_path};
 use super::record::MediaRecord;
-use crate::lifecycle::VerifyReport;
+use crate::reports::VerifyReport;
 use crate::{Error, Result};
 
 /// Media objects read and re-hashed at once.
@@ -44,15 +44,11 @@ impl ObjectStoreMediaStore {
     ///     .join(key.filename().unwrap())]);
     /// # Ok(()) }
     /// ```
-    pub async fn verify(&self) -> Result<VerifyReport> {
-        self.verify_with_progress(|_, _| {}).await
-    }
-
-    /// [`verify`](Self::verify), calling `progress(done, total)` with
+    /// Verify, calling `progress(done, total)` with
     /// `done == 0` before the first object is read, after each object
     /// (objects are read a few at a time), and once at the end with
     /// `done == total` (for progress bars on long walks).
-    pub async fn verify_with_progress(
+    pub(crate) async fn verify_with_progress(
         &self,
         progress: impl Fn(u64, u64) + Send + 'static,
     ) -> Result<VerifyReport> {

@@ -182,6 +182,7 @@ impl ObjectStoreMediaStore {
                 "the backend kept reporting a conflict that `head` did not confirm ({ATTEMPTS} attempts)"
             ),
             transient: true,
+            source: None,
         }
     }
 }
@@ -199,10 +200,5 @@ pub(super) async fn hash_hex(data: &Bytes) -> Result<String> {
     runtime
         .spawn_blocking(move || blake3::hash(&d).to_hex().to_string())
         .await
-        .map_err(|e| Error::Backend {
-            backend: "blake3".into(),
-            operation: "hash media".into(),
-            message: e.to_string(),
-            transient: false,
-        })
+        .map_err(|e| Error::backend("blake3", "hash media", false, e))
 }

@@ -1,0 +1,245 @@
+//! The local store's operations on one thread: store, read, delete. Files
+//! reach their final names inside the index's write transaction, so what the
+//! index says and what the folder holds change together for every process.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use rusqlite::Transaction;
+use time::OffsetDateTime;
+
+use super::config::FileStoreConfig;
+use super::files::{Files, Temp, parent};
+use super::index::{self, Index, MediaRow, NewRef};
+use super::naming;
+use super::sidecar::{MediaSidecar, sidecar_location};
+use crate::{
+    Error, MediaMetadata, Result, RetentionPolicy, StorageReference, StoredReference,
+    extension_for_mime,
+};
+
+/// Name of the index database in the state folder.
+pub(crate) const INDEX_FILE: &str = ".promptkit/index.sqlite3";
+
+/// The files and the index of one store.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub(crate) files: Files,
+    pub(crate) index: Index,
+    pub(crate) config: FileStoreConfig,
+}
+
+/// One store call, validated.
+pub(crate) struct Request {
+    pub(crate) data: Bytes,
+    pub(crate) mime_type: String,
+    pub(crate) metadata: MediaMetadata,
+    /// `media/<org dirs>`
+    pub(crate) dir: String,
+    pub(crate) now: OffsetDateTime,
+}
+
+fn new_ref<'a>(
+    id: &'a str,
+    req: &'a Request,
+    policy: RetentionPolicy,
+    location: &'a str,
+) -> NewRef<'a> {
+    NewRef {
+        id,
+        location,
+        mime_type: &req.mime_type,
+        size: req.data.len() as u64,
+        metadata: &req.metadata,
+        policy,
+        created: req.now,
+    }
+}
+
+impl Engine {
+    pub(crate) fn open(config: FileStoreConfig) -> Result<Engine> {
+        let files = Files::open(&config.base_dir, config.read_only, config.fsync)?;
+        let index = Index::open(&files.abs(INDEX_FILE), config.read_only, config.fsync)?;
+        Ok(Engine {
+            files,
+            index,
+            config,
+        })
+    }
+
+    /// Refuses a mutation on a read-only store.
+    pub(crate) fn writable(&self, operation: &str) -> Result<()> {
+        if self.config.read_only {
+            return Err(Error::NotSupported {
+                operation: operation.to_owned(),
+                backend: format!("the read-only local store {}", self.files.base().display()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores `req`; returns the new reference.
+    ///
+    /// The hash is known before anything is written: a dedup hit writes no
+    /// media at all. New content is written to temp files outside the lock;
+    /// inside one write transaction the dedup record is checked again, the
+    /// files are renamed to their final names and the rows inserted.
+    pub(crate) fn store(&self, req: &Request) -> Result<StorageReference> {
+        self.writable("store")?;
+        let hash = blake3::hash(&req.data).to_hex().to_string();
+        let id = naming::new_ref_id();
+        let dedup = self.config.enable_deduplication;
+        let policy = req.metadata.policy.unwrap_or(self.config.default_policy);
+        if dedup {
+            let known = self.index.read(|c| index::content(c, &hash))?;
+            if known.is_some() {
+                let hit = self.index.write(|tx| {
+                    let Some(row) = index::content(tx, &hash).map_err(|e| self.index.err(e))? else {
+                        return Ok(false);
+                    };
+                    if !self.files.is_file(&row.location)? {
+                        return Ok(false); // lost: rewritten by the path below
+                    }
+                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location)).map_err(|e| self.index.err(e))?;
+                    Ok(true)
+                })?;
+                if hit {
+                    return naming::reference_for(&id);
+                }
+            }
+        }
+
+        let ext = extension_for_mime(&req.mime_type);
+        let stem = if dedup { &hash[..32] } else { id.as_str() };
+        let media = MediaRow {
+            location: format!("{}/{stem}.{ext}", req.dir),
+            blake3: hash.clone(),
+            size: req.data.len() as u64,
+            mime_type: req.mime_type.clone(),
+            dedup,
+        };
+        let first = self.describe(&media, &new_ref(&id, req, policy, &media.location))?;
+        let sidecar = MediaSidecar::new(&media, &first).to_json()?;
+        self.files.ensure_dir(&req.dir)?;
+        let temp_media = self.files.write_temp(&req.dir, &req.data)?;
+        let temp_sidecar = self.files.write_temp(&req.dir, &sidecar)?;
+        self.index.write(|tx| {
+            let existing = if dedup {
+                index::content(tx, &hash).map_err(|e| self.index.err(e))?
+            } else {
+                None
+            };
+            match existing {
+                // Stored by someone else meanwhile: a dedup hit after all
+                // (putting the bytes back if its file was lost).
+                Some(row) => {
+                    if !self.files.is_file(&row.location)? {
+                        self.place(temp_media, &row.location, None)?;
+                    }
+                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location)).map_err(|e| self.index.err(e))
+                }
+                None => self.commit_new(tx, &media, temp_media, temp_sidecar, &new_ref(&id, req, policy, &media.location)),
+            }
+        })?;
+        naming::reference_for(&id)
+    }
+
+    fn commit_new(
+        &self,
+        tx: &Transaction<'_>,
+        media: &MediaRow,
+        temp_media: Temp<'_>,
+        temp_sidecar: Temp<'_>,
+        new_ref: &NewRef<'_>,
+    ) -> Result<()> {
+        self.place(temp_media, &media.location, Some(temp_sidecar))?;
+        index::insert_media(tx, media).map_err(|e| self.index.err(e))?;
+        index::insert_ref(tx, new_ref).map_err(|e| self.index.err(e))
+    }
+
+    /// Renames the temp files to `location` (and its sidecar), durably.
+    fn place(&self, media: Temp<'_>, location: &str, sidecar: Option<Temp<'_>>) -> Result<()> {
+        self.files.rename(media, location)?;
+        if let Some(s) = sidecar {
+            self.files.rename(s, &sidecar_location(location))?;
+        }
+        self.files.sync_dir(parent(location))
+    }
+
+    /// A [`StoredReference`] for a reference not yet in the index.
+    fn describe(&self, media: &MediaRow, r: &NewRef<'_>) -> Result<StoredReference> {
+        Ok(StoredReference {
+            reference: naming::reference_for(r.id)?,
+            location: PathBuf::from(r.location),
+            blake3: media.blake3.clone(),
+            mime_type: r.mime_type.to_owned(),
+            size_bytes: r.size,
+            created: r.created,
+            policy: r.policy,
+            metadata: r.metadata.clone(),
+        })
+    }
+
+    /// What the index records about `reference`.
+    pub(crate) fn head(&self, reference: &StorageReference) -> Result<StoredReference> {
+        let id = naming::parse_reference(reference)?;
+        self.index
+            .read(|c| index::reference(c, id))?
+            .ok_or_else(|| Error::NotFound {
+                reference: reference.to_string(),
+            })
+    }
+
+    /// The media behind `reference` and its MIME type.
+    pub(crate) fn read(&self, reference: &StorageReference) -> Result<(String, Bytes)> {
+        let head = self.head(reference)?;
+        match self.files.read(&head.location)? {
+            Some(data) if blake3::hash(&data).to_hex().as_str() == head.blake3 => {
+                Ok((head.mime_type, Bytes::from(data)))
+            }
+            Some(_) => Err(Error::Corrupt {
+                reference: reference.to_string(),
+                message: format!(
+                    "the bytes of {} do not match their BLAKE3 hash",
+                    self.files.abs(&head.location).display()
+                ),
+            }),
+            None => Err(Error::NotFound {
+                reference: format!(
+                    "{reference} (its file {} is missing)",
+                    self.files.abs(&head.location).display()
+                ),
+            }),
+        }
+    }
+
+    /// Drops one reference; with the last one, the file and its sidecar go
+    /// (inside the transaction, so a store of the same bytes in any process
+    /// either sees the record or writes the file anew). Returns the bytes
+    /// freed, if any.
+    pub(crate) fn delete(&self, reference: &StorageReference) -> Result<Option<u64>> {
+        self.writable("delete")?;
+        let id = naming::parse_reference(reference)?;
+        self.index.write(|tx| self.delete_in(tx, id, reference))
+    }
+
+    pub(crate) fn delete_in(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        reference: &StorageReference,
+    ) -> Result<Option<u64>> {
+        match index::remove_ref(tx, id).map_err(|e| self.index.err(e))? {
+            None => Err(Error::NotFound {
+                reference: reference.to_string(),
+            }),
+            Some(None) => Ok(None),
+            Some(Some(media)) => {
+                self.files.remove(&media.location)?;
+                self.files.remove(sidecar_location(&media.location))?;
+                Ok(Some(media.size))
+            }
+        }
+    }
+
+}

@@ -1,0 +1,250 @@
+//! The store's folder, seen only through a capability handle
+//! ([`cap_std::fs::Dir`]): every path is resolved beneath the base folder,
+//! and a symlink (or `..`) that leads out of it is refused by the kernel
+//! walk, not by a check that could race. Nothing here creates, reads or
+//! deletes anything outside the base folder, whatever the input.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+
+use super::naming::{TEMP_PREFIX, temp_name};
+use crate::layout::MEDIA_DIR;
+use crate::{Error, Result};
+
+/// Folder of the store's own files (the index database).
+pub(crate) const STATE_DIR: &str = ".promptkit";
+
+/// The base folder.
+#[derive(Debug)]
+pub(crate) struct Files {
+    root: Dir,
+    base: PathBuf,
+    fsync: bool,
+}
+
+/// A file found under `media/` by [`Files::walk_media`].
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// Path relative to the base folder (may not be UTF-8).
+    pub(crate) rel: PathBuf,
+    /// Size in bytes.
+    pub(crate) len: u64,
+    /// Last modification.
+    pub(crate) modified: Option<SystemTime>,
+}
+
+/// A temporary file that is removed unless [`Files::rename`] moved it.
+#[derive(Debug)]
+pub(crate) struct Temp<'a> {
+    files: &'a Files,
+    rel: Option<String>,
+}
+
+impl Temp<'_> {
+    fn rel(&self) -> &str {
+        self.rel.as_deref().unwrap_or_default()
+    }
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        if let Some(rel) = self.rel.take() {
+            let _ = self.files.root.remove_file(&rel);
+        }
+    }
+}
+
+impl Files {
+    /// Opens the base folder `base`, creating it and its `media/` and
+    /// `.promptkit/` folders unless `read_only`. `media/` and `.promptkit/`
+    /// must be real folders: a symlink there is [`Error::PathEscape`].
+    pub(crate) fn open(base: &Path, read_only: bool, fsync: bool) -> Result<Files> {
+        if base.as_os_str().is_empty() {
+            return Err(Error::Config(
+                "the local store needs a base directory (with_base_dir or MEDIA_STORE_DIR)".into(),
+            ));
+        }
+        if !read_only {
+            std::fs::create_dir_all(base).map_err(|e| Error::io(base, e))?;
+        }
+        let base = base.canonicalize().map_err(|e| Error::io(base, e))?;
+        let root =
+            Dir::open_ambient_dir(&base, ambient_authority()).map_err(|e| Error::io(&base, e))?;
+        let files = Files { root, base, fsync };
+        for dir in [MEDIA_DIR, STATE_DIR] {
+            if !read_only {
+                files.ensure_dir(dir)?;
+            }
+            files.check_real_dir(dir)?;
+        }
+        Ok(files)
+    }
+
+    /// The canonical base folder.
+    pub(crate) fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// Absolute path of `rel` (for messages and `file://` URLs).
+    pub(crate) fn abs(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.base.join(rel)
+    }
+
+    fn err(&self, rel: impl AsRef<Path>, e: io::Error) -> Error {
+        let path = self.abs(rel);
+        // cap-std's word for a path that resolves outside the folder.
+        if e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside") {
+            Error::PathEscape { path }
+        } else {
+            Error::io(path, e)
+        }
+    }
+
+    /// Refuses a symlink (or anything but a folder) at `rel`; a missing
+    /// folder is fine (read-only stores may lack one).
+    fn check_real_dir(&self, rel: &str) -> Result<()> {
+        match self.root.symlink_metadata(rel) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(m) if m.is_symlink() => Err(Error::PathEscape { path: self.abs(rel) }),
+            Ok(_) => Err(Error::io(
+                self.abs(rel),
+                io::Error::other("expected a folder of the media store"),
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.err(rel, e)),
+        }
+    }
+
+    /// Creates the folder `rel` and its parents, inside the base folder only.
+    pub(crate) fn ensure_dir(&self, rel: &str) -> Result<()> {
+        self.root.create_dir_all(rel).map_err(|e| self.err(rel, e))
+    }
+
+    /// Writes `data` to a new temporary file in folder `dir` (fsynced when
+    /// the store fsyncs).
+    pub(crate) fn write_temp(&self, dir: &str, data: &[u8]) -> Result<Temp<'_>> {
+        let rel = format!("{dir}/{}", temp_name());
+        let mut file = self
+            .root
+            .open_with(&rel, OpenOptions::new().write(true).create_new(true))
+            .map_err(|e| self.err(&rel, e))?;
+        let temp = Temp {
+            files: self,
+            rel: Some(rel),
+        };
+        file.write_all(data)
+            .and_then(|()| if self.fsync { file.sync_all() } else { Ok(()) })
+            .map_err(|e| self.err(temp.rel(), e))?;
+        Ok(temp)
+    }
+
+    /// Moves a temporary file to its final name `to` (replacing what is there).
+    pub(crate) fn rename(&self, mut temp: Temp<'_>, to: &str) -> Result<()> {
+        let from = temp.rel.take().unwrap_or_default();
+        if let Err(e) = self.root.rename(&from, &self.root, to) {
+            let _ = self.root.remove_file(&from);
+            return Err(self.err(to, e));
+        }
+        Ok(())
+    }
+
+    /// Writes `data` to `rel` atomically (temp file + rename).
+    pub(crate) fn write_atomic(&self, rel: &str, data: &[u8]) -> Result<()> {
+        let dir = parent(rel);
+        let temp = self.write_temp(dir, data)?;
+        self.rename(temp, rel)
+    }
+
+    /// Makes the entries of folder `dir` durable (when the store fsyncs).
+    pub(crate) fn sync_dir(&self, dir: &str) -> Result<()> {
+        if !self.fsync {
+            return Ok(());
+        }
+        // A directory opened for reading (cap-std's `open_dir` handle is
+        // `O_PATH`, which cannot be synced).
+        let d = self
+            .root
+            .open_with(dir, OpenOptions::new().read(true))
+            .map_err(|e| self.err(dir, e))?;
+        d.sync_all().map_err(|e| self.err(dir, e))
+    }
+
+    /// Reads the file `rel`; `None` when it does not exist.
+    pub(crate) fn read(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
+        let rel = rel.as_ref();
+        match self.root.read(rel) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.err(rel, e)),
+        }
+    }
+
+    /// Whether a regular file is at `rel` (a symlink is not followed).
+    pub(crate) fn is_file(&self, rel: impl AsRef<Path>) -> Result<bool> {
+        let rel = rel.as_ref();
+        match self.root.symlink_metadata(rel) {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.err(rel, e)),
+        }
+    }
+
+    /// Removes the file `rel` (never a folder, never through a symlink);
+    /// whether it was there.
+    pub(crate) fn remove(&self, rel: impl AsRef<Path>) -> Result<bool> {
+        let rel = rel.as_ref();
+        match self.root.remove_file(rel) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.err(rel, e)),
+        }
+    }
+
+    /// Every regular file under `media/`, sorted, without following
+    /// symlinks (a symlink is neither listed nor entered).
+    pub(crate) fn walk_media(&self) -> Result<Vec<Found>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![PathBuf::from(MEDIA_DIR)];
+        while let Some(dir) = dirs.pop() {
+            let entries = match self.root.read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.err(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| self.err(&dir, e))?;
+                let rel = dir.join(entry.file_name());
+                let ty = entry.file_type().map_err(|e| self.err(&rel, e))?;
+                if ty.is_dir() {
+                    dirs.push(rel);
+                } else if ty.is_file() {
+                    // Gone meanwhile (a concurrent delete): not listed.
+                    let Ok(m) = entry.metadata() else { continue };
+                    out.push(Found {
+                        rel,
+                        len: m.len(),
+                        modified: m.modified().ok().map(|t| t.into_std()),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Ok(out)
+    }
+}
+
+/// Whether a file name is one of the store's temporary files.
+pub(crate) fn is_temp(rel: &Path) -> bool {
+    rel.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+}
+
+/// The folder part of a `/`-separated relative path.
+pub(crate) fn parent(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}

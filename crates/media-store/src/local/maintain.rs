@@ -1,0 +1,248 @@
+//! Upkeep of the local store: `gc`, `verify` and retention. Each compares
+//! the folder with the index; every decision to remove or repair is taken
+//! again inside a write transaction, where stores and deletes of other
+//! processes cannot interleave.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use super::engine::Engine;
+use super::files::is_temp;
+use super::index::{self, MediaRow};
+use super::naming;
+use super::sidecar::{MediaSidecar, sidecar_location};
+use crate::layout::META_SUFFIX;
+use crate::lifecycle::Progress;
+use crate::{GcOptions, GcReport, Result, RetentionReport, StorageReference, VerifyReport};
+
+/// References dropped per write transaction by retention.
+const BATCH: usize = 256;
+
+impl Engine {
+    pub(crate) fn gc(&self, options: GcOptions) -> Result<GcReport> {
+        if !options.dry_run {
+            self.writable("gc")?;
+        }
+        let mut report = GcReport {
+            dry_run: options.dry_run,
+            ..GcReport::default()
+        };
+        let rows = self.index.read(index::all_media)?;
+        let known: HashSet<&str> = rows.iter().map(|r| r.location.as_str()).collect();
+        let found = self.files.walk_media()?;
+        let present: HashSet<&Path> = found.iter().map(|f| f.rel.as_path()).collect();
+
+        let mut orphans = Vec::new();
+        let mut orphan_sidecars = Vec::new();
+        for f in &found {
+            if is_temp(&f.rel) {
+                if f.modified.is_some_and(|m| options.is_stale(m.into())) {
+                    report.stale_temp_files.push(f.rel.clone());
+                    if !options.dry_run {
+                        self.files.remove(&f.rel)?;
+                    }
+                }
+                continue;
+            }
+            match media_of_sidecar(&f.rel) {
+                Some(media) => {
+                    let owned = media.to_str().is_some_and(|m| known.contains(m));
+                    if !owned && !present.contains(media.as_path()) {
+                        orphan_sidecars.push(f.rel.clone());
+                    }
+                }
+                None if f.rel.to_str().is_some_and(|m| known.contains(m)) => {}
+                None => orphans.push((f.rel.clone(), f.len)),
+            }
+        }
+        let lost: Vec<&MediaRow> =
+            rows.iter().filter(|r| !present.contains(Path::new(&r.location))).collect();
+        let unsound: Vec<&MediaRow> = rows
+            .iter()
+            .filter(|r| present.contains(Path::new(&r.location)))
+            .filter(|r| !self.sidecar_ok(r))
+            .collect();
+        let dangling = self.index.read(index::dangling)?;
+
+        if options.dry_run {
+            report.freed_bytes = orphans.iter().map(|(_, n)| n).sum();
+            report.orphan_media = orphans.into_iter().map(|(p, _)| p).collect();
+            report.orphan_sidecars = orphan_sidecars;
+            for row in lost {
+                let ids = self.index.read(|c| index::references_at(c, &row.location))?;
+                report.dangling_references.extend(ids.iter().filter_map(|id| ref_string(id)));
+            }
+            report.dangling_references.extend(dangling.iter().filter_map(|id| ref_string(id)));
+            report.rewritten_sidecars = unsound.iter().map(|r| sidecar_path(r)).collect();
+            return Ok(report);
+        }
+
+        self.index.write(|tx| {
+            let tracked = |loc: &str| index::media_at(tx, loc).map_err(|e| self.index.err(e));
+            for (rel, len) in orphans {
+                let untracked = match rel.to_str() {
+                    Some(loc) => tracked(loc)?.is_none(),
+                    None => true,
+                };
+                if untracked && self.files.remove(&rel)? {
+                    report.freed_bytes += len;
+                    report.orphan_media.push(rel.clone());
+                    let mut meta = rel.into_os_string();
+                    meta.push(META_SUFFIX);
+                    if self.files.remove(&meta)? {
+                        report.orphan_sidecars.push(meta.into());
+                    }
+                }
+            }
+            for rel in orphan_sidecars {
+                let media = media_of_sidecar(&rel).unwrap_or_default();
+                let untracked = match media.to_str() {
+                    Some(loc) => tracked(loc)?.is_none(),
+                    None => true,
+                };
+                if untracked && !self.files.is_file(&media)? && self.files.remove(&rel)? {
+                    report.orphan_sidecars.push(rel);
+                }
+            }
+            for row in lost {
+                if tracked(&row.location)?.is_some() && !self.files.is_file(&row.location)? {
+                    let ids = index::remove_location(tx, &row.location)
+                        .map_err(|e| self.index.err(e))?;
+                    self.files.remove(sidecar_location(&row.location))?;
+                    report.dangling_references.extend(ids.iter().filter_map(|id| ref_string(id)));
+                }
+            }
+            for id in dangling {
+                index::remove_ref(tx, &id).map_err(|e| self.index.err(e))?;
+                report.dangling_references.extend(ref_string(&id));
+            }
+            for row in unsound {
+                if let Some(row) = tracked(&row.location)?
+                    && self.files.is_file(&row.location)?
+                {
+                    self.rewrite_sidecar(tx, &row)?;
+                    report.rewritten_sidecars.push(sidecar_path(&row));
+                }
+            }
+            Ok(())
+        })?;
+        report.orphan_media.sort();
+        report.orphan_sidecars.sort();
+        Ok(report)
+    }
+
+    /// Whether the sidecar of `row` is there, parses and describes it.
+    fn sidecar_ok(&self, row: &MediaRow) -> bool {
+        match self.files.read(sidecar_location(&row.location)) {
+            Ok(Some(bytes)) => serde_json::from_slice::<MediaSidecar>(&bytes)
+                .is_ok_and(|s| s.describes(row)),
+            _ => false,
+        }
+    }
+
+    fn rewrite_sidecar(&self, tx: &rusqlite::Transaction<'_>, row: &MediaRow) -> Result<()> {
+        let first = index::first_reference(tx, &row.location).map_err(|e| self.index.err(e))?;
+        if let Some(first) = first {
+            let json = MediaSidecar::new(row, &first).to_json()?;
+            self.files.write_atomic(&sidecar_location(&row.location), &json)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn verify(&self, progress: &Progress) -> Result<VerifyReport> {
+        self.index.check_integrity()?;
+        let rows = self.index.read(index::all_media)?;
+        let total = rows.len() as u64;
+        let mut report = VerifyReport::default();
+        progress(0, total);
+        for (i, row) in rows.iter().enumerate() {
+            match self.files.read(&row.location)? {
+                Some(data) => {
+                    report.checked += 1;
+                    if data.len() as u64 != row.size
+                        || blake3::hash(&data).to_hex().as_str() != row.blake3
+                    {
+                        report.corrupt.push(PathBuf::from(&row.location));
+                    }
+                    match self.files.read(sidecar_location(&row.location))? {
+                        None => report.missing_sidecars.push(sidecar_path(row)),
+                        Some(bytes) => {
+                            if !serde_json::from_slice::<MediaSidecar>(&bytes)
+                                .is_ok_and(|s| s.describes(row))
+                            {
+                                report.unreadable_sidecars.push(sidecar_path(row));
+                            }
+                        }
+                    }
+                }
+                // Missing, unless a delete removed it meanwhile: asked again
+                // after any write in progress has committed.
+                None if self.still_tracked_and_missing(&row.location)? => {
+                    report.missing.push(PathBuf::from(&row.location));
+                }
+                None => {}
+            }
+            progress(i as u64 + 1, total);
+        }
+        Ok(report)
+    }
+
+    fn still_tracked_and_missing(&self, location: &str) -> Result<bool> {
+        let check = |c: &rusqlite::Connection| index::media_at(c, location);
+        let tracked = if self.config.read_only {
+            self.index.read(check)?
+        } else {
+            self.index
+                .write(|tx| check(tx).map_err(|e| self.index.err(e)))?
+        };
+        Ok(tracked.is_some() && !self.files.is_file(location)?)
+    }
+
+    /// Drops the references `ids` (already gone ones are skipped).
+    pub(crate) fn drop_references(&self, ids: Vec<String>) -> Result<RetentionReport> {
+        self.writable("retention")?;
+        let mut report = RetentionReport::default();
+        for chunk in ids.chunks(BATCH) {
+            self.index.write(|tx| {
+                for id in chunk {
+                    let reference = naming::reference_for(id)?;
+                    match self.delete_in(tx, id, &reference) {
+                        Ok(freed) => {
+                            if let Some(n) = freed {
+                                report.removed_objects += 1;
+                                report.freed_bytes += n;
+                            }
+                            report.expired_references.push(reference);
+                        }
+                        Err(crate::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(report)
+    }
+
+    pub(crate) fn expired(&self, now: OffsetDateTime) -> Result<Vec<String>> {
+        self.index.read(|c| index::expired(c, now))
+    }
+}
+
+/// For `x.png.meta`, `x.png`.
+fn media_of_sidecar(rel: &Path) -> Option<PathBuf> {
+    let name = rel.file_name()?.as_encoded_bytes();
+    let stem = name.strip_suffix(META_SUFFIX.as_bytes())?;
+    let stem = std::str::from_utf8(stem).ok()?;
+    Some(rel.with_file_name(stem))
+}
+
+fn sidecar_path(row: &MediaRow) -> PathBuf {
+    PathBuf::from(sidecar_location(&row.location))
+}
+
+fn ref_string(id: &str) -> Option<String> {
+    naming::reference_for(id).ok().map(|r: StorageReference| r.to_string())
+}
