@@ -17,8 +17,9 @@ use nix::unistd::Pid;
 use promptkit_bench::crash::{CrashLog, open_store};
 use promptkit_bench::files::count_temp_files;
 use promptkit_bench::rng::Rng;
-use promptkit_media_store::local::GcOptions;
-use promptkit_media_store::{Error, MediaStore, StorageReference};
+use promptkit_media_store::{
+    Error, GcOptions, MediaLifecycle, MediaLifecycleExt, MediaStore, StorageReference,
+};
 
 const KILLS: usize = 200;
 
@@ -59,34 +60,21 @@ fn run_and_kill(exe: &Path, dir: &Path, seed: u64, delay: Duration) -> CrashLog 
     CrashLog::parse(&format!("{first}{rest}"))
 }
 
-/// Live journal records, reference id -> media path: a replay of
-/// `.promptkit/journal` (an incomplete last line is ignored, as the store
-/// does).
-fn journal_refs(dir: &Path) -> BTreeMap<String, String> {
-    journal_records(dir)
-        .into_iter()
-        .map(|(id, v)| (id, v["path"].as_str().unwrap().to_owned()))
+/// Live references in the index, reference id -> (media location,
+/// conversation, policy), read directly from the database.
+fn index_refs(dir: &Path) -> BTreeMap<String, (String, Option<String>, String)> {
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join(".promptkit/index.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st = db
+        .prepare("SELECT id, location, conversation_id, policy FROM refs")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))
+        .unwrap()
+        .map(|r| r.unwrap())
         .collect()
-}
-
-/// Live journal `add` records by reference id (a replay).
-fn journal_records(dir: &Path) -> BTreeMap<String, serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join(".promptkit/journal")).unwrap_or_default();
-    let mut live = BTreeMap::new();
-    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let id = v["id"].as_str().unwrap().to_owned();
-        match v["op"].as_str().unwrap() {
-            "add" => {
-                live.insert(id, v);
-            }
-            "remove" => {
-                live.remove(&id);
-            }
-            op => panic!("unknown journal op {op}"),
-        }
-    }
-    live
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,19 +114,19 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
     assert!(verify.unreadable_sidecars.is_empty(), "{verify:?}");
     assert!(verify.checked > 0);
 
-    // What a crash may leave (temp files, media whose sidecar was not yet
-    // written, media and sidecar whose reference record was not yet
-    // written, a sidecar whose media a delete already removed) is garbage
-    // for gc; a dangling reference record never is, because the record is
-    // written last on store and removed first on delete. Sidecars (format
-    // 2) list no references, so there is nothing to prune or re-add.
+    // What a crash may leave (temp files, media and sidecar renamed into
+    // place by a store whose transaction never committed, or left by a
+    // delete that committed but had not unlinked them yet) is garbage for
+    // gc; a dangling reference never is, because a reference commits after
+    // its files reach their final names and files are unlinked only after
+    // their last reference's removal committed.
     let dry = store
         .gc(GcOptions::new(true).with_temp_grace(Duration::ZERO))
         .await
         .unwrap();
     assert!(dry.dangling_references.is_empty(), "{dry:?}");
     assert!(dry.repaired_references.is_empty(), "{dry:?}");
-    assert!(dry.pruned_references.is_empty(), "{dry:?}");
+    assert!(dry.rewritten_sidecars.is_empty(), "{dry:?}");
     assert!(dry.unreadable_sidecars.is_empty(), "{dry:?}");
     eprintln!(
         "after the crashes: {} media checked, {} missing; gc would remove {} temp files, {} orphan media, {} orphan sidecars",
@@ -148,14 +136,8 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
         dry.orphan_media.len(),
         dry.orphan_sidecars.len(),
     );
-    for missing in &verify.missing {
-        let sidecar = PathBuf::from(format!("{}.meta", missing.display()));
-        assert!(
-            dry.orphan_sidecars.contains(&sidecar),
-            "{} is missing but its sidecar is not a gc orphan: {dry:?}",
-            missing.display()
-        );
-    }
+    assert!(verify.missing.is_empty(), "no media of a live reference is missing: {verify:?}");
+    assert!(verify.missing_sidecars.is_empty(), "{verify:?}");
     let fixed = store
         .gc(GcOptions::new(false).with_temp_grace(Duration::ZERO))
         .await
@@ -192,62 +174,34 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
         );
     }
 
-    // Reference counts: each listed file has exactly the live journal
-    // records that point at it, each with the owner its record carries; its
+    // Reference counts: each listed file has exactly the live references
+    // the index holds for it, each with the owner its row carries; its
     // sidecar (written once, when the file was created) lists none.
-    let full = journal_records(dir.path());
-    let records = journal_refs(dir.path());
-    let mut by_media: BTreeMap<String, usize> = BTreeMap::new();
-    for path in records.values() {
-        *by_media.entry(path.clone()).or_default() += 1;
-    }
-    let objects = store.list().await.unwrap();
-    let mut listed = 0;
-    for o in &objects {
-        let refs = o.references();
-        assert_eq!(o.ref_count() as usize, refs.len(), "{}", o.path.display());
-        assert_eq!(o.sidecar.version, 2, "{}", o.path.display());
-        let text = std::fs::read(format!("{}.meta", o.path.display())).unwrap();
+    let records = index_refs(dir.path());
+    let listed = store.list().await.unwrap();
+    let mut by_location: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for s in &listed {
+        let id = s.reference.as_str().strip_prefix("file:").unwrap();
+        let (location, conversation, policy) = &records[id];
+        assert_eq!(Path::new(location), s.location, "{id}");
+        assert_eq!(conversation, &s.metadata.conversation_id, "{id}");
+        assert_eq!(policy, &s.policy.to_string(), "{id}");
+        *by_location.entry(s.location.clone()).or_default() += 1;
+        let path = store.base_dir().join(&s.location);
+        let text = std::fs::read(format!("{}.meta", path.display())).unwrap();
         let on_disk: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert!(
             on_disk.get("references").is_none() && on_disk.get("ref_count").is_none(),
             "{}",
-            o.path.display()
+            path.display()
         );
-        for l in &o.live_references {
-            let rec = &full[&l.id];
-            assert_eq!(rec["v"], 2, "{rec}");
-            assert_eq!(
-                rec["conversation_id"].as_str(),
-                l.owner.conversation_id.as_deref(),
-                "{rec}"
-            );
-            assert_eq!(
-                rec["retention_policy"].as_str(),
-                Some(l.owner.retention_policy.to_string().as_str()),
-                "{rec}"
-            );
-            assert!(rec["created_at"].is_string(), "{rec}");
-        }
-        let rel = o
-            .path
-            .strip_prefix(store.base_dir())
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        assert_eq!(
-            by_media.get(&rel).copied().unwrap_or(0),
-            refs.len(),
-            "{rel}"
-        );
-        listed += refs.len();
     }
     assert_eq!(
-        listed,
+        listed.len(),
         records.len(),
-        "every live journal record is listed once"
+        "every live reference is listed once"
     );
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.references, records.len() as u64);
-    assert_eq!(stats.objects, objects.len() as u64);
+    assert_eq!(stats.objects, by_location.len() as u64);
 }

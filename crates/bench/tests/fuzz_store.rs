@@ -14,8 +14,7 @@ use bytes::Bytes;
 use common::{broken_base64, fuzz, hostile_id, magic_payload, mime_type};
 use promptkit_bench::files::files_under;
 use promptkit_core::{MediaContent, StorageReference, decode_base64};
-use promptkit_media_store::local::GcOptions;
-use promptkit_media_store::{
+use promptkit_media_store::{GcOptions, MediaLifecycle, MediaLifecycleExt, 
     Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization,
 };
 use proptest::prelude::*;
@@ -207,10 +206,10 @@ fn fuzz_hostile_references_are_typed_errors() {
 }
 
 /// Records overwritten with garbage (invalid UTF-8, wrong JSON, paths
-/// leading out) — the journal (as its one line), a sidecar or the media:
-/// reads are typed errors, gc and verify report, nothing panics and nothing
-/// outside the store is touched. `ID` in the garbage is replaced with the
-/// stored reference's id.
+/// leading out) — the index database, a sidecar or the media: opening or
+/// reading gives typed errors, gc and verify report, nothing panics and
+/// nothing outside the store is touched. `ID` in the garbage is replaced
+/// with the stored reference's id.
 #[test]
 fn fuzz_corrupted_records_are_typed_errors() {
     let rt = rt();
@@ -236,19 +235,32 @@ fn fuzz_corrupted_records_are_typed_errors() {
             .unwrap();
         let id = r.as_str().trim_start_matches("file:").to_owned();
         let media = rt.block_on(store.path_of(&r)).unwrap();
+        drop(store);
         let (target, bytes) = match which {
             0 => {
-                let mut line = String::from_utf8_lossy(&bytes)
+                let garbage = String::from_utf8_lossy(&bytes)
                     .replace("ID", &id)
                     .into_bytes();
-                line.push(b'\n');
-                (base.join(".promptkit/journal"), line)
+                for side in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(base.join(format!(".promptkit/index.sqlite3{side}")));
+                }
+                (base.join(".promptkit/index.sqlite3"), garbage)
             }
             1 => (PathBuf::from(format!("{}.meta", media.display())), bytes),
             _ => (media.clone(), bytes),
         };
         std::fs::write(&target, &bytes).unwrap();
-        let fresh = store_in(&base, Organization::Flat);
+        let fresh = match FileStore::builder().with_base_dir(&base).build() {
+            Ok(s) => s,
+            Err(Error::Corrupt { .. } | Error::Backend { .. } | Error::Config(_)) => {
+                prop_assert_eq!(
+                    std::fs::read(&outside).unwrap(),
+                    b"\x89PNG\r\n\x1a\nkeep me".to_vec()
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("unexpected error kind: {e:?}"))),
+        };
         match rt.block_on(fresh.retrieve(&r)) {
             Ok(m) => prop_assert_eq!(m.data, Some(data.clone()), "wrong bytes returned"),
             Err(

@@ -14,13 +14,12 @@
 #![cfg(feature = "azure")]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use promptkit_media_store::conformance::{self, Expectations};
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
-    Error, GcOptions, MediaStore, MediaStoreExt, media_store_from_lookup,
-    open_media_store_url,
+use promptkit_media_store::{
+    Error, GcOptions, MediaLifecycle, MediaLifecycleExt, MediaStore, MediaStoreExt,
+    media_store_from_vars, open_media_store_url,
 };
 use promptkit_testkit::{ServerProcess, free_port, python, require_venv};
 
@@ -136,14 +135,33 @@ async fn child() {
     ));
     assert_eq!(flat.stats().await.unwrap().objects, 0);
 
-    // Variables come through a lookup as well as from the environment; a
-    // wrong one is a configuration error naming it.
-    let bad = |k: &str| match k {
-        "MEDIA_STORE_URL" => Some(format!("az://{CONTAINER}/x")),
-        "AZURE_STORAGE_USE_EMULATOR" => Some("maybe".to_string()),
-        _ => None,
-    };
-    match media_store_from_lookup(bad) {
+    // Variables come from a map as well as from the environment, and
+    // object_store options from the URL; a wrong one is a configuration error
+    // naming the backend.
+    for (url, vars) in [
+        (
+            format!("az://{CONTAINER}/vars?organization=flat"),
+            vec![("AZURE_STORAGE_USE_EMULATOR", "true")],
+        ),
+        (
+            format!("az://{CONTAINER}/query?organization=flat&azure_storage_use_emulator=true"),
+            vec![],
+        ),
+    ] {
+        let vars = vars.into_iter().chain([("MEDIA_STORE_URL", url.as_str())]);
+        let store = media_store_from_vars(vars).unwrap();
+        let r = store
+            .store_bytes("image/png", png.clone(), &meta)
+            .await
+            .unwrap();
+        assert_eq!(store.retrieve_bytes(&r).await.unwrap(), png, "{url}");
+        store.delete(&r).await.unwrap();
+    }
+    let bad = [
+        ("MEDIA_STORE_URL", format!("az://{CONTAINER}/x")),
+        ("AZURE_STORAGE_USE_EMULATOR", "maybe".to_string()),
+    ];
+    match media_store_from_vars(bad) {
         Err(Error::Config(m)) => assert!(m.to_lowercase().contains("azure"), "{m}"),
         other => panic!("expected a config error, got {other:?}"),
     }

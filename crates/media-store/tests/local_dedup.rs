@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use promptkit_media_store::conformance::{self, random_bytes};
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, Error, MediaMetadata, MediaStore, MediaStoreExt};
+use promptkit_media_store::{Error, MediaMetadata, MediaStore, MediaStoreExt};
 
 #[path = "support/files.rs"]
 mod files;

@@ -331,30 +331,6 @@ async fn references_of_vanished_conversations_are_collected() {
 }
 
 #[tokio::test]
-async fn gc_removes_stale_temp_files_of_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    let r = put(&store, &png(10), "a", RetentionPolicy::Retain, t0()).await;
-    let temps = [
-        dir.path().join(".promptkit/.pk-tmp-journal"),
-        dir.path().join(".promptkit/.pk-tmp-other"),
-    ];
-    for t in &temps {
-        std::fs::write(t, b"{").unwrap();
-    }
-    let later = OffsetDateTime::now_utc() + Duration::hours(2);
-    let report = store
-        .gc(GcOptions::new(false).with_now(later))
-        .await
-        .unwrap();
-    let mut want = temps.to_vec();
-    want.sort();
-    assert_eq!(report.stale_temp_files, want);
-    assert!(temps.iter().all(|t| !t.exists()));
-    assert!(store.retrieve(&r).await.is_ok());
-}
-
-#[tokio::test]
 async fn huge_retention_periods_never_expire_and_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -127,11 +127,12 @@ async fn garbage_references_are_typed_errors() {
         let r: StorageReference = s.parse().unwrap();
         for result in [
             store.retrieve(&r).await.map(drop),
-            store.delete(&r).await,
             store
                 .url(&r, std::time::Duration::from_secs(1))
                 .await
                 .map(drop),
+            // The rows go; the path named is refused, never unlinked.
+            store.delete(&r).await,
         ] {
             assert!(
                 matches!(result, Err(Error::InvalidInput { .. })),
@@ -150,20 +151,19 @@ async fn garbage_references_are_typed_errors() {
     ));
 }
 
-/// Rewrites the journal record of `r` so it points at `path`.
+/// Rewrites the index rows of `r` so they point at `path` (a hand edit of
+/// the database).
 fn tamper(dir: &Path, r: &StorageReference, path: &str) {
     let id = r.as_str().strip_prefix("file:").unwrap();
-    let journal = dir.join(".promptkit/journal");
-    let mut out = String::new();
-    for line in std::fs::read_to_string(&journal).unwrap().lines() {
-        let mut rec: serde_json::Value = serde_json::from_str(line).unwrap();
-        if rec["id"] == id {
-            rec["path"] = serde_json::Value::String(path.to_owned());
-        }
-        out.push_str(&serde_json::to_string(&rec).unwrap());
-        out.push('\n');
-    }
-    std::fs::write(&journal, out).unwrap();
+    let db = rusqlite::Connection::open(dir.join(".promptkit/index.sqlite3")).unwrap();
+    db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let old: String = db
+        .query_row("SELECT location FROM refs WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    db.execute("UPDATE media SET location = ?1 WHERE location = ?2", [path, &old])
+        .unwrap();
+    db.execute("UPDATE refs SET location = ?1 WHERE id = ?2", [path, id])
+        .unwrap();
 }
 
 #[tokio::test]
@@ -180,7 +180,8 @@ async fn hand_crafted_records_pointing_outside_are_refused() {
         format!("media/{up}{victim_rel}"),
         victim.display().to_string(),
         format!("{up}{victim_rel}"),
-        ".promptkit/lock".to_owned(),
+        ".promptkit/index.sqlite3".to_owned(),
+        "media/../.promptkit/index.sqlite3".to_owned(),
     ] {
         let r = store
             .store_bytes("text/plain", random_bytes(b"t", 10), &MediaMetadata::new())
@@ -189,11 +190,12 @@ async fn hand_crafted_records_pointing_outside_are_refused() {
         tamper(dir.path(), &r, &path);
         for result in [
             store.retrieve(&r).await.map(drop),
-            store.delete(&r).await,
             store
                 .url(&r, std::time::Duration::from_secs(1))
                 .await
                 .map(drop),
+            // The rows go; the path named is refused, never unlinked.
+            store.delete(&r).await,
         ] {
             assert!(
                 matches!(result, Err(Error::PathEscape { .. })),
@@ -202,6 +204,7 @@ async fn hand_crafted_records_pointing_outside_are_refused() {
         }
     }
     assert_eq!(std::fs::read(&victim).unwrap(), b"do not touch");
+    assert!(dir.path().join(".promptkit/index.sqlite3").is_file());
 }
 
 #[cfg(unix)]
@@ -227,16 +230,13 @@ async fn symlinked_media_leading_out_is_refused() {
         store.retrieve(&r).await,
         Err(Error::PathEscape { .. })
     ));
-    assert!(matches!(
-        store.delete(&r).await,
-        Err(Error::PathEscape { .. })
-    ));
-    assert!(matches!(
-        store.url(&r, std::time::Duration::from_secs(1)).await,
-        Err(Error::PathEscape { .. })
-    ));
-    assert!(victim.exists(), "the target outside must not be deleted");
-    assert!(std::fs::symlink_metadata(&media).is_ok(), "nothing changed");
+    let url = store.url(&r, std::time::Duration::from_secs(1)).await;
+    assert!(url.is_ok(), "a URL names the path in the store, not the target: {url:?}");
+    // Deleting the reference removes the link inside the store, never what
+    // it points to.
+    store.delete(&r).await.unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"\x89PNG\r\n\x1a\nsecret");
+    assert!(std::fs::symlink_metadata(&media).is_err(), "the link went with its reference");
 }
 
 #[cfg(unix)]
@@ -265,11 +265,9 @@ async fn symlinks_inside_the_store_are_followed() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), Organization::ByConversation);
     std::fs::create_dir_all(dir.path().join("media/real")).unwrap();
-    std::os::unix::fs::symlink(
-        dir.path().join("media/real"),
-        dir.path().join("media/alias"),
-    )
-    .unwrap();
+    // A relative link (an absolute one is refused: the kernel walk stays
+    // beneath the base folder and cannot follow an absolute target).
+    std::os::unix::fs::symlink("real", dir.path().join("media/alias")).unwrap();
     let m = MediaMetadata::new().with_conversation("alias");
     let data = random_bytes(b"%PDF-", 100);
     let r = store

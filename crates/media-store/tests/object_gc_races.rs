@@ -16,7 +16,7 @@ use object_store::{
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
+use promptkit_media_store::{MediaLifecycle, 
     GcOptions, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore,
     StorageReference,
 };

@@ -1,6 +1,8 @@
 //! The object-store media store on a real S3 server (moto on 127.0.0.1): the
 //! conformance suite, multipart uploads, presigned URLs, identical stores from
-//! two processes, and the server going away mid-test.
+//! two processes, the server going away mid-test, and stores configured by
+//! object_store's variables (`AWS_ENDPOINT`, in the process environment or
+//! given) and by object_store options in the URL.
 //!
 //! Needs the Python venv (`PROMPTKIT_PYVENV`, set by `cargo xtask test-all`);
 //! skipped with a message otherwise.
@@ -243,20 +245,14 @@ async fn server_stopped_mid_test_gives_typed_errors() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_from_env_style_configuration() {
-    let venv = require_venv!();
-    let (server, bucket) = moto(&venv);
-    let endpoint = server.base_url();
-    let url = format!("s3://{bucket}/from-env?organization=by-run");
-    let store = promptkit_media_store::media_store_from_lookup(|k| match k {
-        "MEDIA_STORE_URL" => Some(url.clone()),
-        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
-        "AWS_ALLOW_HTTP" => Some("true".into()),
-        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("test".into()),
-        _ => None,
-    })
-    .unwrap();
+/// Stores a PDF through `store`, reads it back, checks its presigned URL
+/// points at `endpoint` under `prefix`, and deletes it.
+async fn store_through(
+    store: &dyn promptkit_media_store::MediaLifecycle,
+    endpoint: &str,
+    bucket: &str,
+    prefix: &str,
+) {
     let meta = conformance::fresh_metadata("env");
     let data = conformance::random_bytes(b"%PDF-1.7\n", 2048);
     let r = store
@@ -267,8 +263,97 @@ async fn store_from_env_style_configuration() {
     let url = store.url(&r, Duration::from_secs(60)).await.unwrap();
     let run = meta.run_id.as_deref().unwrap();
     assert!(
-        url.starts_with(&format!("{endpoint}/{bucket}/from-env/media/{run}/")),
+        url.starts_with(&format!("{endpoint}/{bucket}/{prefix}/media/{run}/")),
         "{url}"
     );
     store.delete(&r).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_from_variables_with_aws_endpoint() {
+    let venv = require_venv!();
+    let (server, bucket) = moto(&venv);
+    let endpoint = server.base_url();
+    let url = format!("s3://{bucket}/from-vars?organization=by-run");
+    // AWS_ENDPOINT is object_store's own name (AWS_ENDPOINT_URL works too).
+    let store = promptkit_media_store::media_store_from_vars([
+        ("MEDIA_STORE_URL", url.as_str()),
+        ("AWS_ENDPOINT", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ])
+    .unwrap();
+    store_through(store.as_ref(), &endpoint, &bucket, "from-vars").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_from_object_store_options_in_the_url() {
+    let venv = require_venv!();
+    let (server, bucket) = moto(&venv);
+    let endpoint = server.base_url();
+    // Everything in the URL, nothing in the variables.
+    let url = format!(
+        "s3://{bucket}/from-query?organization=by-run&aws_endpoint={endpoint}\
+         &aws_allow_http=true&aws_access_key_id=test&aws_secret_access_key=query-secret-test"
+    );
+    let store =
+        promptkit_media_store::media_store_from_vars([("MEDIA_STORE_URL", url.as_str())]).unwrap();
+    assert!(!format!("{store:?}").contains("query-secret"), "{store:?}");
+    store_through(store.as_ref(), &endpoint, &bucket, "from-query").await;
+}
+
+/// Env var telling `child_store_from_process_environment` it runs as the child.
+const CHILD_ENV: &str = "PK_S3_CHILD_FROM_ENV";
+
+/// Run by `store_from_process_environment_with_aws_endpoint` in a child
+/// process whose environment holds the configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "child process of store_from_process_environment_with_aws_endpoint"]
+async fn child_store_from_process_environment() {
+    let var = |k| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
+    assert!(std::env::var_os("AWS_ENDPOINT_URL").is_none());
+    let store = promptkit_media_store::media_store_from_env().unwrap();
+    let (endpoint, bucket) = (var("AWS_ENDPOINT"), var(CHILD_BUCKET));
+    store_through(store.as_ref(), &endpoint, &bucket, "from-env").await;
+    println!("CHILD OK {}", var(CHILD_ENV));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_from_process_environment_with_aws_endpoint() {
+    let venv = require_venv!();
+    let (server, bucket) = moto(&venv);
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap());
+    child.args([
+        "--exact",
+        "child_store_from_process_environment",
+        "--ignored",
+        "--nocapture",
+    ]);
+    // Only these AWS variables: object_store's from_env() reads the process environment.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            child.env_remove(k);
+        }
+    }
+    let out = child
+        .env(CHILD_ENV, "1")
+        .env(CHILD_BUCKET, &bucket)
+        .env(
+            "MEDIA_STORE_URL",
+            format!("s3://{bucket}/from-env?organization=by-run"),
+        )
+        .env("AWS_ENDPOINT", server.base_url())
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD OK 1"),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

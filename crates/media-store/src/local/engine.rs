@@ -111,8 +111,11 @@ impl Engine {
 
         let ext = extension_for_mime(&req.mime_type);
         let stem = if dedup { &hash[..32] } else { id.as_str() };
+        // The folder's real path: a symlinked folder inside the store is
+        // recorded where gc will find its files.
+        let dir = self.files.ensure_dir(&req.dir)?;
         let media = MediaRow {
-            location: format!("{}/{stem}.{ext}", req.dir),
+            location: format!("{dir}/{stem}.{ext}"),
             blake3: hash.clone(),
             size: req.data.len() as u64,
             mime_type: req.mime_type.clone(),
@@ -120,9 +123,8 @@ impl Engine {
         };
         let first = self.describe(&media, &new_ref(&id, req, policy, &media.location))?;
         let sidecar = MediaSidecar::new(&media, &first).to_json()?;
-        self.files.ensure_dir(&req.dir)?;
-        let temp_media = self.files.write_temp(&req.dir, &req.data)?;
-        let temp_sidecar = self.files.write_temp(&req.dir, &sidecar)?;
+        let temp_media = self.files.write_temp(&dir, &req.data)?;
+        let temp_sidecar = self.files.write_temp(&dir, &sidecar)?;
         self.index.write(|tx| {
             let existing = if dedup {
                 index::content(tx, &hash).map_err(|e| self.index.err(e))?
@@ -213,33 +215,57 @@ impl Engine {
         }
     }
 
-    /// Drops one reference; with the last one, the file and its sidecar go
-    /// (inside the transaction, so a store of the same bytes in any process
-    /// either sees the record or writes the file anew). Returns the bytes
-    /// freed, if any.
+    /// Drops one reference; with the last one, the file and its sidecar go.
+    /// Returns the bytes freed, if any.
+    ///
+    /// The rows go first, in one transaction; the files then go in a second
+    /// one that checks the index again, so a store of the same bytes that
+    /// committed in between (in any process) keeps its file, and a crash in
+    /// between leaves only a file the index does not know (gc's to remove),
+    /// never a reference without its media.
     pub(crate) fn delete(&self, reference: &StorageReference) -> Result<Option<u64>> {
         self.writable("delete")?;
         let id = naming::parse_reference(reference)?;
-        self.index.write(|tx| self.delete_in(tx, id, reference))
+        let freed = self.index.write(|tx| self.delete_in(tx, id, reference))?;
+        if let Some(media) = &freed {
+            self.unlink_unreferenced(std::slice::from_ref(media))?;
+        }
+        Ok(freed.map(|m| m.size))
     }
 
+    /// Removes reference `id` in `tx`; returns the media row removed with
+    /// its last reference (its files still to unlink).
     pub(crate) fn delete_in(
         &self,
         tx: &Transaction<'_>,
         id: &str,
         reference: &StorageReference,
-    ) -> Result<Option<u64>> {
+    ) -> Result<Option<MediaRow>> {
         match index::remove_ref(tx, id).map_err(|e| self.index.err(e))? {
             None => Err(Error::NotFound {
                 reference: reference.to_string(),
             }),
-            Some(None) => Ok(None),
-            Some(Some(media)) => {
-                self.files.remove(&media.location)?;
-                self.files.remove(sidecar_location(&media.location))?;
-                Ok(Some(media.size))
-            }
+            Some(freed) => Ok(freed),
         }
     }
 
+    /// Unlinks the files of `rows` that the index (checked again, under
+    /// its write lock) still does not know.
+    pub(crate) fn unlink_unreferenced(&self, rows: &[MediaRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.index.write(|tx| {
+            for m in rows {
+                if index::media_at(tx, &m.location)
+                    .map_err(|e| self.index.err(e))?
+                    .is_none()
+                {
+                    self.files.remove(&m.location)?;
+                    self.files.remove(sidecar_location(&m.location))?;
+                }
+            }
+            Ok(())
+        })
+    }
 }

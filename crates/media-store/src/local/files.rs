@@ -77,7 +77,10 @@ impl Files {
         let files = Files { root, base, fsync };
         for dir in [MEDIA_DIR, STATE_DIR] {
             if !read_only {
-                files.ensure_dir(dir)?;
+                files
+                    .root
+                    .create_dir_all(dir)
+                    .map_err(|e| files.err(dir, e))?;
             }
             files.check_real_dir(dir)?;
         }
@@ -119,9 +122,40 @@ impl Files {
         }
     }
 
-    /// Creates the folder `rel` and its parents, inside the base folder only.
-    pub(crate) fn ensure_dir(&self, rel: &str) -> Result<()> {
-        self.root.create_dir_all(rel).map_err(|e| self.err(rel, e))
+    /// Creates the media folder `rel` and its parents, inside the base
+    /// folder only; returns its real path (symlinks inside the store
+    /// resolved), which must still be under `media/`, so what the index
+    /// records is what `gc` finds when it walks without following symlinks.
+    pub(crate) fn ensure_dir(&self, rel: &str) -> Result<String> {
+        inside_media(Path::new(rel)).then_some(()).ok_or_else(|| Error::PathEscape {
+            path: self.abs(rel),
+        })?;
+        if let Err(e) = self.root.create_dir_all(rel) {
+            // An existing symlink to a folder is fine if it stays inside.
+            match self.root.metadata(rel) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(self.err(rel, e)),
+                Err(e) => return Err(self.err(rel, e)),
+            }
+        }
+        let real = self.root.canonicalize(rel).map_err(|e| self.err(rel, e))?;
+        match real.to_str() {
+            Some(r) if inside_media(&real) => Ok(r.to_owned()),
+            _ => Err(Error::PathEscape {
+                path: self.abs(rel),
+            }),
+        }
+    }
+
+    /// Refuses a path the index gave that is not a plain path under `media/`.
+    fn media_path<'p>(&self, rel: &'p Path) -> Result<&'p Path> {
+        if inside_media(rel) {
+            Ok(rel)
+        } else {
+            Err(Error::PathEscape {
+                path: self.abs(rel),
+            })
+        }
     }
 
     /// Writes `data` to a new temporary file in folder `dir` (fsynced when
@@ -145,6 +179,10 @@ impl Files {
     /// Moves a temporary file to its final name `to` (replacing what is there).
     pub(crate) fn rename(&self, mut temp: Temp<'_>, to: &str) -> Result<()> {
         let from = temp.rel.take().unwrap_or_default();
+        if let Err(e) = self.media_path(Path::new(to)) {
+            let _ = self.root.remove_file(&from);
+            return Err(e);
+        }
         if let Err(e) = self.root.rename(&from, &self.root, to) {
             let _ = self.root.remove_file(&from);
             return Err(self.err(to, e));
@@ -175,7 +213,7 @@ impl Files {
 
     /// Reads the file `rel`; `None` when it does not exist.
     pub(crate) fn read(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
-        let rel = rel.as_ref();
+        let rel = self.media_path(rel.as_ref())?;
         match self.root.read(rel) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -185,7 +223,7 @@ impl Files {
 
     /// Whether a regular file is at `rel` (a symlink is not followed).
     pub(crate) fn is_file(&self, rel: impl AsRef<Path>) -> Result<bool> {
-        let rel = rel.as_ref();
+        let rel = self.media_path(rel.as_ref())?;
         match self.root.symlink_metadata(rel) {
             Ok(m) => Ok(m.is_file()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -196,7 +234,7 @@ impl Files {
     /// Removes the file `rel` (never a folder, never through a symlink);
     /// whether it was there.
     pub(crate) fn remove(&self, rel: impl AsRef<Path>) -> Result<bool> {
-        let rel = rel.as_ref();
+        let rel = self.media_path(rel.as_ref())?;
         match self.root.remove_file(rel) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -235,6 +273,15 @@ impl Files {
         out.sort_by(|a, b| a.rel.cmp(&b.rel));
         Ok(out)
     }
+}
+
+/// Whether `rel` is a plain relative path under `media/` (no `..`, no root,
+/// no prefix).
+fn inside_media(rel: &Path) -> bool {
+    use std::path::Component;
+    let mut parts = rel.components();
+    parts.next() == Some(Component::Normal(MEDIA_DIR.as_ref()))
+        && parts.all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// Whether a file name is one of the store's temporary files.

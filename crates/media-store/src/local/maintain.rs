@@ -205,14 +205,16 @@ impl Engine {
         self.writable("retention")?;
         let mut report = RetentionReport::default();
         for chunk in ids.chunks(BATCH) {
+            let mut freed = Vec::new();
             self.index.write(|tx| {
                 for id in chunk {
                     let reference = naming::reference_for(id)?;
                     match self.delete_in(tx, id, &reference) {
-                        Ok(freed) => {
-                            if let Some(n) = freed {
+                        Ok(media) => {
+                            if let Some(m) = media {
                                 report.removed_objects += 1;
-                                report.freed_bytes += n;
+                                report.freed_bytes += m.size;
+                                freed.push(m);
                             }
                             report.expired_references.push(reference);
                         }
@@ -222,6 +224,7 @@ impl Engine {
                 }
                 Ok(())
             })?;
+            self.unlink_unreferenced(&freed)?;
         }
         Ok(report)
     }

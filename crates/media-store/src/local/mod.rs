@@ -46,9 +46,12 @@
 //! [`FileStoreConfig::fsync`]) outside any lock; then one write transaction
 //! checks the index again, renames media and sidecar to their final names
 //! and inserts the rows: files reach their final names before the reference
-//! commits. A delete removes the reference and, with the last one, the file
-//! and its sidecar in one transaction. A crash leaves at worst temp files
-//! or a file the index does not know, which `gc` removes.
+//! commits. A delete removes the reference (with the last one, the media
+//! row) and commits; a second transaction then unlinks the file and its
+//! sidecar if the index still does not know them (a store of the same bytes
+//! may have put them back meanwhile). A crash leaves at worst temp files or
+//! a file the index does not know, which `gc` removes; never a reference
+//! without its media.
 //!
 //! A store whose future is dropped (at any point) leaves no reference: the
 //! store runs to completion on Tokio's blocking pool and its reference is
@@ -218,10 +221,13 @@ impl FileStore {
         };
         let runtime = tokio_runtime()?;
         let undo_engine = Arc::clone(&self.engine);
-        let undo_runtime = runtime.clone();
         let (delivery, pending) = delivery::channel(move |reference| {
-            // The caller is gone with the result in hand: drop it again.
-            undo_runtime.spawn_blocking(move || undo(&undo_engine, &reference));
+            // The caller is gone with the result in hand: drop it again, on
+            // a thread of its own (a runtime shutting down runs no more
+            // blocking tasks, and this runs inside a `Drop`).
+            let _ = std::thread::Builder::new()
+                .name("promptkit-media-undo".into())
+                .spawn(move || undo(&undo_engine, &reference));
         });
         let engine = Arc::clone(&self.engine);
         runtime.spawn_blocking(move || {

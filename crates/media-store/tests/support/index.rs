@@ -18,6 +18,12 @@ pub fn live_refs(dir: &Path) -> BTreeMap<String, String> {
     .unwrap();
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    if version == 0 {
+        return BTreeMap::new(); // created, schema not yet committed
+    }
     let mut st = conn.prepare("SELECT id, location FROM refs").unwrap();
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
