@@ -76,6 +76,7 @@ impl Files {
             Dir::open_ambient_dir(&base, ambient_authority()).map_err(|e| Error::io(&base, e))?;
         let files = Files { root, base, fsync };
         for dir in [MEDIA_DIR, STATE_DIR] {
+            files.check_real_dir(dir)?;
             if !read_only {
                 files
                     .root
@@ -145,6 +146,15 @@ impl Files {
                 path: self.abs(rel),
             }),
         }
+    }
+
+    /// The absolute path of the media file `rel` for a caller outside the
+    /// store (a `file://` URL): refused unless it is under `media/` and
+    /// resolves inside the base folder.
+    pub(crate) fn checked_abs(&self, rel: impl AsRef<Path>) -> Result<PathBuf> {
+        let rel = self.media_path(rel.as_ref())?;
+        self.root.metadata(rel).map_err(|e| self.err(rel, e))?;
+        Ok(self.abs(rel))
     }
 
     /// Refuses a path the index gave that is not a plain path under `media/`.
@@ -294,4 +304,16 @@ pub(crate) fn is_temp(rel: &Path) -> bool {
 /// The folder part of a `/`-separated relative path.
 pub(crate) fn parent(rel: &str) -> &str {
     rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn only_plain_paths_under_media() {
+        assert!(inside_media(Path::new("media/a/b.png")));
+        assert!(!inside_media(Path::new("media/../x")));
+        assert!(!inside_media(Path::new("/etc/passwd")));
+        assert!(!inside_media(Path::new(".promptkit/index.sqlite3")));
+        assert!(!inside_media(Path::new("media/../../../tmp/x")));
+    }
 }

@@ -525,3 +525,19 @@ pub(crate) fn stats(c: &Connection) -> rusqlite::Result<StorageStats> {
         by_session: group("session_id")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.sqlite3");
+        std::fs::write(&p, vec![0x5a; 8192]).unwrap();
+        let e = Index::open(&p, true, false).unwrap_err();
+        assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
+        let e = Index::open(&p, false, false).unwrap_err();
+        assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
+    }
+}

@@ -166,14 +166,11 @@ impl Engine {
                     {
                         report.corrupt.push(PathBuf::from(&row.location));
                     }
-                    match self.files.read(sidecar_location(&row.location))? {
-                        None => report.missing_sidecars.push(sidecar_path(row)),
-                        Some(bytes) => {
-                            if !serde_json::from_slice::<MediaSidecar>(&bytes)
-                                .is_ok_and(|s| s.describes(row))
-                            {
-                                report.unreadable_sidecars.push(sidecar_path(row));
-                            }
+                    match self.sidecar_state(row)? {
+                        SidecarState::Sound | SidecarState::Gone => {}
+                        SidecarState::Missing => report.missing_sidecars.push(sidecar_path(row)),
+                        SidecarState::Unreadable => {
+                            report.unreadable_sidecars.push(sidecar_path(row))
                         }
                     }
                 }
@@ -189,7 +186,28 @@ impl Engine {
         Ok(report)
     }
 
-    fn still_tracked_and_missing(&self, location: &str) -> Result<bool> {
+    /// The sidecar of `row`; a problem is confirmed after any write in
+    /// progress has committed (a concurrent delete removes it legitimately).
+    fn sidecar_state(&self, row: &MediaRow) -> Result<SidecarState> {
+        let read = || -> Result<SidecarState> {
+            Ok(match self.files.read(sidecar_location(&row.location))? {
+                None => SidecarState::Missing,
+                Some(bytes) => match serde_json::from_slice::<MediaSidecar>(&bytes) {
+                    Ok(s) if s.describes(row) => SidecarState::Sound,
+                    _ => SidecarState::Unreadable,
+                },
+            })
+        };
+        match read()? {
+            SidecarState::Sound => Ok(SidecarState::Sound),
+            _ if !self.still_tracked(&row.location)? => Ok(SidecarState::Gone),
+            _ => read(),
+        }
+    }
+
+    /// Whether the index still knows `location`, asked after any write in
+    /// progress has committed.
+    fn still_tracked(&self, location: &str) -> Result<bool> {
         let check = |c: &rusqlite::Connection| index::media_at(c, location);
         let tracked = if self.config.read_only {
             self.index.read(check)?
@@ -197,7 +215,11 @@ impl Engine {
             self.index
                 .write(|tx| check(tx).map_err(|e| self.index.err(e)))?
         };
-        Ok(tracked.is_some() && !self.files.is_file(location)?)
+        Ok(tracked.is_some())
+    }
+
+    fn still_tracked_and_missing(&self, location: &str) -> Result<bool> {
+        Ok(self.still_tracked(location)? && !self.files.is_file(location)?)
     }
 
     /// Drops the references `ids` (already gone ones are skipped).
@@ -232,6 +254,15 @@ impl Engine {
     pub(crate) fn expired(&self, now: OffsetDateTime) -> Result<Vec<String>> {
         self.index.read(|c| index::expired(c, now))
     }
+}
+
+/// What `verify` finds of a sidecar.
+enum SidecarState {
+    Sound,
+    Missing,
+    Unreadable,
+    /// Its media was deleted meanwhile.
+    Gone,
 }
 
 /// For `x.png.meta`, `x.png`.

@@ -187,7 +187,7 @@ impl FileStore {
     /// The absolute path of the media file behind a reference.
     pub async fn path_of(&self, reference: &StorageReference) -> Result<PathBuf> {
         let r = reference.clone();
-        self.blocking(move |e| Ok(e.files.abs(e.head(&r)?.location)))
+        self.blocking(move |e| e.files.checked_abs(e.head(&r)?.location))
             .await
     }
 

@@ -1,37 +1,49 @@
 //! Choosing the media store at run time: `MEDIA_STORE_URL` and friends.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use ::url::Url;
 
-use crate::{Error, MediaStore, Organization, Result, RetentionPolicy};
+use crate::{Error, MediaLifecycle, Organization, Result, RetentionPolicy};
 
 mod cloud;
-
-pub use cloud::{AZURE_VARIABLES, GCS_VARIABLES};
 
 /// The variable [`media_store_from_env`] reads the store URL from.
 pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 
-/// Opens the media store a URL names.
+/// Opens the media store a URL names, with the variables of the process
+/// environment (see [`media_store_from_env`]).
 ///
 /// | URL | store | feature |
 /// |---|---|---|
-/// | `file:///var/lib/app/media` | the local `FileStore` in that directory (object_store's `LocalFileSystem` when built without `local`) | `local` or `object-store` |
-/// | `s3://bucket/prefix` | S3; endpoint, region and credentials from the `AWS_*` variables (see `S3MediaStoreBuilder::from_env`) | `s3` |
-/// | `gs://bucket/prefix` | Google Cloud Storage; credentials from the `GOOGLE_*` variables listed in [`GCS_VARIABLES`] | `gcs` |
-/// | `az://container/prefix` (or `azure://`) | Azure Blob Storage; account and credentials from the `AZURE_*` variables listed in [`AZURE_VARIABLES`] | `azure` |
+/// | `file:///var/lib/app/media` | the local `FileStore` in that directory, whatever other features are on | `local` |
+/// | `s3://bucket/prefix` | S3, configured by object_store from the `AWS_*` variables (`AmazonS3Builder::from_env`) | `s3` |
+/// | `gs://bucket/prefix` | Google Cloud Storage, configured by object_store from the `GOOGLE_*` variables (`GoogleCloudStorageBuilder::from_env`) | `gcs` |
+/// | `az://container/prefix` (or `azure://`) | Azure Blob Storage, configured by object_store from the `AZURE_*` variables (`MicrosoftAzureBuilder::from_env`) | `azure` |
 /// | `memory://` | in memory, for tests and demos | `object-store` |
 ///
 /// Query parameters set options for any backend: `organization`
 /// (`flat`, `by-session`, `by-conversation`, `by-run`), `default_policy`
-/// (`retain`, `retain-7days`, ...) and `max_file_size` (bytes), e.g.
+/// (`retain`, `retain-7days`, ...), `max_file_size` (bytes) and `read_only`
+/// (`true`: open without writing anything; mutations are refused), e.g.
 /// `s3://media/prod?organization=by-conversation`.
 ///
+/// For `s3://`, `gs://` and `az://`, every other query parameter is an
+/// object_store option of that backend, as object_store's `parse_url_opts`
+/// reads it; it wins over the variables:
+/// `s3://media/prod?aws_endpoint=http://127.0.0.1:9000&aws_allow_http=true`,
+/// `az://media?azure_storage_account_name=acct`. The bucket (container) is
+/// the URL's host, the key prefix its path.
+///
+/// The store is returned as `Arc<dyn MediaLifecycle>`, which is also a
+/// [`MediaStore`](crate::MediaStore) (`let s: Arc<dyn MediaStore> = store;`).
+///
 /// Unknown schemes, unknown or malformed parameters and schemes whose feature
-/// is not compiled in are [`Error::Config`]. Nothing is contacted over the
-/// network here: a wrong bucket or endpoint shows up at the first operation.
+/// is not compiled in are [`Error::Config`]; their messages never show a
+/// password or a query value that may be a secret. Nothing is contacted over
+/// the network here: a wrong bucket or endpoint shows up at the first operation.
 ///
 /// ```
 /// # #[cfg(feature = "object-store")] {
@@ -41,64 +53,27 @@ pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 /// assert!(media_store_from_url("memory://?organisation=flat").is_err());
 /// # drop(store); }
 /// ```
-pub fn media_store_from_url(url: &str) -> Result<Arc<dyn MediaStore>> {
-    from_url_with(url, &env_var).map(OpenedStore::into_dyn)
+pub fn media_store_from_url(url: &str) -> Result<Arc<dyn MediaLifecycle>> {
+    from_url_with(url, &Env::Process)
 }
 
-/// A store opened from a URL, with its concrete type, for callers that need
-/// more than the [`MediaStore`] trait (lifecycle operations such as `gc`,
-/// `verify` or `enforce_retention`).
+/// Opens the store a URL names, like [`media_store_from_url`]; the same
+/// function under the name the CLI and tools use.
 ///
 /// ```
 /// # #[cfg(feature = "local")] {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use promptkit_media_store::{OpenedStore, Organization, open_media_store_url};
+/// use promptkit_media_store::{MediaLifecycleExt, MediaStore, open_media_store_url};
 /// # let dir = tempfile::tempdir().unwrap();
 /// let url = url::Url::from_directory_path(dir.path()).unwrap(); // file:///...
-/// let OpenedStore::File(store) = open_media_store_url(&format!("{url}?organization=flat")).unwrap()
-/// else { panic!("file:// opens the local store") };
-/// assert_eq!(store.config().organization, Organization::Flat);
-/// assert!(store.verify().await.unwrap().is_ok()); // needs the concrete type
-/// let store = OpenedStore::File(store).into_dyn(); // Arc<dyn MediaStore>
+/// let store = open_media_store_url(&format!("{url}?organization=flat")).unwrap();
+/// assert!(store.verify().await.unwrap().is_ok());
 /// assert_eq!(store.stats().await.unwrap().objects, 0);
 /// # });
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum OpenedStore {
-    /// A local file store (`file://`).
-    #[cfg(feature = "local")]
-    File(crate::FileStore),
-    /// An object store (`s3://`, `gs://`, `az://`, `memory://`, or `file://`
-    /// without `local`).
-    #[cfg(feature = "object-store")]
-    Object(crate::ObjectStoreMediaStore),
-}
-
-impl OpenedStore {
-    /// The store as a trait object.
-    pub fn into_dyn(self) -> Arc<dyn MediaStore> {
-        match self {
-            #[cfg(feature = "local")]
-            OpenedStore::File(s) => Arc::new(s),
-            #[cfg(feature = "object-store")]
-            OpenedStore::Object(s) => Arc::new(s),
-        }
-    }
-}
-
-/// Opens the store a URL names, like [`media_store_from_url`], but returns
-/// it with its concrete type.
-///
-/// ```
-/// # #[cfg(feature = "object-store")] {
-/// use promptkit_media_store::{OpenedStore, open_media_store_url};
-/// let OpenedStore::Object(store) = open_media_store_url("memory://").unwrap() else { panic!() };
-/// # drop(store); }
-/// ```
-pub fn open_media_store_url(url: &str) -> Result<OpenedStore> {
-    from_url_with(url, &env_var)
+pub fn open_media_store_url(url: &str) -> Result<Arc<dyn MediaLifecycle>> {
+    from_url_with(url, &Env::Process)
 }
 
 /// Opens the media store configured by the environment:
@@ -106,13 +81,26 @@ pub fn open_media_store_url(url: &str) -> Result<OpenedStore> {
 /// - `MEDIA_STORE_URL`: as in [`media_store_from_url`];
 /// - `MEDIA_ORGANIZATION`, `MEDIA_DEFAULT_POLICY`, `MEDIA_MAX_FILE_SIZE`:
 ///   options for every backend (URL query parameters take precedence);
-/// - `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-///   `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`: for `s3://`;
-/// - the [`GCS_VARIABLES`]: for `gs://` (a service account, its key or a
-///   path to it, application default credentials, or a bearer token);
-/// - the [`AZURE_VARIABLES`]: for `az://` (with `AZURE_STORAGE_USE_EMULATOR=true`,
-///   object_store talks to the Azurite emulator at `AZURITE_BLOB_STORAGE_URL`,
-///   default `http://127.0.0.1:10000`, read from the process environment).
+/// - for `s3://`: object_store's own configuration, every `AWS_*` variable it
+///   knows (`AmazonS3Builder::from_env`): `AWS_ENDPOINT` (or
+///   `AWS_ENDPOINT_URL`), `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+///   `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`, web
+///   identity (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`), ECS and EKS
+///   container credentials, SSE-KMS (`AWS_SERVER_SIDE_ENCRYPTION`,
+///   `AWS_SSE_KMS_KEY_ID`), `AWS_CHECKSUM_ALGORITHM`, ... (see
+///   `S3MediaStoreBuilder::from_env`);
+/// - for `gs://`: every `GOOGLE_*` variable object_store knows
+///   (`GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_SERVICE_ACCOUNT_KEY`,
+///   `GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_BEARER_TOKEN`, ...) and
+///   `SERVICE_ACCOUNT`; without credentials, the VM's metadata server;
+/// - for `az://`: every `AZURE_*` variable object_store knows
+///   (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`,
+///   `AZURE_STORAGE_SAS_TOKEN`, `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`, ...)
+///   and `IDENTITY_ENDPOINT`; with `AZURE_STORAGE_USE_EMULATOR=true`,
+///   object_store talks to the Azurite emulator at `AZURITE_BLOB_STORAGE_URL`
+///   (default `http://127.0.0.1:10000`).
+///
+/// Variables object_store does not know are ignored, as object_store does.
 ///
 /// Without `MEDIA_STORE_URL`, the local file store is opened from its own
 /// variables (`MEDIA_STORE_DIR`, ...; see `FileStoreBuilder::from_env`), or,
@@ -132,56 +120,147 @@ pub fn open_media_store_url(url: &str) -> Result<OpenedStore> {
 /// assert!(format!("{store:?}").contains("organization: ByRun"), "{store:?}");
 /// # }
 /// ```
-pub fn media_store_from_env() -> Result<Arc<dyn MediaStore>> {
-    media_store_from_lookup(env_var)
+pub fn media_store_from_env() -> Result<Arc<dyn MediaLifecycle>> {
+    open_from(&Env::Process)
 }
 
-/// [`media_store_from_env`] with the variables taken from `lookup` (a config
-/// file, a map, a test).
+/// [`media_store_from_env`] with the variables taken from `vars` (a config
+/// file, a map, a test) instead of the process environment: the cloud
+/// backends read the `AWS_*`, `GOOGLE_*` or `AZURE_*` names among them with
+/// object_store's own parser, exactly as object_store's `from_env()` reads
+/// the environment. (The Azurite address, `AZURITE_BLOB_STORAGE_URL`, and the
+/// metadata-server variables object_store reads while running still come from
+/// the process environment.)
 ///
 /// ```
 /// # #[cfg(feature = "s3")] {
-/// use promptkit_media_store::media_store_from_lookup;
-/// let vars = |k: &str| match k {
-///     "MEDIA_STORE_URL" => Some("s3://media/prod?organization=by-run".to_string()),
-///     "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:9000".to_string()),
-///     "AWS_ALLOW_HTTP" => Some("true".to_string()),
-///     "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_string()),
-///     "AWS_SECRET_ACCESS_KEY" => Some("do-not-print".to_string()),
-///     _ => None,
-/// };
-/// let store = media_store_from_lookup(vars).unwrap();
+/// use promptkit_media_store::media_store_from_vars;
+/// let store = media_store_from_vars([
+///     ("MEDIA_STORE_URL", "s3://media/prod?organization=by-run"),
+///     ("AWS_ENDPOINT", "http://127.0.0.1:9000"),
+///     ("AWS_ALLOW_HTTP", "true"),
+///     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+///     ("AWS_SECRET_ACCESS_KEY", "do-not-print"),
+/// ])
+/// .unwrap();
 /// assert!(!format!("{store:?}").contains("do-not-print"));
 /// # }
 /// ```
-pub fn media_store_from_lookup(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Arc<dyn MediaStore>> {
-    let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-    match get(MEDIA_STORE_URL) {
-        Some(url) => from_url_with(&url, &get).map(OpenedStore::into_dyn),
-        None => default_store(&get),
+pub fn media_store_from_vars<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> Result<Arc<dyn MediaLifecycle>>
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    let vars = vars
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    open_from(&Env::Vars(vars))
+}
+
+/// Where the variables come from.
+#[derive(Debug)]
+enum Env {
+    /// The process environment: object_store reads it with its own `from_env()`.
+    Process,
+    /// Given variables, by name.
+    Vars(BTreeMap<String, String>),
+}
+
+impl Env {
+    /// A variable of ours (`MEDIA_*`); blank counts as unset.
+    fn get(&self, name: &str) -> Option<String> {
+        let value = match self {
+            Env::Process => std::env::var(name).ok(),
+            Env::Vars(vars) => vars.get(name).cloned(),
+        };
+        value.filter(|v| !v.trim().is_empty())
     }
 }
 
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+fn open_from(env: &Env) -> Result<Arc<dyn MediaLifecycle>> {
+    match env.get(MEDIA_STORE_URL) {
+        Some(url) => from_url_with(&url, env),
+        None => default_store(&|k: &str| env.get(k)),
+    }
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 #[cfg(feature = "local")]
-fn default_store(get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn default_store(get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
     Ok(Arc::new(
         crate::FileStore::builder().from_lookup(get).build()?,
     ))
 }
 
 #[cfg(not(feature = "local"))]
-fn default_store(_get: Lookup<'_>) -> Result<Arc<dyn MediaStore>> {
+fn default_store(_get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
     Err(Error::Config(format!(
         "{MEDIA_STORE_URL} is not set (e.g. s3://bucket/prefix, file:///var/lib/app/media, memory://)"
     )))
+}
+
+/// The query parameters [`Options`] reads: never handed to object_store,
+/// and shown in errors (they hold no secret).
+const OWN_PARAMETERS: [&str; 4] = [
+    "organization",
+    "default_policy",
+    "max_file_size",
+    "read_only",
+];
+
+/// `url` as an error, a log or `Debug` may show it: user and password
+/// replaced by `***`, and so the values of query parameters other than the
+/// media store's own (object_store options such as
+/// `aws_secret_access_key`).
+pub(crate) fn redact_url(url: &str) -> String {
+    let Ok(mut u) = Url::parse(url.trim()) else {
+        return redact_unparsed(url);
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if !u.username().is_empty() {
+        let _ = u.set_username("***");
+    }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if OWN_PARAMETERS.contains(&k.as_ref()) {
+                    v.into_owned()
+                } else {
+                    "***".to_string()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.set_fragment(None);
+    u.into()
+}
+
+/// [`redact_url`] for a string that is not a URL: no user information and no query.
+fn redact_unparsed(url: &str) -> String {
+    let (head, tail) = match url.find(['?', '#']) {
+        Some(i) => (&url[..i], "?***"),
+        None => (url, ""),
+    };
+    let head = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    format!("{head}{tail}")
 }
 
 /// Options every backend understands.
@@ -190,6 +269,7 @@ struct Options {
     organization: Option<Organization>,
     default_policy: Option<RetentionPolicy>,
     max_file_size: Option<u64>,
+    read_only: bool,
 }
 
 impl Options {
@@ -231,9 +311,19 @@ impl Options {
                         .map_err(|e| format!("`{value}` is not a byte count: {e}"))?,
                 )
             }
+            "read_only" => {
+                self.read_only = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => return Err(format!("`{value}` is not true/false")),
+                }
+            }
             _ => {
                 return Err(
-                    "unknown parameter (organization, default_policy, max_file_size)".into(),
+                    "unknown parameter (organization, default_policy, max_file_size, read_only; \
+                     s3://, gs:// and az:// URLs also take their object_store options, \
+                     e.g. aws_endpoint)"
+                        .into(),
                 );
             }
         }
@@ -257,15 +347,22 @@ impl Options {
     }
 }
 
-fn from_url_with(url: &str, get: Lookup<'_>) -> Result<OpenedStore> {
-    let parsed = Url::parse(url.trim())
-        .map_err(|e| Error::Config(format!("invalid media store URL `{url}`: {e}")))?;
-    let options = Options::read(&parsed, get)?;
+fn from_url_with(url: &str, env: &Env) -> Result<Arc<dyn MediaLifecycle>> {
+    let parsed = Url::parse(url.trim()).map_err(|e| {
+        Error::Config(format!(
+            "invalid media store URL `{}`: {e}",
+            redact_url(url)
+        ))
+    })?;
+    // The backend's object_store options go to the backend, the rest to Options.
+    let own = cloud::without_backend_options(&parsed);
+    let get = |k: &str| env.get(k);
+    let options = Options::read(&own, &get)?;
     match parsed.scheme() {
-        "file" => file_store(&parsed, &options, get),
-        "s3" => cloud::s3_store(&parsed, &options, get),
-        "gs" => cloud::gcs_store(&parsed, &options, get),
-        "az" | "azure" => cloud::azure_store(&parsed, &options, get),
+        "file" => file_store(&parsed, &options, &get),
+        "s3" => cloud::s3_store(&parsed, &options, env),
+        "gs" => cloud::gcs_store(&parsed, &options, env),
+        "az" | "azure" => cloud::azure_store(&parsed, &options, env),
         "memory" => memory_store(&options),
         other => Err(Error::Config(format!(
             "unsupported media store URL scheme `{other}:` (use file://, s3://, gs://, az:// or memory://)"
@@ -277,7 +374,8 @@ fn from_url_with(url: &str, get: Lookup<'_>) -> Result<OpenedStore> {
     not(feature = "s3"),
     not(feature = "gcs"),
     not(feature = "azure"),
-    not(feature = "object-store")
+    not(feature = "object-store"),
+    not(feature = "local")
 ))]
 fn missing_feature(scheme: &str, feature: &str) -> Error {
     Error::Config(format!(
@@ -299,10 +397,11 @@ fn file_path(url: &Url) -> Result<std::path::PathBuf> {
 }
 
 #[cfg(feature = "local")]
-fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
+fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
     let mut b = crate::FileStore::builder()
         .from_lookup(get)
-        .with_base_dir(file_path(url)?);
+        .with_base_dir(file_path(url)?)
+        .with_read_only(o.read_only);
     if let Some(org) = o.organization {
         b = b.with_organization(org);
     }
@@ -312,31 +411,24 @@ fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<OpenedStore> {
     if let Some(m) = o.max_file_size {
         b = b.with_max_file_size(m);
     }
-    Ok(OpenedStore::File(b.build()?))
+    Ok(Arc::new(b.build()?))
 }
 
-#[cfg(all(not(feature = "local"), feature = "object-store"))]
-fn file_store(url: &Url, o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
-    Ok(OpenedStore::Object(
-        crate::ObjectStoreMediaStore::local_filesystem(file_path(url)?, o.object_config(None))?,
-    ))
-}
-
-#[cfg(all(not(feature = "local"), not(feature = "object-store")))]
-fn file_store(url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<OpenedStore> {
+#[cfg(not(feature = "local"))]
+fn file_store(url: &Url, _o: &Options, _get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
     file_path(url)?;
     Err(missing_feature("file", "local"))
 }
 
 #[cfg(feature = "object-store")]
-fn memory_store(o: &Options) -> Result<OpenedStore> {
-    Ok(OpenedStore::Object(
-        crate::ObjectStoreMediaStore::in_memory(o.object_config(None))?,
-    ))
+fn memory_store(o: &Options) -> Result<Arc<dyn MediaLifecycle>> {
+    Ok(Arc::new(crate::ObjectStoreMediaStore::in_memory(
+        o.object_config(None),
+    )?))
 }
 
 #[cfg(not(feature = "object-store"))]
-fn memory_store(_o: &Options) -> Result<OpenedStore> {
+fn memory_store(_o: &Options) -> Result<Arc<dyn MediaLifecycle>> {
     Err(missing_feature("memory", "object-store"))
 }
 
@@ -346,6 +438,11 @@ mod tests {
 
     fn none(_: &str) -> Option<String> {
         None
+    }
+
+    /// No variables at all.
+    pub(super) fn no_vars() -> Env {
+        Env::Vars(BTreeMap::new())
     }
 
     #[test]
@@ -389,7 +486,7 @@ mod tests {
             "file://remote-host/x",
         ] {
             assert!(
-                matches!(from_url_with(bad, &none), Err(Error::Config(_))),
+                matches!(from_url_with(bad, &no_vars()), Err(Error::Config(_))),
                 "{bad}"
             );
         }
@@ -400,8 +497,8 @@ mod tests {
     fn file_url_opens_the_local_store() {
         let dir = tempfile::tempdir().unwrap();
         let url = Url::from_directory_path(dir.path().join("media")).unwrap();
-        let store = from_url_with(&format!("{url}?organization=flat"), &none).unwrap();
-        assert!(matches!(store, OpenedStore::File(_)), "{store:?}");
+        let store = from_url_with(&format!("{url}?organization=flat"), &no_vars()).unwrap();
+        assert!(format!("{store:?}").starts_with("FileStore"), "{store:?}");
         assert!(
             format!("{store:?}").contains("organization: Flat"),
             "{store:?}"
@@ -411,11 +508,46 @@ mod tests {
 
     #[cfg(feature = "object-store")]
     #[test]
-    fn memory_url_and_lookup() {
-        let store = media_store_from_lookup(|k| {
-            (k == MEDIA_STORE_URL).then(|| "memory://?organization=by-conversation".to_string())
-        })
+    fn memory_url_and_vars() {
+        let store = media_store_from_vars([
+            (MEDIA_STORE_URL, "memory://?organization=by-conversation"),
+            ("MEDIA_DEFAULT_POLICY", "retain-2days"),
+        ])
         .unwrap();
         assert!(format!("{store:?}").contains("ByConversation"), "{store:?}");
+        // A blank MEDIA_STORE_URL counts as unset, as before.
+        let owned = vec![
+            (MEDIA_STORE_URL.to_string(), " ".to_string()),
+            ("MEDIA_ORGANIZATION".to_string(), "tree".to_string()),
+        ];
+        assert!(matches!(
+            media_store_from_vars(owned),
+            Err(Error::Config(m)) if m.contains("MEDIA_ORGANIZATION")
+        ));
+        // object_store options are only for the cloud schemes.
+        assert!(matches!(
+            from_url_with("memory://?aws_endpoint=http://x", &no_vars()),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn redacted_urls_keep_no_secret() {
+        for (url, want) in [
+            (
+                "s3://bucket/p?organization=flat&aws_secret_access_key=SECRET1",
+                "s3://bucket/p?organization=flat&aws_secret_access_key=***",
+            ),
+            ("https://user:SECRET2@host/x", "https://***:***@host/x"),
+            ("https://SECRET3@host/x#frag", "https://***@host/x"),
+            ("s3://user:SECRET4@ bad/x?k=SECRET5", "s3://***@ bad/x?***"),
+            ("not a url", "not a url"),
+        ] {
+            let got = redact_url(url);
+            assert_eq!(got, want, "{url}");
+            assert!(!got.contains("SECRET"), "{got}");
+        }
+        let err = from_url_with("s3://user:SECRET6@ bad/x", &no_vars()).unwrap_err();
+        assert!(!err.to_string().contains("SECRET6"), "{err}");
     }
 }
