@@ -21,12 +21,12 @@ use promptkit_sdk::{
 struct DownStore;
 
 fn down() -> promptkit_media_store::Error {
-    promptkit_media_store::Error::Backend {
-        backend: "test".into(),
-        operation: "put".into(),
-        message: "connection refused".into(),
-        transient: true,
-    }
+    promptkit_media_store::Error::backend(
+        "test",
+        "put",
+        true,
+        std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused"),
+    )
 }
 
 #[async_trait]
