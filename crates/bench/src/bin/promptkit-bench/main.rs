@@ -1,7 +1,7 @@
 //! `promptkit-bench`: the benchmark harness run by `cargo xtask bench`.
 //!
 //! ```text
-//! promptkit-bench [--quick] [--only memory,store,overhead,concurrency,load]
+//! promptkit-bench [--quick] [--only memory,store,scale,overhead,concurrency,load]
 //!                 [--peers PYTHON] [--report PATH]
 //! ```
 //!
@@ -9,12 +9,13 @@
 //! path (default `target/bench-report.md`). Child roles (started by the
 //! harness and the reliability tests, not meant for direct use):
 //! `serve WORKLOAD..`, `memory-child N MODE`, `crash-child DIR SEED`,
-//! `peer-child TURNS SIZE BASE_URL`.
+//! `peer-child TURNS SIZE BASE_URL`, `scale-child DIR HITS`.
 
 mod load;
 mod memory;
 mod peers;
 mod report;
+mod scale;
 mod store;
 mod turns;
 
@@ -28,7 +29,7 @@ use report::Section;
 pub(crate) static ALLOC: cap::Cap<std::alloc::System> =
     cap::Cap::new(std::alloc::System, usize::MAX);
 
-const SECTIONS: &[&str] = &["memory", "store", "overhead", "concurrency", "load"];
+const SECTIONS: &[&str] = &["memory", "store", "scale", "overhead", "concurrency", "load"];
 
 #[derive(Debug)]
 struct Options {
@@ -111,6 +112,7 @@ fn child_role(args: &[String]) -> Option<Result<(), String>> {
             _ => Err("usage: crash-child DIR SEED".into()),
         },
         "peer-child" => peers::child(rest),
+        "scale-child" => scale::child(rest),
         _ => return None,
     })
 }
@@ -123,6 +125,7 @@ fn run(o: &Options) -> Result<Vec<Section>, String> {
         let s = match name.as_str() {
             "memory" => memory::bench(o.quick)?,
             "store" => rt.block_on(store::bench(o.quick))?,
+            "scale" => rt.block_on(scale::bench(o.quick))?,
             "overhead" => rt.block_on(turns::overhead(o.quick))?,
             "concurrency" => rt.block_on(turns::concurrency(o.quick))?,
             "load" => rt.block_on(load::bench(o.quick))?,
