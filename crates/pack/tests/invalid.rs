@@ -55,9 +55,11 @@ fn load(doc: &Value, options: LoadOptions) -> Result<Pack, Error> {
     )
 }
 
+/// The problems of strict mode with warnings denied: schema violations
+/// and semantic findings alike.
 fn strict_problems(doc: &Value) -> Vec<Problem> {
-    match load(doc, LoadOptions::strict()) {
-        Err(Error::Invalid { path, problems }) => {
+    match load(doc, LoadOptions::strict().deny_warnings(true)) {
+        Err(Error::Invalid { path, problems, .. }) => {
             assert_eq!(path, Path::new("test.pack.json"));
             problems
         }
@@ -65,10 +67,26 @@ fn strict_problems(doc: &Value) -> Vec<Problem> {
     }
 }
 
-/// Strict mode reports `kind` at `pointer` (with `needle` in the message);
-/// lenient mode loads the pack and keeps the same finding as a warning.
+/// A schema finding fails strict mode; a semantic one is a warning in
+/// strict mode too and fails only when warnings are denied. Either way the
+/// finding is `kind` at `pointer` (with `needle` in the message), and
+/// lenient mode loads the pack and keeps it as a warning.
 #[track_caller]
 fn rejects(doc: Value, pointer: &str, kind: ProblemKind, needle: &str) {
+    let strict = load(&doc, LoadOptions::strict());
+    match kind {
+        ProblemKind::Semantic => {
+            let pack = strict.unwrap_or_else(|e| panic!("strict mode is the schema alone: {e:?}"));
+            assert!(
+                pack.warnings()
+                    .iter()
+                    .any(|w| w.pointer == pointer && w.kind == kind),
+                "strict warnings {:#?}",
+                pack.warnings()
+            );
+        }
+        _ => assert!(strict.is_err(), "strict mode accepted a schema violation"),
+    }
     let problems = strict_problems(&doc);
     let found = problems
         .iter()
@@ -194,7 +212,14 @@ fn media_requires_enabled() {
         "/prompts/support/media",
         json!({"supported_types": ["image"]}),
     );
-    unloadable(doc, "/prompts/support/media", "enabled");
+    // A missing field is never fatal in lenient mode (as in PromptKit-Go):
+    // it takes its default, and the schema's finding is a warning.
+    rejects(
+        doc,
+        "/prompts/support/media/enabled",
+        ProblemKind::Schema,
+        "required",
+    );
 }
 
 #[test]
@@ -204,10 +229,12 @@ fn compilation_timestamp_format() {
         "/compilation",
         json!({"compiled_with": "packc", "created_at": "yesterday", "schema": "v1"}),
     );
+    // Draft 2020-12 treats `format` as an annotation, as Python `jsonschema`
+    // does by default: the schema accepts the pack, and loading warns.
     rejects(
         doc,
         "/compilation/created_at",
-        ProblemKind::Schema,
+        ProblemKind::Semantic,
         "date-time",
     );
 }
@@ -524,8 +551,13 @@ fn duplicate_json_keys() {
         .replacen("\"prompts\":{", "\"prompts\":{\"support\":{},", 1);
     let load_text =
         |options| Pack::from_str_with(&text, Format::Json, Path::new("dup.json"), options);
-    let Err(Error::Invalid { problems, .. }) = load_text(LoadOptions::strict()) else {
-        panic!("duplicate key accepted in strict mode");
+    // The schema judges the parsed document, so strict mode only warns...
+    let strict = load_text(LoadOptions::strict()).unwrap();
+    assert_eq!(strict.warnings()[0].pointer, "/prompts/support");
+    // ...unless warnings are denied.
+    let Err(Error::Invalid { problems, .. }) = load_text(LoadOptions::strict().deny_warnings(true))
+    else {
+        panic!("duplicate key accepted with warnings denied");
     };
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0].pointer, "/prompts/support");
