@@ -346,13 +346,25 @@ impl Pack {
                 "the pack has no prompts; at least one is needed",
             ));
         }
-        if !errors.is_empty() {
-            return Err(invalid(errors, warnings));
-        }
         for (key, prompt) in &mut pack.prompts {
             prompt.key.clone_from(key);
         }
-        warnings.extend(semantic::check(&pack));
+        // One cause, reported once: a semantic finding where the schema
+        // already reports a problem (a missing tool `name`, ...) follows from it.
+        let schema_pointers: std::collections::HashSet<String> = errors
+            .iter()
+            .chain(&warnings)
+            .filter(|p| p.kind == ProblemKind::Schema)
+            .map(|p| p.pointer.clone())
+            .collect();
+        warnings.extend(
+            semantic::check(&pack)
+                .into_iter()
+                .filter(|w| !schema_pointers.contains(&w.pointer)),
+        );
+        if !errors.is_empty() {
+            return Err(invalid(errors, warnings));
+        }
         if options.deny_warnings && !warnings.is_empty() {
             return Err(invalid(warnings, Vec::new()));
         }
@@ -364,8 +376,9 @@ impl Pack {
         Ok(pack)
     }
 
-    /// Findings tolerated while loading: in lenient mode every schema and
-    /// semantic problem, in both modes advisories about unsupported features.
+    /// Findings tolerated while loading: in both modes every semantic
+    /// finding (undefined tools, unknown placeholders, unsupported features,
+    /// ...), in lenient mode also every schema violation.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }

@@ -121,8 +121,12 @@ impl Pack {
     ///   is empty until a workflow state first writes it.
     /// - Each declared variable's value is checked against its `type` and
     ///   `validation` rules (pattern, min/max length, minimum/maximum, enum).
-    /// - A missing required variable, or a placeholder that is no declared
-    ///   variable, no passed value and no fragment, is an [`Error::Render`].
+    /// - A placeholder that is no declared variable, no passed value and no
+    ///   fragment renders as nothing, like an optional variable without a
+    ///   value; the spec's own examples use such placeholders, and loading
+    ///   warns about each one ([`Pack::warnings`]).
+    /// - A missing required variable, or an explicit reference to a fragment
+    ///   the pack does not define, is an [`Error::Render`].
     ///
     /// Values are inserted literally: placeholders inside values are not expanded.
     ///
@@ -269,17 +273,11 @@ impl<'a> Renderer<'a> {
                         self.push(value)?;
                     } else if self.pack.fragments.contains_key(name) {
                         self.fragment(name)?;
-                    } else if name.starts_with("artifacts.") {
-                        // RFC 0009: an artifact is empty before its first write.
-                    } else {
-                        return Err(self.error(
-                            Some(name),
-                            format!(
-                                "placeholder `{}` is unresolved: it is not a declared variable, no value was passed, and no fragment has that name",
-                                self.syntax.show(name)
-                            ),
-                        ));
                     }
+                    // Otherwise nothing is inserted: an artifact is empty
+                    // before its first write (RFC 0009), and an undeclared
+                    // placeholder without a value renders like an optional
+                    // variable without one (loading warns about it).
                 }
             }
         }

@@ -465,7 +465,7 @@ fn check_workflow(pack: &Pack, f: &mut Findings) {
     for (name, state) in &w.states {
         if state.composition.is_some() {
             f.advise(
-                pointer(["workflow", "states", name, "composition"]),
+                pointer(["workflow", "states", name]),
                 "composition states (RFC 0010, a draft) are loaded but not run by this runtime"
                     .to_owned(),
             );

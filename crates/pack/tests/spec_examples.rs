@@ -72,11 +72,11 @@ fn spec_customer_support_example_has_an_undeclared_placeholder() {
         pack.render_system(p, &vars).unwrap(),
         "You are a support agent assistant for TechCo."
     );
+    // Without it, the undeclared placeholder renders as nothing.
     let vars = HashMap::from([("role".to_owned(), "agent".to_owned())]);
-    let err = pack.render_system(p, &vars).unwrap_err();
-    assert!(
-        matches!(&err, Error::Render { variable: Some(v), .. } if v == "company"),
-        "{err:?}"
+    assert_eq!(
+        pack.render_system(p, &vars).unwrap(),
+        "You are a agent assistant for ."
     );
 }
 
