@@ -196,3 +196,36 @@ fn every_prompt_of_every_valid_pack_renders_completely() {
     }
     assert!(rendered >= 40, "{rendered} renderings");
 }
+
+/// PromptKit-Go loads these (its own packs, the `dir` skills form, RFC 0010
+/// composition states); lenient mode does too, whatever the schema says.
+#[test]
+fn lenient_loads_what_promptkit_go_loads() {
+    for (path, _) in corpus() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("promptkit-go-") || name.contains("composition")) {
+            continue;
+        }
+        let (pack, warnings) = Pack::load_with(&path, LoadOptions::lenient())
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        if name.contains("composition") {
+            let state = &pack.workflow.as_ref().unwrap().states["main"];
+            assert_eq!(state.composition, Some(Value::from("analyze_document")));
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.pointer == "/workflow/states/main" && w.message.contains("RFC 0010")),
+                "{warnings:#?}"
+            );
+        }
+        if name == "promptkit-go-skills-dir-form.pack.json" {
+            assert_eq!(
+                pack.skills,
+                [promptkit_pack::SkillSource::PathSource {
+                    path: "skills".into(),
+                    preload: false
+                }]
+            );
+        }
+    }
+}
