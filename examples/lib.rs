@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use promptkit::mock::MockProvider;
 use promptkit::prelude::*;
 
 /// What the examples return on failure.

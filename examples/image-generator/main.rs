@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
+use promptkit::mock::MockProvider;
 use promptkit::prelude::*;
 
 /// The tutorial's image-generator chatbot.

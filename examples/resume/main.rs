@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Parser;
+use promptkit::FileStateStore;
 use promptkit::core::ImageRequest;
+use promptkit::mock::{MockProvider, MockReply};
 use promptkit::prelude::*;
-use promptkit::{FileStateStore, MockReply};
 use promptkit_examples::{Error, media_store_or, print_warnings, provider_or};
 
 /// Saves a conversation, restarts, and resumes it.

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use futures::StreamExt;
-use promptkit::MockReply;
+use promptkit::mock::{MockProvider, MockReply};
 use promptkit::prelude::*;
 use promptkit_examples::provider_or;
 

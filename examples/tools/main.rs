@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use promptkit::MockReply;
+use promptkit::mock::{MockProvider, MockReply};
 use promptkit::prelude::*;
 use promptkit_examples::provider_or;
 use serde_json::{Value, json};

@@ -16,8 +16,9 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use promptkit::core::{ImageRequest, sniff_mime};
+use promptkit::mock::{MockProvider, MockReply};
 use promptkit::prelude::*;
-use promptkit::{MediaEvent, MediaEventKind, MockReply};
+use promptkit::{MediaEvent, MediaEventKind};
 use promptkit_examples::{media_store_or, print_warnings, provider_or};
 
 /// Asks about an image, then asks a follow-up question.

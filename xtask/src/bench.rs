@@ -1,6 +1,10 @@
-//! `cargo xtask bench [--quick] [--only SECTIONS] [--peers]`: the benchmark
-//! harness (`crates/bench`, binary `promptkit-bench`) in release mode. It
-//! prints one table per section and writes `target/bench-report.md`.
+//! `cargo xtask bench [--quick] [--only SECTIONS] [--no-cold-build] [--peers]`:
+//! the benchmark harness (`crates/bench`, binary `promptkit-bench`) in release
+//! mode. It prints one table per section and writes `target/bench-report.md`.
+//!
+//! The `build` section (time to the first image: a cold build of the
+//! image-generator example in an empty target directory, minutes of CPU) is
+//! left out with `--no-cold-build`, and by `--quick` unless `--only` names it.
 //!
 //! `--peers` also runs the same image-heavy workload through the official
 //! `openai` Python client and LangChain's `ChatOpenAI`

@@ -1,8 +1,12 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `test-all`: Python venv for test servers, fmt check, clippy `-D warnings`,
+//! - `test-all`: `setup` (below), fmt check, clippy `-D warnings`,
 //!   all tests and doctests, the API docs with rustdoc warnings denied, and a
 //!   smoke run of every example.
+//! - `setup`: only prepare the test servers' programs (the venv, Azurite
+//!   with Node.js, `redis-server`: taken from the system or installed into
+//!   `target/`, see `tools.rs`) and print the environment the tests read, as
+//!   `export` lines for `eval "$(cargo xtask setup)"`.
 //! - `pyenv`: only create/refresh the Python venv (prints its path).
 //! - `bench`: run the benchmarks.
 //! - `fuzz`: run the fuzz targets for a bounded time.
@@ -13,6 +17,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod fuzz;
 mod smoke;
+mod tools;
 
 pub(crate) type R = Result<(), String>;
 
@@ -23,10 +28,15 @@ fn main() -> ExitCode {
     let result = match cmd {
         "test-all" => test_all(),
         "pyenv" => pyenv().map(|p| println!("{}", p.display())),
+        "setup" => setup().map(|(_, envs)| {
+            for (k, v) in envs {
+                println!("export {k}='{}'", v.replace('\'', r"'\''"));
+            }
+        }),
         "bench" => bench::bench(rest),
         "fuzz" => fuzz::fuzz(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test-all|pyenv|bench|fuzz>");
+            eprintln!("usage: cargo xtask <test-all|setup|pyenv|bench|fuzz>");
             return ExitCode::from(2);
         }
     };
@@ -73,7 +83,11 @@ fn pyenv() -> Result<PathBuf, String> {
         return Ok(venv);
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(&python).args(["-m", "venv"]).arg(&venv)).map_err(|e| {
+        format!(
+            "{e}\n(the test servers need python3 with its venv module; set PYTHON to use another)"
+        )
+    })?;
     run(Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&req))?;
@@ -81,40 +95,28 @@ fn pyenv() -> Result<PathBuf, String> {
     Ok(venv)
 }
 
-/// Azurite, the Azure Storage emulator the Azure tests run against.
-const AZURITE: &str = "azurite@3.35.0";
+/// The environment that points the tests at their servers' programs.
+type TestEnv = [(&'static str, String); 5];
 
-/// Installs (or reuses) Azurite with npm into `target/azurite`; returns its
-/// `azurite-blob` executable.
-fn azurite() -> Result<PathBuf, String> {
-    let dir = root().join("target/azurite");
-    let bin = dir.join("node_modules/.bin/azurite-blob");
-    let stamp = dir.join(".installed");
-    if bin.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(AZURITE) {
-        return Ok(bin);
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let npm = std::env::var("NPM").unwrap_or_else(|_| "npm".into());
-    run(Command::new(&npm)
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&dir)
-        .arg(AZURITE))
-    .map_err(|e| {
-        format!("{e}\n(the Azure tests need Node.js and npm: apt-get install nodejs npm)")
-    })?;
-    std::fs::write(&stamp, AZURITE).map_err(|e| e.to_string())?;
-    Ok(bin)
-}
-
-fn test_all() -> R {
+/// Prepares everything the tests need (the venv, Azurite with Node.js, a
+/// `redis-server`) and returns the environment that points the tests at it.
+fn setup() -> Result<(PathBuf, TestEnv), String> {
     let venv = pyenv()?;
-    let azurite = azurite()?;
+    let node = tools::node(&venv)?;
+    let azurite = tools::azurite(&node)?;
+    let redis = tools::redis_server(&venv)?;
     let envs = [
         ("PROMPTKIT_PYVENV", venv.display().to_string()),
         ("PROMPTKIT_AZURITE", azurite.display().to_string()),
+        ("PROMPTKIT_REDIS_SERVER", redis.display().to_string()),
         ("PROMPTKIT_REQUIRE_SERVERS", "1".to_string()),
         ("RUST_BACKTRACE", "1".to_string()),
     ];
+    Ok((venv, envs))
+}
+
+fn test_all() -> R {
+    let (venv, envs) = setup()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo()
         .args([

@@ -148,7 +148,16 @@ fn run_named(
     use std::io::Write;
     eprintln!("+ smoke: {example} ({name})");
     let mut child = cargo()
-        .args(["run", "--quiet", "--example", example, "--"])
+        .args(["run", "--quiet", "--example", example])
+        // The cloud stores are opt-in features of the examples (examples/Cargo.toml).
+        .args(
+            envs.iter()
+                .any(|(k, _)| *k == "MEDIA_STORE_URL")
+                .then_some(["--features", "s3,gcs,azure"])
+                .into_iter()
+                .flatten(),
+        )
+        .arg("--")
         .args(args)
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")

@@ -13,6 +13,10 @@
 //!   percentiles;
 //! - **load**: many turns across concurrent conversations with injected
 //!   429/500/timeouts, checking that no message is lost;
+//! - **tokens**: billed input tokens per turn of the tutorial under each
+//!   rehydration policy (images by OpenAI's tile rule);
+//! - **build**: time to the first image, a cold build of the
+//!   image-generator example and its run;
 //! - **peers** (`--peers`): the same image-heavy workload through the official
 //!   `openai` Python client and LangChain's `ChatOpenAI`.
 //!

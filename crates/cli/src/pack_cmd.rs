@@ -22,10 +22,14 @@ enum PackCommand {
     /// Check pack files; prints one line per problem (file, JSON pointer,
     /// message) and exits non-zero if any file is invalid.
     Validate {
-        /// Validate against the official JSON Schema and the semantic rules;
-        /// without it, tolerated problems are printed as warnings.
+        /// Fail exactly when the official JSON Schema of the pack's declared
+        /// `$schema` version rejects it; without it, schema violations are
+        /// printed as warnings. Semantic findings are warnings either way.
         #[arg(long)]
         strict: bool,
+        /// Treat every warning as an error (as `clippy -D warnings` does).
+        #[arg(long)]
+        deny_warnings: bool,
         /// Pack files (`.json`, `.yaml`, `.yml`).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -66,7 +70,11 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 /// Runs a `promptkit pack` command.
 pub(crate) fn run(args: PackArgs) -> ExitCode {
     match args.command {
-        PackCommand::Validate { strict, files } => validate(&files, strict),
+        PackCommand::Validate {
+            strict,
+            deny_warnings,
+            files,
+        } => validate(&files, strict, deny_warnings),
         PackCommand::Inspect { file, json } => inspect(&file, json),
         PackCommand::Render {
             file,
@@ -96,10 +104,16 @@ fn problem_line(file: &Path, severity: &str, p: &Problem) -> String {
 /// The lines to print for a failed load.
 fn error_lines(file: &Path, err: &Error) -> Vec<String> {
     match err {
-        Error::Invalid { problems, .. } => problems
-            .iter()
-            .map(|p| problem_line(file, "error", p))
-            .collect(),
+        Error::Invalid {
+            problems, warnings, ..
+        } => {
+            let mut lines: Vec<String> = problems
+                .iter()
+                .map(|p| problem_line(file, "error", p))
+                .collect();
+            lines.extend(warnings.iter().map(|w| problem_line(file, "warning", w)));
+            lines
+        }
         Error::Parse {
             line,
             column,
@@ -113,19 +127,24 @@ fn error_lines(file: &Path, err: &Error) -> Vec<String> {
             "{}: error: cannot read pack: {source}",
             file.display()
         )],
+        Error::TooLarge { limit, .. } => vec![format!(
+            "{}: error: pack is larger than {limit} bytes; reading stopped there",
+            file.display()
+        )],
         other => vec![format!("{}: error: {other}", file.display())],
     }
 }
 
-fn validate(files: &[PathBuf], strict: bool) -> ExitCode {
+fn validate(files: &[PathBuf], strict: bool, deny_warnings: bool) -> ExitCode {
     let mode = if strict {
         ValidationMode::Strict
     } else {
         ValidationMode::Lenient
     };
+    let options = LoadOptions::new(mode).deny_warnings(deny_warnings);
     let mut invalid = 0usize;
     for file in files {
-        match Pack::load_with(file, LoadOptions::new(mode)) {
+        match Pack::load_with(file, options) {
             Ok((_, warnings)) => {
                 for w in &warnings {
                     println!("{}", problem_line(file, "warning", w));
@@ -140,10 +159,15 @@ fn validate(files: &[PathBuf], strict: bool) -> ExitCode {
         }
     }
     eprintln!(
-        "{} file{} checked ({} mode), {invalid} invalid",
+        "{} file{} checked ({} mode{}), {invalid} invalid",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
-        if strict { "strict" } else { "lenient" }
+        if strict { "strict" } else { "lenient" },
+        if deny_warnings {
+            ", warnings denied"
+        } else {
+            ""
+        }
     );
     if invalid == 0 {
         ExitCode::SUCCESS

@@ -110,13 +110,59 @@ fn validate_semantic_problem_in_yaml() {
          system_template: hi\n    tools: [lookup]\n",
     )
     .unwrap();
+    // The schema accepts the pack: strict mode passes with a warning...
     let out = promptkit(&["pack", "validate", "--strict", path_str(&pack)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line =
+        "/prompts/support/tools/0: tool `lookup` is not defined in the pack's `tools` [semantic]";
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("{}:11:13: warning: {line}", pack.display())
+    );
+    // ...and --deny-warnings makes it an error.
+    let out = promptkit(&[
+        "pack",
+        "validate",
+        "--strict",
+        "--deny-warnings",
+        path_str(&pack),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("{}:11:13: error: {line}", pack.display())
+    );
+    assert!(
+        stderr(&out).contains("1 file checked (strict mode, warnings denied), 1 invalid"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn hostile_inputs_stop_with_a_clear_error() {
+    // An endless file: reading stops at the size limit.
+    let out = promptkit(&["pack", "validate", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).trim(),
+        "/dev/zero: error: pack is larger than 16777216 bytes; reading stopped there"
+    );
+    // 100,000 levels of flow nesting: refused where the limit is passed.
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    let out = promptkit(&["pack", "validate", path_str(&deep)]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout(&out).trim(),
         format!(
-            "{}:11:13: error: /prompts/support/tools/0: tool `lookup` is not defined in the pack's `tools` [semantic]",
-            pack.display()
+            "{}:1:68: error: mappings and sequences nest deeper than 64 levels",
+            deep.display()
         )
     );
 }

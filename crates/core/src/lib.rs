@@ -21,6 +21,7 @@ mod error;
 mod media;
 mod message;
 mod provider;
+mod redact;
 mod reference;
 mod usage;
 
@@ -31,5 +32,6 @@ pub use provider::{
     ChatRequest, ChatResponse, ChatStream, ImageRequest, ImageResponse, Parameters, Provider,
     ProviderExt, StreamEvent, ToolChoice, ToolDefinition,
 };
+pub use redact::redact_url;
 pub use reference::StorageReference;
 pub use usage::{Cost, Usage};

@@ -1,4 +1,5 @@
-//! The echo model: repeats the user, and calls an offered tool once per user turn.
+//! The echo model: repeats the user, and calls an offered tool once per user
+//! turn, or (agent-loop rule) until the last message is a tool result.
 
 use serde_json::{Map, Value, json};
 
@@ -54,10 +55,23 @@ fn sample(schema: &Value, text: &str) -> Value {
     }
 }
 
-/// What the echo model answers: a call to an offered tool when the latest user
-/// turn has no tool result yet (and `tool_choice` is not `none`), otherwise
-/// `echo: <last user text>` (with the tool results' text, if any).
-pub(crate) fn reply(req: &Value, call_id: u64) -> (Option<String>, Vec<MockToolCall>) {
+/// When the echo model calls a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ToolRule {
+    /// Once per user turn: not when the latest user turn has a tool result.
+    OncePerTurn,
+    /// Whenever the last message is not a `tool` message (llmock's `auto`).
+    UntilToolMessageIsLast,
+}
+
+/// What the echo model answers: a call to an offered tool when `rule` says so
+/// (and `tool_choice` is not `none`), otherwise `echo: <last user text>` (with
+/// the tool results' text, if any).
+pub(crate) fn reply(
+    req: &Value,
+    call_id: u64,
+    rule: ToolRule,
+) -> (Option<String>, Vec<MockToolCall>) {
     let empty = Vec::new();
     let messages = req
         .get("messages")
@@ -81,7 +95,11 @@ pub(crate) fn reply(req: &Value, call_id: u64) -> (Option<String>, Vec<MockToolC
         .filter_map(|t| t.get("function"))
         .find(|f| named.is_none_or(|n| f.get("name").and_then(Value::as_str) == Some(n)));
     let may_call = choice.and_then(Value::as_str) != Some("none");
-    if let (Some(f), true, true) = (tool, may_call, results.is_empty()) {
+    let answered = match rule {
+        ToolRule::OncePerTurn => !results.is_empty(),
+        ToolRule::UntilToolMessageIsLast => messages.last().is_some_and(|m| role(m) == "tool"),
+    };
+    if let (Some(f), true, false) = (tool, may_call, answered) {
         let name = f.get("name").and_then(Value::as_str).unwrap_or("tool");
         let schema = f
             .get("parameters")
@@ -107,12 +125,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn agent_loop_answers_only_after_a_tool_message() {
+        let tools = json!([{"type": "function", "function": {"name": "draw", "parameters": {
+            "type": "object", "properties": {"prompt": {"type": "string"}}}}}]);
+        let mut req = json!({"messages": [{"role": "user", "content": "a cat"}], "tools": tools});
+        let rule = ToolRule::UntilToolMessageIsLast;
+        assert_eq!(reply(&req, 1, rule).1.len(), 1);
+        let msgs = req["messages"].as_array_mut().unwrap();
+        msgs.push(json!({"role": "assistant", "content": null, "tool_calls": []}));
+        msgs.push(json!({"role": "tool", "tool_call_id": "call_mock_1", "content": "drawn"}));
+        let (text, calls) = reply(&req, 2, rule);
+        assert!(calls.is_empty());
+        assert_eq!(text.as_deref(), Some("echo: a cat (tool results: drawn)"));
+        // A user message after the tool results (a tool's image) → another call.
+        req["messages"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"role": "user", "content": [{"type": "text", "text": "Media returned"}]}));
+        assert_eq!(reply(&req, 3, rule).1.len(), 1);
+    }
+
+    #[test]
     fn calls_once_per_turn_then_echoes() {
         let tools = json!([{"type": "function", "function": {"name": "draw", "parameters": {
             "type": "object", "properties": {"prompt": {"type": "string"}, "n": {"type": "integer"},
             "style": {"enum": ["flat", "3d"]}}}}}]);
         let mut req = json!({"messages": [{"role": "user", "content": "a cat"}], "tools": tools});
-        let (text, calls) = reply(&req, 1);
+        let (text, calls) = reply(&req, 1, ToolRule::OncePerTurn);
         assert!(text.is_none());
         let args: Value = serde_json::from_str(&calls[0].arguments).unwrap();
         assert_eq!(args, json!({"prompt": "a cat", "n": 1, "style": "flat"}));
@@ -120,7 +159,7 @@ mod tests {
         msgs.push(json!({"role": "assistant", "content": null, "tool_calls": []}));
         msgs.push(json!({"role": "tool", "tool_call_id": "call_mock_1", "content": "drawn"}));
         msgs.push(json!({"role": "user", "content": [{"type": "text", "text": "Media returned"}]}));
-        let (text, calls) = reply(&req, 2);
+        let (text, calls) = reply(&req, 2, ToolRule::OncePerTurn);
         assert!(calls.is_empty());
         assert_eq!(text.as_deref(), Some("echo: a cat (tool results: drawn)"));
         req["tool_choice"] = json!("none");
@@ -128,6 +167,9 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .push(json!({"role": "user", "content": "again"}));
-        assert_eq!(reply(&req, 3).0.as_deref(), Some("echo: again"));
+        assert_eq!(
+            reply(&req, 3, ToolRule::OncePerTurn).0.as_deref(),
+            Some("echo: again")
+        );
     }
 }

@@ -50,6 +50,7 @@ pub(crate) enum ReplyKind {
         body: String,
     },
     Echo,
+    AgentLoop,
 }
 
 /// One scripted answer of the mock server.
@@ -183,6 +184,22 @@ impl Reply {
     /// get generated PNGs.
     pub fn echo() -> Self {
         Self::of(ReplyKind::Echo)
+    }
+
+    /// Like [`Reply::echo`], but with the tool rule of llmock's default
+    /// `--tool-mode auto` and of many agent-loop servers and small local
+    /// models: it calls an offered tool whenever the last message is not a
+    /// `tool` message, and answers in text once it is. A client that sends a
+    /// user message after the tool results (e.g. with a tool's image) gets
+    /// another tool call.
+    ///
+    /// ```
+    /// use promptkit_mock_openai::{Reply, Script};
+    /// let like_llmock = Script::new().fallback(Reply::agent_loop());
+    /// # let _ = like_llmock;
+    /// ```
+    pub fn agent_loop() -> Self {
+        Self::of(ReplyKind::AgentLoop)
     }
 
     /// Waits this long before answering (before the status line).

@@ -200,7 +200,14 @@ fn chat(st: &Arc<Shared>, path: &str, req: &Value, reply: Reply) -> Response {
     let (text, calls) = match &reply.kind {
         ReplyKind::Text(t) => (Some(t.clone()), Vec::new()),
         ReplyKind::ToolCalls { text, calls } => (text.clone(), calls.clone()),
-        ReplyKind::Echo => crate::echo::reply(req, st.next_id()),
+        ReplyKind::Echo => {
+            crate::echo::reply(req, st.next_id(), crate::echo::ToolRule::OncePerTurn)
+        }
+        ReplyKind::AgentLoop => crate::echo::reply(
+            req,
+            st.next_id(),
+            crate::echo::ToolRule::UntilToolMessageIsLast,
+        ),
         _ => return mismatch(st, path, "an image reply"),
     };
     let out_chars = text.as_deref().map_or(0, str::len)
@@ -312,7 +319,7 @@ fn images(st: &Shared, path: &str, req: &Value, reply: Reply) -> Response {
             images,
             revised_prompt,
         } => (images.clone(), revised_prompt.clone()),
-        ReplyKind::Echo => (None, None),
+        ReplyKind::Echo | ReplyKind::AgentLoop => (None, None),
         _ => return mismatch(st, path, "a chat reply"),
     };
     let prompt = req.get("prompt").and_then(Value::as_str).unwrap_or("");

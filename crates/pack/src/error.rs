@@ -29,7 +29,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not well-formed JSON or YAML.
+    /// The pack file is larger than [`MAX_PACK_BYTES`](crate::MAX_PACK_BYTES);
+    /// reading stopped there (a pack is a small text file; this also stops
+    /// endless inputs such as `/dev/zero`).
+    #[error("{}: pack is larger than {limit} bytes; reading stopped there", path.display())]
+    TooLarge {
+        /// The file (`<string>` for in-memory input).
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The file is not well-formed JSON or YAML, or nests deeper than
+    /// [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH).
     #[error("{}{}: {message}", path.display(), position(*line, *column))]
     Parse {
         /// The file (`<string>` for in-memory input).
@@ -41,16 +52,21 @@ pub enum Error {
         /// What the parser reported.
         message: String,
     },
-    /// The pack is well-formed but breaks the schema or a semantic rule.
+    /// The pack is well-formed but cannot be accepted: the schema rejects it
+    /// (strict mode), it does not fit the typed model (both modes), or it has
+    /// warnings and [`LoadOptions::deny_warnings`](crate::LoadOptions::deny_warnings) is set.
     ///
-    /// Holds every problem found, each with its JSON pointer.
+    /// Holds every problem found, each with its JSON pointer, and the
+    /// findings that stay warnings (they keep their own severity).
     #[error("{}: invalid pack ({} problem{}): {}", path.display(), problems.len(),
         if problems.len() == 1 { "" } else { "s" }, first_problem(problems))]
     Invalid {
         /// The file (`<string>` for in-memory input).
         path: PathBuf,
-        /// The problems, in document order as far as known.
+        /// The problems that make the pack unacceptable, in document order.
         problems: Vec<Problem>,
+        /// Findings that are only warnings in this mode, in document order.
+        warnings: Vec<Warning>,
     },
     /// A prompt could not be rendered (missing or invalid variable, unknown
     /// placeholder or fragment, fragment cycle, template syntax).
@@ -102,15 +118,18 @@ fn first_problem(problems: &[Problem]) -> String {
     }
 }
 
-/// Whether a [`Problem`] comes from the JSON Schema or from a semantic rule.
+/// Whether a [`Problem`] comes from the JSON Schema, a semantic rule, or the
+/// typed model.
 ///
 /// ```
 /// use promptkit_pack::{Error, Pack, ProblemKind};
 /// // `prompts` must be an object: the typed model cannot hold a list.
 /// let err = Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0","prompts":[]}"#).unwrap_err();
-/// let Error::Invalid { problems, .. } = err else { panic!("expected Error::Invalid") };
+/// let Error::Invalid { problems, warnings, .. } = err else { panic!("expected Error::Invalid") };
+/// assert_eq!(problems.len(), 1); // the schema's "not an object" is the same cause
 /// assert_eq!((problems[0].kind, problems[0].pointer.as_str()), (ProblemKind::Structure, "/prompts"));
-/// assert!(problems.iter().any(|p| p.kind == ProblemKind::Schema));
+/// // leniently, the schema's other findings stay warnings
+/// assert!(warnings.iter().any(|w| w.kind == ProblemKind::Schema && w.pointer == "/template_engine"));
 /// assert_eq!(ProblemKind::Semantic.to_string(), "semantic");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +137,8 @@ fn first_problem(problems: &[Problem]) -> String {
 pub enum ProblemKind {
     /// The official PromptPack JSON Schema rejects the document.
     Schema,
-    /// A rule the schema cannot express (undefined tool, missing fragment, ...).
+    /// A rule the schema cannot express (undefined tool, missing fragment,
+    /// ...): always a warning, unless warnings are denied.
     Semantic,
     /// The document does not fit the typed model at all (e.g. a string where a
     /// list is required), so it cannot be loaded even leniently.

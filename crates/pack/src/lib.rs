@@ -8,10 +8,14 @@
 //! # Loading
 //!
 //! [`load_pack`] reads a file leniently: anything the typed model can hold is
-//! accepted and problems become [`Pack::warnings`]. [`Pack::load_with`] with
-//! [`LoadOptions::strict`] validates against the official JSON Schema
-//! (embedded as [`PROMPTPACK_SCHEMA`], never fetched) plus semantic rules, and
-//! returns every problem at once, each with its JSON pointer:
+//! accepted (what PromptKit-Go loads) and problems become [`Pack::warnings`].
+//! [`Pack::load_with`] with [`LoadOptions::strict`] validates against the
+//! official JSON Schema of the version the pack declares in `$schema` (all
+//! published versions are embedded, see [`SchemaVersion`]; nothing is
+//! fetched): strict mode fails exactly when that schema rejects the pack.
+//! Semantic findings (undefined tools, unknown placeholders, ...) are
+//! warnings in both modes; [`LoadOptions::deny_warnings`] makes them
+//! failures. Every problem comes back at once, each with its JSON pointer:
 //!
 //! ```
 //! use promptkit_pack::{Error, Format, LoadOptions, Pack};
@@ -20,7 +24,9 @@
 //!   "template_engine":{"version":"v1","syntax":"{{variable}}"},
 //!   "prompts":{"support":{"id":"support","name":"S","version":"1.0.0",
 //!     "system_template":"Hi {{name}}","tools":["missing"]}}}"#;
-//! let err = Pack::from_str_with(text, Format::Json, Path::new("p.json"), LoadOptions::strict()).unwrap_err();
+//! let load = |options| Pack::from_str_with(text, Format::Json, Path::new("p.json"), options);
+//! assert_eq!(load(LoadOptions::strict()).unwrap().warnings().len(), 2); // the schema accepts it
+//! let err = load(LoadOptions::strict().deny_warnings(true)).unwrap_err();
 //! let Error::Invalid { problems, .. } = err else { panic!() };
 //! let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
 //! assert_eq!(pointers, ["/prompts/support/system_template", "/prompts/support/tools/0"]);
@@ -29,8 +35,9 @@
 //! # Rendering
 //!
 //! [`Pack::render_system`] substitutes `{{variable}}` placeholders, expands
-//! `{{fragment:name}}` fragments, applies defaults and checks each variable's
-//! type and validation rules; see its documentation for the exact rules.
+//! `{{fragments.name}}` fragments, fills `{{artifacts.name}}` (empty until
+//! written), applies defaults and checks each variable's type and
+//! validation rules; see its documentation for the exact rules.
 //!
 //! # Runtime data
 //!
@@ -56,9 +63,10 @@ mod semantic;
 mod template;
 mod validator;
 mod vars;
+mod yaml;
 
 pub use error::{Error, Position, Problem, ProblemKind, Warning, escape_pointer_token};
-pub use load::{Format, LoadOptions, ValidationMode, load_pack};
+pub use load::{Format, LoadOptions, MAX_NESTING_DEPTH, MAX_PACK_BYTES, ValidationMode, load_pack};
 pub use media::{
     DocumentConfig, ExamplePart, GenericMediaTypeConfig, ImageConfig, MeasureFailure, MediaConfig,
     MediaReference, MediaRejection, MultimodalExample, TimedMediaConfig, media_duration,
@@ -71,7 +79,7 @@ pub use model::{
     ToolPolicy, Variable, VariableBinding, VariableValidation, WorkflowBudget, WorkflowConfig,
     WorkflowEngine, WorkflowState,
 };
-pub use schema::PROMPTPACK_SCHEMA;
+pub use schema::{PROMPTPACK_SCHEMA, SchemaVersion};
 pub use validator::{Validator, Violation, validate_response};
 
 /// The guide `docs/promptpack.md`; its code blocks are compiled as doctests.

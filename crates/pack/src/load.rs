@@ -10,6 +10,14 @@ use crate::{dupkeys, locate, locate_yaml, schema, semantic};
 
 /// How strictly a pack is checked.
 ///
+/// Strict mode means exactly the official JSON Schema of the version the
+/// pack declares in `$schema`: a pack is strict-invalid if and only if that
+/// schema rejects it. Lenient mode loads whatever the typed model can hold
+/// (what PromptKit-Go loads) and reports schema violations as warnings.
+/// In both modes the semantic findings (undefined tools, unknown
+/// placeholders, ...) are warnings; [`LoadOptions::deny_warnings`] turns
+/// every warning into a failure.
+///
 /// ```
 /// use promptkit_pack::{Format, LoadOptions, Pack, ValidationMode};
 /// use std::path::Path;
@@ -25,11 +33,11 @@ use crate::{dupkeys, locate, locate_yaml, schema, semantic};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ValidationMode {
-    /// The official JSON Schema and the semantic rules must hold; any
-    /// violation is an [`Error::Invalid`].
+    /// The official JSON Schema of the declared version must accept the
+    /// pack; its violations are an [`Error::Invalid`].
     Strict,
-    /// Anything the typed model can hold is accepted; schema and semantic
-    /// violations become warnings (the default).
+    /// Anything the typed model can hold is accepted; schema violations
+    /// become warnings (the default).
     #[default]
     Lenient,
 }
@@ -40,17 +48,25 @@ pub enum ValidationMode {
 /// use promptkit_pack::{LoadOptions, ValidationMode};
 /// assert_eq!(LoadOptions::default().mode, ValidationMode::Lenient);
 /// assert_eq!(LoadOptions::strict().mode, ValidationMode::Strict);
+/// assert!(LoadOptions::strict().deny_warnings(true).deny_warnings);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoadOptions {
     /// Strict or lenient.
     pub mode: ValidationMode,
+    /// Fail with [`Error::Invalid`] when there is any warning, as
+    /// `clippy -D warnings` does (the CLI's `--deny-warnings`).
+    pub deny_warnings: bool,
 }
 
 impl LoadOptions {
     /// Options with the given mode.
     pub fn new(mode: ValidationMode) -> Self {
-        LoadOptions { mode }
+        LoadOptions {
+            mode,
+            deny_warnings: false,
+        }
     }
     /// Strict validation.
     pub fn strict() -> Self {
@@ -60,7 +76,36 @@ impl LoadOptions {
     pub fn lenient() -> Self {
         Self::new(ValidationMode::Lenient)
     }
+    /// Whether warnings are failures.
+    ///
+    /// ```
+    /// use promptkit_pack::{Error, Format, LoadOptions, Pack};
+    /// use std::path::Path;
+    /// // Schema-valid, but the prompt lists a tool the pack does not define.
+    /// let text = r#"{"id":"p","name":"P","version":"1.0.0",
+    ///   "template_engine":{"version":"v1","syntax":"{{variable}}"},
+    ///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0","system_template":"hi","tools":["nope"]}}}"#;
+    /// let load = |o| Pack::from_str_with(text, Format::Json, Path::new("p.json"), o);
+    /// assert_eq!(load(LoadOptions::strict()).unwrap().warnings().len(), 1);
+    /// let Err(Error::Invalid { problems, .. }) = load(LoadOptions::strict().deny_warnings(true)) else {
+    ///     panic!("warnings are denied");
+    /// };
+    /// assert_eq!(problems[0].pointer, "/prompts/a/tools/0");
+    /// ```
+    pub fn deny_warnings(mut self, deny: bool) -> Self {
+        self.deny_warnings = deny;
+        self
+    }
 }
+
+/// Largest pack file read, in bytes (16 MiB). Reading stops there with
+/// [`Error::TooLarge`].
+pub const MAX_PACK_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Deepest nesting of objects and arrays accepted, in JSON and YAML alike.
+/// Deeper documents fail with [`Error::Parse`] as soon as the limit is
+/// reached, without parsing further.
+pub const MAX_NESTING_DEPTH: usize = 64;
 
 /// Document format of a pack.
 ///
@@ -129,9 +174,10 @@ impl Pack {
     /// Loads a pack file with the given options; returns the pack and its
     /// warnings (also kept in [`Pack::warnings`]).
     ///
-    /// In strict mode every schema or semantic problem is returned at once in
-    /// [`Error::Invalid`]; warnings then only contain advisories (features this
-    /// runtime does not implement).
+    /// In strict mode every violation of the declared schema version is
+    /// returned at once in [`Error::Invalid`]; semantic findings are
+    /// warnings in both modes (see [`ValidationMode`]). At most
+    /// [`MAX_PACK_BYTES`] are read.
     ///
     /// ```
     /// use promptkit_pack::{Error, LoadOptions, Pack};
@@ -149,10 +195,7 @@ impl Pack {
         options: LoadOptions,
     ) -> Result<(Pack, Vec<Warning>), Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read_limited(path)?;
         let mut pack = Self::from_str_with(&text, Format::from_path(path), path, options)?;
         pack.source = Some(path.to_owned());
         let warnings = pack.warnings.clone();
@@ -198,6 +241,12 @@ impl Pack {
         path: &Path,
         options: LoadOptions,
     ) -> Result<Pack, Error> {
+        if text.len() as u64 > MAX_PACK_BYTES {
+            return Err(Error::TooLarge {
+                path: path.to_owned(),
+                limit: MAX_PACK_BYTES,
+            });
+        }
         let doc = parse_document(text, format, path)?;
         // YAML rejects duplicate keys while parsing; JSON parsers keep the last.
         let duplicates = match format {
@@ -217,9 +266,18 @@ impl Pack {
                 place(&mut pack.warnings);
                 Ok(pack)
             }
-            Err(Error::Invalid { path, mut problems }) => {
+            Err(Error::Invalid {
+                path,
+                mut problems,
+                mut warnings,
+            }) => {
                 place(&mut problems);
-                Err(Error::Invalid { path, problems })
+                place(&mut warnings);
+                Err(Error::Invalid {
+                    path,
+                    problems,
+                    warnings,
+                })
             }
             Err(e) => Err(e),
         }
@@ -238,53 +296,89 @@ impl Pack {
         path: &Path,
         options: LoadOptions,
     ) -> Result<Pack, Error> {
-        let invalid = |problems: Vec<Problem>| Error::Invalid {
-            path: path.to_owned(),
-            problems,
+        let invalid = |mut problems: Vec<Problem>, mut warnings: Vec<Warning>| {
+            if options.deny_warnings {
+                problems.append(&mut warnings);
+            }
+            sort_problems(&mut problems);
+            sort_problems(&mut warnings);
+            Error::Invalid {
+                path: path.to_owned(),
+                problems,
+                warnings,
+            }
         };
-        let schema_problems = schema::schema_problems(&doc);
+        let (version, version_warning) = schema::declared_version(&doc);
+        let (schema_errors, format_advisories) = schema::schema_problems(&doc, version);
+        let strict = options.mode == ValidationMode::Strict;
+        // Findings that are warnings in this mode, whatever happens next.
+        let mut warnings: Vec<Warning> = text_problems;
+        warnings.extend(version_warning);
+        warnings.extend(format_advisories);
+        let (mut errors, schema_warnings) = if strict {
+            (schema_errors, Vec::new())
+        } else {
+            (Vec::new(), schema_errors)
+        };
+        warnings.extend(schema_warnings);
         let mut pack: Pack = match serde_path_to_error::deserialize(&doc) {
             Ok(p) => p,
             Err(e) => {
-                let mut problems = vec![Problem::new(
+                let structure = Problem::new(
                     ProblemKind::Structure,
                     path_to_pointer(e.path()),
-                    e.inner().to_string(),
-                )];
-                problems.extend(schema_problems);
-                return Err(invalid(problems));
+                    humanize(&e.inner().to_string()),
+                );
+                // One cause, reported once: the schema's finding at the same
+                // place says the same thing.
+                errors.retain(|p| p.pointer != structure.pointer);
+                warnings.retain(|p| p.pointer != structure.pointer);
+                errors.insert(0, structure);
+                return Err(invalid(errors, warnings));
             }
         };
+        if pack.prompts.is_empty() && !strict {
+            // PromptKit-Go refuses such a pack too; the schema requires a prompt.
+            warnings.retain(|p| p.pointer != "/prompts");
+            errors.push(Problem::new(
+                ProblemKind::Structure,
+                "/prompts",
+                "the pack has no prompts; at least one is needed",
+            ));
+        }
         for (key, prompt) in &mut pack.prompts {
             prompt.key.clone_from(key);
         }
-        let mut findings = semantic::check(&pack);
-        findings.errors.extend(text_problems);
-        let mut warnings = match options.mode {
-            ValidationMode::Strict => {
-                let mut errors = schema_problems;
-                errors.extend(findings.errors);
-                if !errors.is_empty() {
-                    sort_problems(&mut errors);
-                    return Err(invalid(errors));
-                }
-                findings.advisories
-            }
-            ValidationMode::Lenient => {
-                let mut warnings = schema_problems;
-                warnings.extend(findings.errors);
-                warnings.extend(findings.advisories);
-                warnings
-            }
-        };
+        // One cause, reported once: a semantic finding where the schema
+        // already reports a problem (a missing tool `name`, ...) follows from it.
+        let schema_pointers: std::collections::HashSet<String> = errors
+            .iter()
+            .chain(&warnings)
+            .filter(|p| p.kind == ProblemKind::Schema)
+            .map(|p| p.pointer.clone())
+            .collect();
+        warnings.extend(
+            semantic::check(&pack)
+                .into_iter()
+                .filter(|w| !schema_pointers.contains(&w.pointer)),
+        );
+        if !errors.is_empty() {
+            return Err(invalid(errors, warnings));
+        }
+        if options.deny_warnings && !warnings.is_empty() {
+            return Err(invalid(warnings, Vec::new()));
+        }
         sort_problems(&mut warnings);
         pack.warnings = warnings;
+        pack.schema_version = version;
+        pack.document = doc;
         pack.source = None;
         Ok(pack)
     }
 
-    /// Findings tolerated while loading: in lenient mode every schema and
-    /// semantic problem, in both modes advisories about unsupported features.
+    /// Findings tolerated while loading: in both modes every semantic
+    /// finding (undefined tools, unknown placeholders, unsupported features,
+    /// ...), in lenient mode also every schema violation.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }
@@ -295,7 +389,40 @@ impl Pack {
     }
 }
 
+/// Reads at most [`MAX_PACK_BYTES`] (plus one, to detect a larger file) of
+/// a UTF-8 file.
+fn read_limited(path: &Path) -> Result<String, Error> {
+    use std::io::Read as _;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_PACK_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_PACK_BYTES {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_PACK_BYTES,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        Error::Parse {
+            path: path.to_owned(),
+            line: valid.matches('\n').count() + 1,
+            column: valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+            message: "the file is not UTF-8 text".to_owned(),
+        }
+    })
+}
+
 /// Parses JSON or YAML into a JSON value, with line and column on failure.
+/// Nesting is limited to [`MAX_NESTING_DEPTH`] levels in both formats; the
+/// parsers stop as soon as the limit is passed, so the work stays linear.
 fn parse_document(text: &str, format: Format, path: &Path) -> Result<Value, Error> {
     let parse_error = |line: usize, column: usize, message: String| Error::Parse {
         path: path.to_owned(),
@@ -305,20 +432,52 @@ fn parse_document(text: &str, format: Format, path: &Path) -> Result<Value, Erro
     };
     match format {
         Format::Json => {
+            if let Some((line, column)) = json_too_deep(text) {
+                return Err(parse_error(
+                    line,
+                    column,
+                    format!("objects and arrays nest deeper than {MAX_NESTING_DEPTH} levels"),
+                ));
+            }
             serde_json::from_str(text).map_err(|e| parse_error(e.line(), e.column(), e.to_string()))
         }
         Format::Yaml => {
-            let mut yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                parse_error(line, column, e.to_string())
-            })?;
-            // `<<: *anchor` merge keys, as YAML authors expect
-            yaml.apply_merge()
-                .map_err(|e| parse_error(0, 0, format!("YAML merge key: {e}")))?;
-            serde_json::to_value(yaml)
-                .map_err(|e| parse_error(0, 0, format!("YAML value has no JSON equivalent: {e}")))
+            crate::yaml::parse(text).map_err(|e| parse_error(e.line, e.column, e.message))
         }
     }
+}
+
+/// Where JSON text first opens an object or array deeper than
+/// [`MAX_NESTING_DEPTH`] (1-based line and column), in one pass over the
+/// bytes; strings are skipped. Malformed text is left to the parser.
+fn json_too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING_DEPTH {
+                    let before = &text[..i];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    return Some((line, column));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Drops the parsers' own ` at line L column C` suffix (the position is kept
@@ -349,4 +508,31 @@ fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     crate::error::pointer(tokens)
+}
+
+/// Rewrites serde's type vocabulary in a structure message into the JSON
+/// names a pack author knows (`a map` → `an object`, `u32` → `a
+/// non-negative integer`, ...).
+fn humanize(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (from, to) in [
+        ("invalid type: map", "invalid type: object"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("invalid type: unit value", "invalid type: null"),
+        ("expected a map", "expected an object"),
+        ("expected a sequence", "expected an array"),
+        ("expected u8", "expected a non-negative integer"),
+        ("expected u16", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected usize", "expected a non-negative integer"),
+        ("expected i32", "expected an integer"),
+        ("expected i64", "expected an integer"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        out = out.replace(from, to);
+    }
+    out
 }

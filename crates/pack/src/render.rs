@@ -28,8 +28,24 @@ impl Pack {
     /// The prompt's tools as provider tool definitions, in the prompt's order,
     /// without those on its `tool_policy.blocklist`.
     ///
+    /// When the prompt is the entry agent (`agents.entry`, RFC 0007), a tool
+    /// naming another member agent becomes an agent call: its definition has
+    /// the member's key as name, the agent's (or its prompt's) description,
+    /// and one required string argument, `query`.
+    ///
     /// Fails with [`Error::NotFound`] if the prompt lists a tool the pack does
-    /// not define (strict loading rejects such packs up front).
+    /// not define (loading warns about such packs up front).
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
+    ///   "prompts":{"lead":{"id":"lead","name":"L","version":"1.0.0","system_template":"Delegate.","tools":["writer"]},
+    ///              "writer":{"id":"writer","name":"W","version":"1.0.0","system_template":"Write.",
+    ///                        "description":"Writes drafts"}},
+    ///   "agents":{"entry":"lead","members":{"lead":{},"writer":{}}}}"#).unwrap();
+    /// let defs = pack.tool_definitions(pack.prompt("lead").unwrap()).unwrap();
+    /// assert_eq!((defs[0].name.as_str(), defs[0].description.as_str()), ("writer", "Writes drafts"));
+    /// assert_eq!(defs[0].parameters["required"][0], "query");
+    /// ```
     ///
     /// ```
     /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id":"p","name":"P","version":"1.0.0",
@@ -53,14 +69,40 @@ impl Pack {
             if blocked(key) {
                 continue;
             }
-            let tool = self.tools.get(key).ok_or_else(|| Error::NotFound {
-                kind: "tool",
-                name: key.clone(),
-                context: Some(format!("listed by prompt `{}`", prompt.key())),
-            })?;
-            if !blocked(&tool.name) {
-                out.push(tool.to_definition());
+            if let Some(tool) = self.tools.get(key) {
+                if !blocked(&tool.name) {
+                    out.push(tool.to_definition());
+                }
+                continue;
             }
+            let agent = self
+                .agents
+                .as_ref()
+                .filter(|a| a.entry == prompt.key() && key != prompt.key());
+            let member =
+                agent.and_then(|a| a.members.get(key).map(|def| (def, self.prompts.get(key))));
+            let Some((def, Some(member_prompt))) = member else {
+                return Err(Error::NotFound {
+                    kind: "tool",
+                    name: key.clone(),
+                    context: Some(format!("listed by prompt `{}`", prompt.key())),
+                });
+            };
+            let description = def
+                .description
+                .clone()
+                .or_else(|| member_prompt.description.clone())
+                .or_else(|| member_prompt.name.clone())
+                .unwrap_or_else(|| format!("Ask the `{key}` agent"));
+            out.push(promptkit_core::ToolDefinition {
+                name: key.clone(),
+                description,
+                parameters: serde_json::json!({
+                    "type": "object",
+                    "properties": {"query": {"type": "string", "description": "What to ask the agent"}},
+                    "required": ["query"]
+                }),
+            });
         }
         Ok(out)
     }
@@ -70,14 +112,21 @@ impl Pack {
     /// - `{{name}}` (whitespace inside the braces allowed) is replaced by the
     ///   value passed in `vars`, else the variable's `default`; a declared
     ///   optional variable without either renders as an empty string.
-    /// - `{{fragment:name}}`, or `{{name}}` when `name` is a fragment and not
-    ///   a declared variable, inserts the fragment, itself rendered (fragment
-    ///   cycles, nesting deeper than 16 levels, and runaway expansion are
-    ///   errors).
+    /// - `{{fragments.name}}` (the spec's form), `{{fragment:name}}`, or
+    ///   `{{name}}` when `name` is a fragment and not a declared variable,
+    ///   inserts the fragment, itself rendered (fragment cycles, nesting
+    ///   deeper than 16 levels, and runaway expansion are errors).
+    /// - `{{artifacts.slot}}` (RFC 0009) inserts the value passed under the
+    ///   key `artifacts.slot`, and nothing when none is passed: an artifact
+    ///   is empty until a workflow state first writes it.
     /// - Each declared variable's value is checked against its `type` and
     ///   `validation` rules (pattern, min/max length, minimum/maximum, enum).
-    /// - A missing required variable, or a placeholder that is no declared
-    ///   variable, no passed value and no fragment, is an [`Error::Render`].
+    /// - A placeholder that is no declared variable, no passed value and no
+    ///   fragment renders as nothing, like an optional variable without a
+    ///   value; the spec's own examples use such placeholders, and loading
+    ///   warns about each one ([`Pack::warnings`]).
+    /// - A missing required variable, or an explicit reference to a fragment
+    ///   the pack does not define, is an [`Error::Render`].
     ///
     /// Values are inserted literally: placeholders inside values are not expanded.
     ///
@@ -87,7 +136,7 @@ impl Pack {
     ///   "template_engine":{"version":"v1","syntax":"{{variable}}","features":["fragments"]},
     ///   "fragments":{"sign_off":"Thanks, {{company}}."},
     ///   "prompts":{"a":{"id":"a","name":"A","version":"1.0.0",
-    ///     "system_template":"Help {{ customer }}. {{fragment:sign_off}}",
+    ///     "system_template":"Help {{ customer }}. {{fragments.sign_off}}{{artifacts.notes}}",
     ///     "variables":[{"name":"customer","type":"string","required":true},
     ///                  {"name":"company","type":"string","required":false,"default":"ACME"}]}}}"#).unwrap();
     /// let prompt = pack.prompt("a").unwrap();
@@ -224,15 +273,11 @@ impl<'a> Renderer<'a> {
                         self.push(value)?;
                     } else if self.pack.fragments.contains_key(name) {
                         self.fragment(name)?;
-                    } else {
-                        return Err(self.error(
-                            Some(name),
-                            format!(
-                                "placeholder `{}` is unresolved: it is not a declared variable, no value was passed, and no fragment has that name",
-                                self.syntax.show(name)
-                            ),
-                        ));
                     }
+                    // Otherwise nothing is inserted: an artifact is empty
+                    // before its first write (RFC 0009), and an undeclared
+                    // placeholder without a value renders like an optional
+                    // variable without one (loading warns about it).
                 }
             }
         }

@@ -15,30 +15,29 @@ pub(crate) const MAX_FRAGMENT_DEPTH: usize = 16;
 /// Template features this runtime does not implement.
 const UNSUPPORTED_FEATURES: &[&str] = &["conditionals", "loops", "filters"];
 
-/// Result of the semantic checks.
+/// Result of the semantic checks: every finding is a warning (strict mode
+/// is the schema alone; `deny_warnings` turns these into failures).
 #[derive(Debug, Default)]
-pub(crate) struct Findings {
-    /// Violations (errors in strict mode, warnings in lenient mode).
-    pub(crate) errors: Vec<Problem>,
-    /// Things that are valid but that this runtime ignores (always warnings).
-    pub(crate) advisories: Vec<Warning>,
+struct Findings {
+    warnings: Vec<Warning>,
 }
 
 impl Findings {
+    /// A rule violation (reported once per pointer and message).
     fn error(&mut self, ptr: String, message: String) {
         let p = Problem::new(ProblemKind::Semantic, ptr, message);
-        if !self.errors.contains(&p) {
-            self.errors.push(p);
+        if !self.warnings.contains(&p) {
+            self.warnings.push(p);
         }
     }
+    /// Something valid that this runtime ignores or that looks unintended.
     fn advise(&mut self, ptr: String, message: String) {
-        self.advisories
-            .push(Problem::new(ProblemKind::Semantic, ptr, message));
+        self.error(ptr, message);
     }
 }
 
 /// Runs every semantic rule on `pack`.
-pub(crate) fn check(pack: &Pack) -> Findings {
+pub(crate) fn check(pack: &Pack) -> Vec<Warning> {
     let mut f = Findings::default();
     let syntax = check_engine(pack, &mut f);
     for (name, text) in &pack.fragments {
@@ -46,6 +45,7 @@ pub(crate) fn check(pack: &Pack) -> Findings {
             f.error(pointer(["fragments", name]), e.to_string());
         }
     }
+    fragment_graph(pack, &syntax, &mut f);
     for (key, tool) in &pack.tools {
         if let Some(params) = &tool.parameters {
             check_tool_parameters(key, params, &mut f);
@@ -66,7 +66,96 @@ pub(crate) fn check(pack: &Pack) -> Findings {
     check_eval_ids(&pack.evals, &["evals"], &mut f);
     check_workflow(pack, &mut f);
     check_agents(pack, &mut f);
-    f
+    f.warnings
+}
+
+/// The fragments a fragment's text refers to (explicit references, and bare
+/// names that are fragments); none when it does not parse.
+fn fragment_refs<'a>(pack: &'a Pack, text: &'a str, syntax: &Syntax) -> Vec<&'a str> {
+    let Ok(segments) = template::parse(text, syntax) else {
+        return Vec::new();
+    };
+    segments
+        .into_iter()
+        .filter_map(|seg| match seg {
+            Segment::Placeholder(Target::Fragment(n)) => Some(n),
+            Segment::Placeholder(Target::Name(n)) if pack.fragments.contains_key(n) => Some(n),
+            _ => None,
+        })
+        .filter_map(|n| pack.fragments.get_key_value(n).map(|(k, _)| k.as_str()))
+        .collect()
+}
+
+/// Reports every fragment cycle once, whether or not a prompt uses it (at
+/// the fragment that closes it), and every fragment from which fragments
+/// nest deeper than [`MAX_FRAGMENT_DEPTH`] levels while each fragment it
+/// uses stays within the limit. Iterative, so a long chain of fragments
+/// cannot exhaust the stack.
+fn fragment_graph(pack: &Pack, syntax: &Syntax, f: &mut Findings) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark: HashMap<&str, Mark> = pack
+        .fragments
+        .keys()
+        .map(|k| (k.as_str(), Mark::New))
+        .collect();
+    let mut height: HashMap<&str, usize> = HashMap::new();
+    for start in pack.fragments.keys() {
+        if mark[start.as_str()] != Mark::New {
+            continue;
+        }
+        // (fragment, its references, next reference to follow)
+        let mut path: Vec<(&str, Vec<&str>, usize)> = Vec::new();
+        mark.insert(start, Mark::Open);
+        path.push((
+            start,
+            fragment_refs(pack, &pack.fragments[start], syntax),
+            0,
+        ));
+        while let Some((_, refs, next)) = path.last_mut() {
+            let Some(&target) = refs.get(*next) else {
+                let (done, refs, _) = path.pop().unwrap_or_default();
+                mark.insert(done, Mark::Done);
+                // cycle edges point at open fragments, which have no height yet
+                let below = refs
+                    .iter()
+                    .filter_map(|r| height.get(r))
+                    .max()
+                    .copied()
+                    .unwrap_or(0);
+                if below < MAX_FRAGMENT_DEPTH + 1 && below + 1 > MAX_FRAGMENT_DEPTH {
+                    f.error(
+                        pointer(["fragments", done]),
+                        format!("fragments nest deeper than {MAX_FRAGMENT_DEPTH} levels from here"),
+                    );
+                }
+                height.insert(done, below + 1);
+                continue;
+            };
+            *next += 1;
+            match mark[target] {
+                Mark::New => {
+                    mark.insert(target, Mark::Open);
+                    let refs = fragment_refs(pack, &pack.fragments[target], syntax);
+                    path.push((target, refs, 0));
+                }
+                Mark::Open => {
+                    let from = path.iter().position(|(n, _, _)| *n == target).unwrap_or(0);
+                    let mut chain: Vec<&str> = path[from..].iter().map(|(n, _, _)| *n).collect();
+                    chain.push(target);
+                    f.error(
+                        pointer(["fragments", target]),
+                        format!("fragment cycle: {}", chain.join(" → ")),
+                    );
+                }
+                Mark::Done => {}
+            }
+        }
+    }
 }
 
 /// A tool's `parameters` must be a valid JSON Schema (draft 2020-12), and
@@ -122,11 +211,31 @@ fn check_prompt(pack: &Pack, key: &str, prompt: &Prompt, syntax: &Syntax, f: &mu
         pointer(tokens)
     };
     for (i, tool) in prompt.tools.iter().enumerate() {
-        if !pack.tools.contains_key(tool) {
-            f.error(
-                at(&["tools", &i.to_string()]),
+        if pack.tools.contains_key(tool) {
+            continue;
+        }
+        let ptr = at(&["tools", &i.to_string()]);
+        match pack.agents.as_ref() {
+            // RFC 0007: the entry agent calls other member agents as tools.
+            Some(a) if a.entry == key && a.members.contains_key(tool) && tool != key => {}
+            Some(a) if a.members.contains_key(tool) && tool == key => {
+                f.error(ptr, format!("agent `{key}` lists itself as a tool"));
+            }
+            Some(a) if a.members.contains_key(tool) => f.error(
+                ptr,
+                format!(
+                    "tool `{tool}` is a member agent, but only the entry agent `{}` calls agents as tools",
+                    a.entry
+                ),
+            ),
+            Some(a) if a.entry == key && pack.prompts.contains_key(tool) => f.error(
+                ptr,
+                format!("tool `{tool}` is a prompt but not listed in `agents.members`, so it is no agent to call"),
+            ),
+            _ => f.error(
+                ptr,
                 format!("tool `{tool}` is not defined in the pack's `tools`"),
-            );
+            ),
         }
     }
     if let Some(policy) = &prompt.tool_policy {
@@ -193,7 +302,7 @@ fn check_prompt(pack: &Pack, key: &str, prompt: &Prompt, syntax: &Syntax, f: &mu
         prompt,
         syntax,
         f,
-        heights: HashMap::new(),
+        walked: HashSet::new(),
     };
     tc.template(
         &prompt.system_template,
@@ -236,20 +345,20 @@ fn check_prompt(pack: &Pack, key: &str, prompt: &Prompt, syntax: &Syntax, f: &mu
 }
 
 /// Walks a template and the fragments it uses. Each fragment is walked once
-/// per prompt (memoised with its nesting height), so fan-out cannot make the
+/// per prompt, so fan-out cannot make the
 /// check exponential.
 struct TemplateCheck<'a, 'f> {
     pack: &'a Pack,
     prompt: &'a Prompt,
     syntax: &'a Syntax,
     f: &'f mut Findings,
-    /// Fragment → length of the longest fragment chain starting at it.
-    heights: HashMap<&'a str, usize>,
+    /// Fragments already walked for this prompt.
+    walked: HashSet<&'a str>,
 }
 
 impl<'a> TemplateCheck<'a, '_> {
-    /// Checks a template; returns the longest fragment chain it starts.
-    fn template(&mut self, text: &'a str, ptr: String, stack: &mut Vec<&'a str>) -> usize {
+    /// Checks a template and the fragments it uses.
+    fn template(&mut self, text: &'a str, ptr: String, stack: &mut Vec<&'a str>) {
         let segments = match template::parse(text, self.syntax) {
             Ok(s) => s,
             Err(e) => {
@@ -257,16 +366,15 @@ impl<'a> TemplateCheck<'a, '_> {
                 if stack.is_empty() {
                     self.f.error(ptr, e.to_string());
                 }
-                return 0;
+                return;
             }
         };
-        let mut height = 0;
         for seg in segments {
             match seg {
                 Segment::Text(_) => {}
                 Segment::Placeholder(Target::Fragment(name)) => {
                     if self.pack.fragments.contains_key(name) {
-                        height = height.max(self.fragment(name, stack));
+                        self.fragment(name, stack);
                     } else {
                         self.f.error(
                             ptr.clone(),
@@ -275,11 +383,23 @@ impl<'a> TemplateCheck<'a, '_> {
                     }
                 }
                 Segment::Placeholder(Target::Name(name)) => {
-                    if self.prompt.variable(name).is_some() || self.is_artifact(name) {
+                    if self.prompt.variable(name).is_some() {
+                        continue;
+                    }
+                    if let Some(slot) = name.strip_prefix("artifacts.") {
+                        if !self.artifact_declared(slot) {
+                            self.f.error(
+                                ptr.clone(),
+                                format!(
+                                    "artifact `{slot}` is not declared by any workflow state; `{}` renders empty until a state writes it",
+                                    self.syntax.show(name)
+                                ),
+                            );
+                        }
                         continue;
                     }
                     if self.pack.fragments.contains_key(name) {
-                        height = height.max(self.fragment(name, stack));
+                        self.fragment(name, stack);
                     } else {
                         self.f.error(
                             ptr.clone(),
@@ -293,48 +413,29 @@ impl<'a> TemplateCheck<'a, '_> {
                 }
             }
         }
-        height
     }
 
-    fn fragment(&mut self, name: &'a str, stack: &mut Vec<&'a str>) -> usize {
+    /// Walks a fragment once per prompt, at most [`MAX_FRAGMENT_DEPTH`] deep
+    /// (cycles and depth are reported for the pack by `fragment_graph`).
+    fn fragment(&mut self, name: &'a str, stack: &mut Vec<&'a str>) {
         let Some((key, text)) = self.pack.fragments.get_key_value(name) else {
-            return 0;
+            return;
         };
-        let ptr = pointer(["fragments", key.as_str()]);
-        if stack.contains(&name) {
-            let mut chain: Vec<&str> = stack.clone();
-            chain.push(name);
-            self.f
-                .error(ptr, format!("fragment cycle: {}", chain.join(" → ")));
-            return 0;
-        }
-        if let Some(&h) = self.heights.get(name) {
-            return h;
+        if stack.len() > MAX_FRAGMENT_DEPTH || !self.walked.insert(key.as_str()) {
+            return;
         }
         stack.push(name);
-        let below = self.template(text, ptr.clone(), stack);
+        self.template(text, pointer(["fragments", key.as_str()]), stack);
         stack.pop();
-        let height = below + 1;
-        if height > MAX_FRAGMENT_DEPTH && below <= MAX_FRAGMENT_DEPTH {
-            self.f.error(
-                ptr,
-                format!("fragments nest deeper than {MAX_FRAGMENT_DEPTH} levels from here"),
-            );
-        }
-        self.heights.insert(name, height);
-        height
     }
 
-    /// `artifacts.<slot>` is declared by a workflow state running this prompt.
-    fn is_artifact(&self, name: &str) -> bool {
-        let Some(slot) = name.strip_prefix("artifacts.") else {
-            return false;
-        };
-        self.pack.workflow.as_ref().is_some_and(|w| {
-            w.states
-                .values()
-                .any(|s| s.prompt_task == self.prompt.key() && s.artifacts.contains_key(slot))
-        })
+    /// Artifacts are workflow-wide (RFC 0009): a slot declared by any state
+    /// can be read by every prompt of the workflow.
+    fn artifact_declared(&self, slot: &str) -> bool {
+        self.pack
+            .workflow
+            .as_ref()
+            .is_some_and(|w| w.states.values().any(|s| s.artifacts.contains_key(slot)))
     }
 }
 
@@ -362,6 +463,16 @@ fn check_workflow(pack: &Pack, f: &mut Findings) {
         );
     }
     for (name, state) in &w.states {
+        if state.composition.is_some() {
+            f.advise(
+                pointer(["workflow", "states", name]),
+                "composition states (RFC 0010, a draft) are loaded but not run by this runtime"
+                    .to_owned(),
+            );
+            if state.prompt_task.is_empty() {
+                continue;
+            }
+        }
         if !pack.prompts.contains_key(&state.prompt_task) {
             f.error(
                 pointer(["workflow", "states", name, "prompt_task"]),

@@ -2,9 +2,10 @@
 //!
 //! Placeholders use the pack's `template_engine.syntax` delimiters (`{{`/`}}`
 //! by default), may have whitespace inside the delimiters, and are either a
-//! variable (`{{name}}`, `{{artifacts.commit_sha}}`) or an explicit fragment
-//! reference (`{{fragment:name}}`). A bare name that is not a variable but
-//! names a fragment also expands that fragment.
+//! variable (`{{name}}`, `{{artifacts.commit_sha}}`) or a fragment reference:
+//! `{{fragments.name}}` (the spec's form), or `{{fragment:name}}`. A bare
+//! name that is not a variable but names a fragment also expands that
+//! fragment.
 
 use crate::model::TemplateEngine;
 
@@ -63,7 +64,7 @@ impl Syntax {
 pub(crate) enum Target<'a> {
     /// A variable, or a fragment by bare name.
     Name(&'a str),
-    /// An explicit `fragment:name` reference.
+    /// An explicit fragment reference: `fragments.name` or `fragment:name`.
     Fragment(&'a str),
 }
 
@@ -145,6 +146,11 @@ pub(crate) fn parse<'a>(
                 return Err(err(format!("`{}` needs a fragment name", syntax.show(raw))));
             }
             Target::Fragment(name)
+        } else if let Some(name) = inner
+            .strip_prefix("fragments.")
+            .filter(|n| is_valid_name(n))
+        {
+            Target::Fragment(name)
         } else if is_valid_name(inner) {
             Target::Name(inner)
         } else if inner.is_empty() {
@@ -171,7 +177,11 @@ mod tests {
     #[test]
     fn parses_text_variables_and_fragments() {
         let s = Syntax::default();
-        let segs = parse("Hi {{ name }}!{{fragment: intro}}{{x}}", &s).unwrap();
+        let segs = parse(
+            "Hi {{ name }}!{{fragment: intro}}{{x}}{{ fragments.outro }}",
+            &s,
+        )
+        .unwrap();
         assert_eq!(
             segs,
             vec![
@@ -180,6 +190,7 @@ mod tests {
                 Segment::Text("!"),
                 Segment::Placeholder(Target::Fragment("intro")),
                 Segment::Placeholder(Target::Name("x")),
+                Segment::Placeholder(Target::Fragment("outro")),
             ]
         );
     }

@@ -38,7 +38,7 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validator {
     /// Validator type (see the module table).
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub validator_type: String,
     /// Whether it runs (default true).
     #[serde(default = "yes")]

@@ -105,7 +105,7 @@ fn load_both(doc: &Value) {
             assert!(p.position.is_some(), "unlocated problem {p:?} in\n{text}");
         }
         // The same document as YAML: its problems are located too.
-        let yaml = serde_yaml::to_string(doc).expect("serialisable");
+        let yaml = serde_saphyr::to_string(doc).expect("serialisable");
         let problems =
             match Pack::from_str_with(&yaml, Format::Yaml, Path::new("fuzz.yaml"), options) {
                 Ok(pack) => pack.warnings().to_vec(),

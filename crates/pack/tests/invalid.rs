@@ -55,9 +55,11 @@ fn load(doc: &Value, options: LoadOptions) -> Result<Pack, Error> {
     )
 }
 
+/// The problems of strict mode with warnings denied: schema violations
+/// and semantic findings alike.
 fn strict_problems(doc: &Value) -> Vec<Problem> {
-    match load(doc, LoadOptions::strict()) {
-        Err(Error::Invalid { path, problems }) => {
+    match load(doc, LoadOptions::strict().deny_warnings(true)) {
+        Err(Error::Invalid { path, problems, .. }) => {
             assert_eq!(path, Path::new("test.pack.json"));
             problems
         }
@@ -65,10 +67,26 @@ fn strict_problems(doc: &Value) -> Vec<Problem> {
     }
 }
 
-/// Strict mode reports `kind` at `pointer` (with `needle` in the message);
-/// lenient mode loads the pack and keeps the same finding as a warning.
+/// A schema finding fails strict mode; a semantic one is a warning in
+/// strict mode too and fails only when warnings are denied. Either way the
+/// finding is `kind` at `pointer` (with `needle` in the message), and
+/// lenient mode loads the pack and keeps it as a warning.
 #[track_caller]
 fn rejects(doc: Value, pointer: &str, kind: ProblemKind, needle: &str) {
+    let strict = load(&doc, LoadOptions::strict());
+    match kind {
+        ProblemKind::Semantic => {
+            let pack = strict.unwrap_or_else(|e| panic!("strict mode is the schema alone: {e:?}"));
+            assert!(
+                pack.warnings()
+                    .iter()
+                    .any(|w| w.pointer == pointer && w.kind == kind),
+                "strict warnings {:#?}",
+                pack.warnings()
+            );
+        }
+        _ => assert!(strict.is_err(), "strict mode accepted a schema violation"),
+    }
     let problems = strict_problems(&doc);
     let found = problems
         .iter()
@@ -194,7 +212,14 @@ fn media_requires_enabled() {
         "/prompts/support/media",
         json!({"supported_types": ["image"]}),
     );
-    unloadable(doc, "/prompts/support/media", "enabled");
+    // A missing field is never fatal in lenient mode (as in PromptKit-Go):
+    // it takes its default, and the schema's finding is a warning.
+    rejects(
+        doc,
+        "/prompts/support/media/enabled",
+        ProblemKind::Schema,
+        "required",
+    );
 }
 
 #[test]
@@ -204,10 +229,12 @@ fn compilation_timestamp_format() {
         "/compilation",
         json!({"compiled_with": "packc", "created_at": "yesterday", "schema": "v1"}),
     );
+    // Draft 2020-12 treats `format` as an annotation, as Python `jsonschema`
+    // does by default: the schema accepts the pack, and loading warns.
     rejects(
         doc,
         "/compilation/created_at",
-        ProblemKind::Schema,
+        ProblemKind::Semantic,
         "date-time",
     );
 }
@@ -524,8 +551,13 @@ fn duplicate_json_keys() {
         .replacen("\"prompts\":{", "\"prompts\":{\"support\":{},", 1);
     let load_text =
         |options| Pack::from_str_with(&text, Format::Json, Path::new("dup.json"), options);
-    let Err(Error::Invalid { problems, .. }) = load_text(LoadOptions::strict()) else {
-        panic!("duplicate key accepted in strict mode");
+    // The schema judges the parsed document, so strict mode only warns...
+    let strict = load_text(LoadOptions::strict()).unwrap();
+    assert_eq!(strict.warnings()[0].pointer, "/prompts/support");
+    // ...unless warnings are denied.
+    let Err(Error::Invalid { problems, .. }) = load_text(LoadOptions::strict().deny_warnings(true))
+    else {
+        panic!("duplicate key accepted with warnings denied");
     };
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0].pointer, "/prompts/support");
@@ -680,4 +712,177 @@ prompts:
         .find(|w| w.pointer == "/prompts/support/parameters/temperature")
         .expect("warning kept");
     assert_eq!(w.position.map(|p| (p.line, p.column)), Some((16, 7)));
+}
+
+// ---- lenient rules: what is fatal, and how it is said ----
+
+/// One rule for missing fields: none is fatal in lenient mode (they take
+/// their defaults and the schema's finding is a warning), at the top level
+/// as inside a prompt; strict mode follows the schema.
+#[test]
+fn missing_fields_are_never_fatal_in_lenient_mode() {
+    let mut doc = base();
+    doc.as_object_mut().unwrap().remove("id");
+    doc["prompts"]["support"]
+        .as_object_mut()
+        .unwrap()
+        .remove("id");
+    doc["prompts"]["support"]
+        .as_object_mut()
+        .unwrap()
+        .remove("system_template");
+    let pack = load(&doc, LoadOptions::lenient()).unwrap();
+    for pointer in [
+        "/id",
+        "/prompts/support/id",
+        "/prompts/support/system_template",
+    ] {
+        assert!(
+            pack.warnings()
+                .iter()
+                .any(|w| w.pointer == pointer && w.kind == ProblemKind::Schema),
+            "{pointer}: {:#?}",
+            pack.warnings()
+        );
+    }
+    assert_eq!(pack.id, "");
+    assert!(load(&doc, LoadOptions::strict()).is_err());
+    // a pack without prompts is the one thing that cannot load (as in PromptKit-Go)
+    let no_prompts = with(base(), "/prompts", json!({}));
+    let Err(Error::Invalid {
+        problems, warnings, ..
+    }) = load(&no_prompts, LoadOptions::lenient())
+    else {
+        panic!("a pack without prompts loaded");
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].kind, ProblemKind::Structure);
+    assert!(problems[0].message.contains("no prompts"), "{problems:#?}");
+    assert!(
+        warnings.is_empty(),
+        "the schema's finding is the same cause: {warnings:#?}"
+    );
+    assert!(load(&no_prompts, LoadOptions::strict()).is_err());
+}
+
+/// Structure messages name the field and the accepted forms in JSON terms,
+/// never serde's Rust vocabulary; the schema's findings elsewhere keep their
+/// own severity (warnings in lenient mode), and its finding at the same
+/// place is not repeated.
+#[test]
+fn structure_failures_speak_json_and_keep_other_findings() {
+    let doc = with(base(), "/skills", json!([42]));
+    let Err(Error::Invalid { problems, .. }) = load(&doc, LoadOptions::lenient()) else {
+        panic!("a number is no skill source");
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(problems[0].pointer, "/skills/0");
+    assert!(
+        problems[0].message.contains("a path string"),
+        "{problems:#?}"
+    );
+    assert!(!problems[0].message.contains("untagged"), "{problems:#?}");
+
+    let mut doc = with(
+        base(),
+        "/prompts/support/parameters",
+        json!({"max_tokens": "many"}),
+    );
+    doc["prompts"]["support"]
+        .as_object_mut()
+        .unwrap()
+        .remove("version");
+    let Err(Error::Invalid {
+        problems, warnings, ..
+    }) = load(&doc, LoadOptions::lenient())
+    else {
+        panic!("a string is no token count");
+    };
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert_eq!(
+        problems[0].pointer,
+        "/prompts/support/parameters/max_tokens"
+    );
+    assert!(
+        problems[0].message.contains("non-negative integer"),
+        "{problems:#?}"
+    );
+    assert!(!problems[0].message.contains("u64"), "{problems:#?}");
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0].pointer, "/prompts/support/version");
+    // strictly, the schema's finding is an error like the structure one
+    let Err(Error::Invalid {
+        problems, warnings, ..
+    }) = load(&doc, LoadOptions::strict())
+    else {
+        panic!();
+    };
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(warnings.is_empty());
+}
+
+/// A fragment cycle that no prompt uses is reported too, once.
+#[test]
+fn unused_fragment_cycle() {
+    let doc = with(
+        base(),
+        "/fragments",
+        json!({"a": "{{fragments.b}}", "b": "{{fragment:a}}"}),
+    );
+    let pack = load(&doc, LoadOptions::strict()).unwrap();
+    let cycles: Vec<&Problem> = pack
+        .warnings()
+        .iter()
+        .filter(|w| w.message.contains("fragment cycle"))
+        .collect();
+    assert_eq!(cycles.len(), 1, "{:#?}", pack.warnings());
+    assert_eq!(cycles[0].message, "fragment cycle: a → b → a");
+}
+
+/// Artifacts are workflow-wide (RFC 0009): declared by one state, read by
+/// another state's prompt; undeclared ones warn and render empty.
+#[test]
+fn artifacts_are_workflow_wide() {
+    let mut doc = base();
+    doc["prompts"]["review"] = json!({"id": "review", "name": "R", "version": "1.0.0",
+        "system_template": "Review {{artifacts.diff}}{{artifacts.typo}}"});
+    doc["workflow"] = json!({"version": 1, "entry": "write", "states": {
+        "write": {"prompt_task": "support", "on_event": {"done": "review"},
+                  "artifacts": {"diff": {"type": "text/x-diff"}}},
+        "review": {"prompt_task": "review", "terminal": true}}});
+    let pack = load(&doc, LoadOptions::strict()).unwrap();
+    let warned: Vec<&str> = pack.warnings().iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(warned.len(), 1, "{warned:#?}");
+    assert!(
+        warned[0].contains("artifact `typo` is not declared"),
+        "{warned:#?}"
+    );
+    let review = pack.prompt("review").unwrap();
+    let none = std::collections::HashMap::new();
+    assert_eq!(pack.render_system(review, &none).unwrap(), "Review ");
+    let diff = std::collections::HashMap::from([("artifacts.diff".to_owned(), "+x".to_owned())]);
+    assert_eq!(pack.render_system(review, &diff).unwrap(), "Review +x");
+}
+
+/// RFC 0007: the entry agent lists member agents as tools.
+#[test]
+fn entry_agent_calls_member_agents() {
+    let mut doc = base();
+    doc["prompts"]["support"]["tools"] = json!(["writer"]);
+    doc["prompts"]["writer"] = json!({"id": "writer", "name": "W", "version": "1.0.0",
+        "system_template": "Write.", "tools": ["support"]});
+    doc["agents"] = json!({"entry": "support", "members": {"support": {}, "writer": {}}});
+    let pack = load(&doc, LoadOptions::strict()).unwrap();
+    let pointers: Vec<&str> = pack.warnings().iter().map(|w| w.pointer.as_str()).collect();
+    // only the writer, which is not the entry agent, is warned about
+    assert_eq!(
+        pointers,
+        ["/prompts/writer/tools/0"],
+        "{:#?}",
+        pack.warnings()
+    );
+    let defs = pack
+        .tool_definitions(pack.prompt("support").unwrap())
+        .unwrap();
+    assert_eq!(defs[0].name, "writer");
 }

@@ -83,12 +83,20 @@ fn missing_required_variable() {
 
 #[test]
 fn unresolved_placeholder() {
-    let p = pack("{{nope}}", json!([]), json!({}));
-    let (var, msg) = render_error(&p, &[]);
-    assert_eq!(var.as_deref(), Some("nope"));
-    assert!(msg.contains("unresolved"), "{msg}");
+    let p = pack("a{{nope}}b", json!([]), json!({}));
+    // loading warns; rendering inserts nothing, like an optional variable
+    assert!(
+        p.warnings().iter().any(|w| w.message.contains("{{nope}}")),
+        "{:?}",
+        p.warnings()
+    );
+    assert_eq!(render(&p, &[]).unwrap(), "ab");
     // an undeclared placeholder resolves when a value is passed
-    assert_eq!(render(&p, &[("nope", "yes")]).unwrap(), "yes");
+    assert_eq!(render(&p, &[("nope", "yes")]).unwrap(), "ayesb");
+    // an explicit reference to a missing fragment is an error
+    let p = pack("{{fragments.gone}}", json!([]), json!({}));
+    let (_, msg) = render_error(&p, &[]);
+    assert!(msg.contains("fragment `gone` is not defined"), "{msg}");
 }
 
 #[test]

@@ -80,7 +80,7 @@ prompts:
     // YAML rejects duplicate keys at parse time (positioned at the mapping)
     let err = Pack::from_yaml_str("id: a\nid: b\n").unwrap_err();
     assert!(
-        matches!(&err, Error::Parse { line: 1.., message, .. } if message.contains("duplicate entry")),
+        matches!(&err, Error::Parse { line: 1.., message, .. } if message == "duplicate mapping key: id"),
         "{err:?}"
     );
 }

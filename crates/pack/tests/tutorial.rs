@@ -63,7 +63,7 @@ fn loads_leniently_with_warnings() {
 #[test]
 fn strict_mode_rejects_it_with_the_same_pointers() {
     let err = Pack::load_with(tutorial_path(), LoadOptions::strict()).unwrap_err();
-    let Error::Invalid { path, problems } = &err else {
+    let Error::Invalid { path, problems, .. } = &err else {
         panic!("expected Invalid, got {err:?}");
     };
     assert_eq!(path, &tutorial_path());

@@ -12,10 +12,17 @@
 //! | `media-probe` (default) | measuring media durations and PDF pages for packs' media limits |
 //! | `redis` | a Redis conversation state store |
 //!
-//! The [`prelude`] has what a typical app uses:
+//! Without `local`, the local file store is not compiled at all (the SDK does
+//! not depend on it): an app that keeps its media on S3 builds with
+//! `default-features = false, features = ["openai", "s3"]`.
+//!
+//! The [`prelude`] has what a typical app uses. The built-in offline model, for
+//! tests and demos, is in [`mock`], not in the prelude:
 //!
 //! ```
+//! # #[cfg(feature = "local")] {
 //! use promptkit::prelude::*;
+//! use promptkit::mock::MockProvider;
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let dir = tempfile::tempdir().unwrap();
 //! let manager = ConversationManager::builder()
@@ -25,6 +32,7 @@
 //!     .unwrap();
 //! # let _ = manager;
 //! # });
+//! # }
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -36,7 +44,27 @@ pub use promptkit_pack as pack;
 pub use promptkit_provider_openai as openai;
 pub use promptkit_sdk as sdk;
 
-pub use promptkit_sdk::*;
+#[cfg(feature = "redis")]
+pub use promptkit_sdk::RedisStateStore;
+pub use promptkit_sdk::{
+    Conversation, ConversationConfig, ConversationEvent, ConversationManager, ConversationState,
+    Error, FileStateStore, FnTool, ImageGenerationTool, InMemoryStateStore, ManagerBuilder,
+    ManagerConfig, MediaEvent, MediaEventCallback, MediaEventKind, MemoryStats, ObservedStore,
+    RehydrationPolicy, Response, Result, StateStore, StoredMedia, ToolError, ToolHandler,
+    ToolOutput, pin_allocator_thresholds, release_freed_memory,
+};
+
+/// The built-in offline model (scripted or echoing chat, generated images),
+/// for tests, examples and demos; not for production, so not in the prelude.
+///
+/// ```
+/// use promptkit::mock::{MockProvider, MockReply};
+/// let model = MockProvider::scripted(vec![MockReply::Text("hello".into())]);
+/// # let _ = model;
+/// ```
+pub mod mock {
+    pub use promptkit_sdk::mock::{MockProvider, MockReply, RequestSummary};
+}
 
 /// The types a typical application uses.
 pub mod prelude {
@@ -52,26 +80,26 @@ pub mod prelude {
     pub use promptkit_pack::Pack;
     pub use promptkit_sdk::{
         Conversation, ConversationConfig, ConversationEvent, ConversationManager, FnTool,
-        ImageGenerationTool, ManagerConfig, MockProvider, Response, ToolHandler, ToolOutput,
+        ImageGenerationTool, ManagerConfig, Response, ToolHandler, ToolOutput,
     };
 }
 
 /// The README; its code block is compiled as a doctest.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "local"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
 /// The tutorial (`docs/tutorial.md`); its code blocks are compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "local"))]
 #[doc = include_str!("../../../docs/tutorial.md")]
 pub struct TutorialDoctests;
 
 /// How to configure media storage (`docs/media-storage.md`), compiled as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "local"))]
 #[doc = include_str!("../../../docs/media-storage.md")]
 pub struct MediaStorageDoctests;
 
 /// Production deployment (`docs/production.md`), compiled as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "local"))]
 #[doc = include_str!("../../../docs/production.md")]
 pub struct ProductionDoctests;

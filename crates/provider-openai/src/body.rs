@@ -54,6 +54,12 @@ impl Blobs {
         self.items.push(Blob { prefix, data });
         format!("\u{1}{}:{n}\u{1}", self.tag)
     }
+
+    /// Whether no media was placed.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
 }
 
 /// A request body: JSON with placeholders, and the media they stand for.

@@ -206,7 +206,7 @@ impl OpenAiProviderBuilder {
     }
 
     /// What becomes of media in tool results and assistant messages (default:
-    /// [`ToolResultMedia::FollowUpUserMessage`]).
+    /// [`ToolResultMedia::Describe`]: described in the text, no pixels sent).
     pub fn with_tool_result_media(mut self, mode: ToolResultMedia) -> Self {
         self.tool_media = Some(mode);
         self
@@ -226,7 +226,7 @@ impl OpenAiProviderBuilder {
 
     /// Fills unset settings from the environment: `OPENAI_API_KEY`,
     /// `OPENAI_BASE_URL`, `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`, `OPENAI_MODEL`,
-    /// and `PROMPTKIT_OPENAI_TOOL_MEDIA` (`omit` or `user-message`, see
+    /// and `PROMPTKIT_OPENAI_TOOL_MEDIA` (`describe`, `omit` or `user-message`, see
     /// [`ToolResultMedia`]; other values are ignored with a warning).
     /// Empty variables count as unset.
     pub fn from_env(self) -> Self {
@@ -256,12 +256,13 @@ impl OpenAiProviderBuilder {
         if self.tool_media.is_none() {
             self.tool_media = get("PROMPTKIT_OPENAI_TOOL_MEDIA").and_then(|v| {
                 match v.trim().to_ascii_lowercase().as_str() {
+                    "describe" => Some(ToolResultMedia::Describe),
                     "omit" => Some(ToolResultMedia::Omit),
                     "user-message" => Some(ToolResultMedia::FollowUpUserMessage),
                     other => {
                         tracing::warn!(
                             value = other,
-                            "PROMPTKIT_OPENAI_TOOL_MEDIA must be omit or user-message; ignored"
+                            "PROMPTKIT_OPENAI_TOOL_MEDIA must be describe, omit or user-message; ignored"
                         );
                         None
                     }

@@ -19,6 +19,35 @@ const MAX_QUOTED_BODY: usize = 300;
 /// Largest response body read into memory (a few base64 images fit easily).
 pub(crate) const MAX_BODY: usize = 256 * 1024 * 1024;
 
+/// `base` + `path`, keeping `base`'s query (and fragment-free) after the path,
+/// plus `api-version` for Azure unless the base URL already names one.
+fn join_url(base: &str, path: &str, auth: &Auth) -> String {
+    let (root, query) = match base.split_once('?') {
+        Some((root, query)) => (root, Some(query)),
+        None => (base, None),
+    };
+    let mut url = format!("{}{path}", root.trim_end_matches('/'));
+    let mut params: Vec<&str> = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let azure;
+    if let Auth::Azure { api_version } = auth
+        && !params
+            .iter()
+            .any(|p| p.split('=').next() == Some("api-version"))
+    {
+        azure = format!("api-version={api_version}");
+        params.push(&azure);
+    }
+    if !params.is_empty() {
+        url.push('?');
+        url.push_str(&params.join("&"));
+    }
+    url
+}
+
 /// Sends requests for one provider.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
@@ -35,14 +64,44 @@ impl Transport {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        let mut url = format!("{}{path}", self.cfg.base_url);
-        if let Auth::Azure { api_version } = &self.cfg.auth {
-            url.push_str(if url.contains('?') { "&" } else { "?" });
-            url.push_str("api-version=");
-            url.push_str(api_version);
+    /// Removes the API key from the messages of `e` (an error built from
+    /// what a server sent, e.g. an SSE `error` event that quotes the key).
+    pub(crate) fn redact_error(&self, e: Error) -> Error {
+        match e {
+            Error::Transient {
+                provider,
+                status,
+                message,
+                retry_after,
+            } => Error::Transient {
+                provider,
+                status,
+                message: self.redact(&message),
+                retry_after,
+            },
+            Error::Provider {
+                provider,
+                status,
+                message,
+                code,
+            } => Error::Provider {
+                provider,
+                status,
+                message: self.redact(&message),
+                code: code.map(|c| self.redact(&c)),
+            },
+            Error::Decode { what, message } => Error::Decode {
+                what,
+                message: self.redact(&message),
+            },
+            other => other,
         }
-        url
+    }
+
+    /// The URL of `path` under the base URL; a query in the base URL (e.g.
+    /// Azure's `?api-version=`) stays after the path.
+    pub(crate) fn url(&self, path: &str) -> String {
+        join_url(&self.cfg.base_url, path, &self.cfg.auth)
     }
 
     fn headers(&self) -> HeaderMap {

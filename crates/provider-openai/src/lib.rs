@@ -109,6 +109,7 @@
 
 mod body;
 mod config;
+mod dimensions;
 #[cfg(any(test, fuzzing))]
 mod fuzz;
 mod http;
@@ -123,7 +124,8 @@ mod stream;
 pub use config::{
     DEFAULT_BASE_URL, DEFAULT_IMAGE_MODEL, DEFAULT_MODEL, DEFAULT_TIMEOUT, OpenAiProviderBuilder,
 };
-pub use pricing::{ImagePrice, ModelPrice, PriceTable};
+pub use dimensions::image_dimensions;
+pub use pricing::{ImagePrice, ModelPrice, PriceTable, image_input_tokens};
 pub use provider::OpenAiProvider;
 pub use request::{ToolResultMedia, is_reasoning_model};
 pub use retry::RetryPolicy;

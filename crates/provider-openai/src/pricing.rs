@@ -280,6 +280,44 @@ impl PriceTable {
     }
 }
 
+/// Input tokens one image costs in a chat request, by OpenAI's published tile
+/// rule for gpt-4o (also gpt-4o-2024-*, gpt-4.1, gpt-4.5): `detail: "low"` is
+/// 85 tokens; otherwise (`high`, `auto` or none, counted as high) the image is
+/// scaled to fit 2048×2048, then its shorter side to 768 px (never enlarged),
+/// and costs 85 + 170 per 512-px tile.
+///
+/// gpt-4o-mini bills the same image at about 33 times these tokens at a
+/// proportionally lower price, so the cost in dollars is about the same.
+/// Dimensions come from the image ([`image_dimensions`](crate::image_dimensions)).
+///
+/// ```
+/// use promptkit_provider_openai::image_input_tokens;
+/// assert_eq!(image_input_tokens(1024, 1024, None), 765);   // 768x768: 4 tiles
+/// assert_eq!(image_input_tokens(2048, 4096, Some("high")), 1105); // 768x1536: 6 tiles
+/// assert_eq!(image_input_tokens(512, 512, None), 255);     // 1 tile
+/// assert_eq!(image_input_tokens(4096, 4096, Some("low")), 85);
+/// ```
+pub fn image_input_tokens(width: u32, height: u32, detail: Option<&str>) -> u64 {
+    const BASE: u64 = 85;
+    const PER_TILE: u64 = 170;
+    if detail.is_some_and(|d| d.eq_ignore_ascii_case("low")) || width == 0 || height == 0 {
+        return BASE;
+    }
+    let (mut w, mut h) = (f64::from(width), f64::from(height));
+    let fit = 2048.0 / w.max(h);
+    if fit < 1.0 {
+        w *= fit;
+        h *= fit;
+    }
+    let short = 768.0 / w.min(h);
+    if short < 1.0 {
+        w *= short;
+        h *= short;
+    }
+    let tiles = (w / 512.0).ceil() as u64 * (h / 512.0).ceil() as u64;
+    BASE + PER_TILE * tiles
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

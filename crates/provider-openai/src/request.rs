@@ -146,11 +146,20 @@ fn user_content(msg: &Message, i: usize, blobs: &mut Blobs) -> Result<Value, Err
 /// What becomes of media in tool results and assistant messages, where Chat
 /// Completions accepts only text.
 ///
+/// The default, [`Describe`](ToolResultMedia::Describe), tells the model what
+/// the tool produced (type, size, dimensions, storage reference) in the tool
+/// message itself, and sends no pixels: the conversation still ends in the
+/// tool message, as agent-loop servers and small local models expect, and
+/// generated images are not billed again as input. Ask for the pixels with
+/// [`FollowUpUserMessage`](ToolResultMedia::FollowUpUserMessage) when the model
+/// must look at what a tool made.
+///
 /// ```
 /// use promptkit_provider_openai::{OpenAiProvider, ToolResultMedia};
+/// assert_eq!(ToolResultMedia::default(), ToolResultMedia::Describe);
 /// let p = OpenAiProvider::builder()
 ///     .with_api_key("k")
-///     .with_tool_result_media(ToolResultMedia::Omit)
+///     .with_tool_result_media(ToolResultMedia::FollowUpUserMessage) // the model sees the image
 ///     .build()
 ///     .unwrap();
 /// # let _ = p;
@@ -158,14 +167,35 @@ fn user_content(msg: &Message, i: usize, blobs: &mut Blobs) -> Result<Value, Err
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ToolResultMedia {
+    /// Each item is described in the message's text: MIME type, size in bytes,
+    /// width and height of images (read from their header), and the storage
+    /// reference when the item is in the media store. No pixels are sent.
+    #[default]
+    Describe,
     /// Sent in one user message right after the run of tool results, labelled
     /// with the tool and call id, so the model sees e.g. the image it generated.
-    #[default]
+    /// Costs the media's input tokens on every request that carries it, and
+    /// servers that answer in text only after a tool message (llmock's default,
+    /// many agent loops) call the tool again.
     FollowUpUserMessage,
-    /// Not sent; the message's text says how many items were left out. Saves the
-    /// input tokens of re-sending generated images on every turn, and suits
-    /// simple servers that expect a tool message to come last.
+    /// Not sent; the message's text says how many items were left out.
     Omit,
+}
+
+/// One line telling the model about a media item it is not shown.
+fn describe(m: &MediaContent) -> String {
+    let size = m.data.as_ref().map_or(m.size_bytes, |d| d.len() as u64);
+    let mut line = format!("[{}, {size} bytes", m.mime_type);
+    if let Some((w, h)) = m.data.as_deref().and_then(crate::image_dimensions) {
+        line.push_str(&format!(", {w}x{h} px"));
+    }
+    match (&m.storage_reference, &m.url) {
+        (Some(r), _) => line.push_str(&format!(", stored as {r}")),
+        (None, Some(u)) if !u.starts_with("data:") => line.push_str(&format!(", at {u}")),
+        _ => {}
+    }
+    line.push_str("; described, not attached]");
+    line
 }
 
 /// Options of one request body.
@@ -190,7 +220,7 @@ fn defer_media(
     mode: ToolResultMedia,
     blobs: &mut Blobs,
 ) -> Result<Option<Deferred>, Error> {
-    if mode == ToolResultMedia::Omit {
+    if mode != ToolResultMedia::FollowUpUserMessage {
         return Ok(None);
     }
     let mut parts = Vec::new();
@@ -214,10 +244,20 @@ fn flush(out: &mut Vec<Value>, pending: &mut Vec<Deferred>) {
     out.push(json!({"role": "user", "content": content}));
 }
 
-fn media_note(text: String, n: usize, mode: ToolResultMedia) -> String {
+/// The text of a tool result or assistant message with media: its own text,
+/// then what became of the media.
+fn media_note(msg: &Message, mode: ToolResultMedia) -> String {
+    let text = msg.text();
+    let n = msg.media().count();
+    if n == 0 {
+        return text;
+    }
     let note = match mode {
         ToolResultMedia::Omit => format!("[{n} media item(s) not shown]"),
-        _ => format!("[{n} media item(s) attached in the next user message]"),
+        ToolResultMedia::FollowUpUserMessage => {
+            format!("[{n} media item(s) attached in the next user message]")
+        }
+        ToolResultMedia::Describe => msg.media().map(describe).collect::<Vec<_>>().join("\n"),
     };
     if text.is_empty() {
         note
@@ -265,7 +305,6 @@ pub(crate) fn messages(
                 out.push(json!({"role": "user", "content": user_content(msg, i, blobs)?}))
             }
             Role::Assistant => {
-                let text = msg.text();
                 let deferred = defer_media(
                     msg,
                     i,
@@ -273,11 +312,7 @@ pub(crate) fn messages(
                     mode,
                     blobs,
                 )?;
-                let text = if n_media > 0 {
-                    media_note(text, n_media, mode)
-                } else {
-                    text
-                };
+                let text = media_note(msg, mode);
                 let mut o = Map::new();
                 o.insert("role".into(), json!("assistant"));
                 if text.is_empty() && !msg.tool_calls.is_empty() {
@@ -306,12 +341,7 @@ pub(crate) fn messages(
                 let name = msg.name.as_deref().unwrap_or("tool");
                 let label = format!("Media returned by the tool `{name}` (call {id}):");
                 let deferred = defer_media(msg, i, label, mode, blobs)?;
-                let text = msg.text();
-                let text = if n_media > 0 {
-                    media_note(text, n_media, mode)
-                } else {
-                    text
-                };
+                let text = media_note(msg, mode);
                 out.push(json!({"role": "tool", "tool_call_id": id, "content": text}));
                 pending.extend(deferred);
             }
@@ -506,6 +536,49 @@ mod tests {
                 .unwrap()
                 .contains("1 media item(s) not shown")
         );
+    }
+
+    #[test]
+    fn tool_media_is_described_by_default_and_the_tool_message_stays_last() {
+        let mut ihdr = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        ihdr.extend_from_slice(&1024u32.to_be_bytes());
+        ihdr.extend_from_slice(&1536u32.to_be_bytes());
+        let generated = MediaContent::from_bytes("image/png", ihdr.clone());
+        let stored = MediaContent::from_reference(
+            "image/png",
+            promptkit_core::StorageReference::new("file:ab/cd.png").unwrap(),
+            2_000_000,
+        );
+        let call = ToolCall {
+            id: "c1".into(),
+            name: "draw".into(),
+            arguments: "{}".into(),
+        };
+        let req = ChatRequest::new(vec![
+            Message::user("draw"),
+            Message::assistant_tool_calls(None, vec![call]),
+            Message::tool_result(
+                "c1",
+                "draw",
+                vec![
+                    ContentPart::text("Generated 2 image(s)"),
+                    ContentPart::media(generated),
+                    ContentPart::media(stored),
+                ],
+            ),
+        ]);
+        let mut blobs = Blobs::new();
+        let msgs = messages(&req, ToolResultMedia::default(), &mut blobs).unwrap();
+        assert_eq!(msgs.len(), 3, "no follow-up message: {msgs:?}");
+        assert_eq!(msgs[2]["role"], "tool");
+        let text = msgs[2]["content"].as_str().unwrap();
+        let expected = format!(
+            "Generated 2 image(s)\n\n[image/png, {} bytes, 1024x1536 px; described, not attached]\n\
+             [image/png, 2000000 bytes, stored as file:ab/cd.png; described, not attached]",
+            ihdr.len()
+        );
+        assert_eq!(text, expected);
+        assert!(blobs.is_empty(), "no pixels in the body");
     }
 
     #[test]

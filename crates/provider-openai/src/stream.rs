@@ -250,7 +250,8 @@ impl State {
     fn fail(&mut self, e: Error) {
         self.done = true;
         self.acc = None;
-        self.queue.push_back(Err(e));
+        // The server's own words (an SSE `error` event) may quote the key.
+        self.queue.push_back(Err(self.transport.redact_error(e)));
     }
 
     fn events(&mut self, datas: Vec<String>) {

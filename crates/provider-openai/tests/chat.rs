@@ -7,7 +7,8 @@ use promptkit_core::{
     ChatRequest, ContentPart, Error, MediaContent, Message, Parameters, Provider, StorageReference,
     ToolCall, ToolChoice, ToolDefinition,
 };
-use promptkit_mock_openai::{MockToolCall, Reply, Script};
+use promptkit_mock_openai::{MockOpenAi, MockToolCall, Reply, Script};
+use promptkit_provider_openai::ToolResultMedia;
 use serde_json::json;
 use support::{KEY, builder, mock_and_provider};
 
@@ -188,12 +189,18 @@ async fn tools_parameters_and_tool_results_with_images() {
             arguments: r#"{"prompt":"a dog"}"#.into(),
         },
     ];
-    let (mock, provider) = mock_and_provider(
+    let mock = MockOpenAi::start(
         Script::new()
             .then(Reply::tool_calls(calls))
             .then(Reply::text("Here they are")),
     )
-    .await;
+    .await
+    .unwrap();
+    // The app asks for the pixels of tool results (the default describes them).
+    let provider = builder(&mock.base_url())
+        .with_tool_result_media(ToolResultMedia::FollowUpUserMessage)
+        .build()
+        .unwrap();
     let mut req = ChatRequest::new(vec![Message::user("Draw a cat and a dog")]);
     req.tools = vec![image_tool()];
     req.tool_choice = Some(ToolChoice::Named("generate_image".into()));

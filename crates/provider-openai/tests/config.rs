@@ -216,7 +216,14 @@ async fn tool_media_mode_from_the_environment() {
         Message::assistant_tool_calls(None, vec![call]),
         Message::tool_result("c1", "draw", vec![ContentPart::media(image)]),
     ]);
-    for (value, expected_messages) in [("omit", 3), ("user-message", 4), ("bogus", 4)] {
+    // Unset and unknown values keep the default, `describe`: no extra message.
+    for (value, expected_messages) in [
+        ("omit", 3),
+        ("user-message", 4),
+        ("describe", 3),
+        ("bogus", 3),
+        ("", 3),
+    ] {
         let p = OpenAiProviderBuilder::new()
             .from_env_with(env(&[
                 ("OPENAI_API_KEY", KEY),

@@ -267,3 +267,60 @@ async fn no_api_key_mode_sends_no_credentials() {
     );
     assert_eq!(sent.body["model"], promptkit_provider_openai::DEFAULT_MODEL);
 }
+
+#[tokio::test]
+async fn a_key_in_a_stream_error_event_is_redacted() {
+    use futures::StreamExt;
+    let sse = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"he\"}}}}]}}\n\n\
+         data: {{\"error\":{{\"message\":\"Incorrect API key provided: {KEY}.\",\"type\":\"invalid_request_error\"}}}}\n\n"
+    );
+    let (_mock, provider) =
+        mock_and_provider(Script::new().then(Reply::raw_with_type(200, "text/event-stream", sse)))
+            .await;
+    let mut stream = provider.chat_stream(&req()).await.unwrap();
+    let mut failure = None;
+    while let Some(ev) = stream.next().await {
+        if let Err(e) = ev {
+            failure = Some(e);
+        }
+    }
+    let err = failure.expect("the error event ends the stream with an error");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(
+        err.to_string()
+            .contains("Incorrect API key provided: [redacted]."),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_query_in_the_base_url_stays_after_the_path() {
+    let mock = MockOpenAi::start(Script::new().fallback(Reply::text("ok")))
+        .await
+        .unwrap();
+    let base = format!(
+        "{}/openai/deployments/d1/?api-version=2024-10-21&x=1",
+        mock.root_url()
+    );
+    builder(&base).build().unwrap().chat(&req()).await.unwrap();
+    let sent = mock.requests().pop().unwrap();
+    assert_eq!(sent.path, "/openai/deployments/d1/chat/completions");
+    assert_eq!(sent.query.as_deref(), Some("api-version=2024-10-21&x=1"));
+    // With Azure auth, the version in the URL is kept, not repeated.
+    let azure = builder(&base).with_azure("2025-01-01").build().unwrap();
+    azure.chat(&req()).await.unwrap();
+    let sent = mock.requests().pop().unwrap();
+    assert_eq!(sent.path, "/openai/deployments/d1/chat/completions");
+    assert_eq!(sent.query.as_deref(), Some("api-version=2024-10-21&x=1"));
+    // Without a query, Azure adds its version.
+    let plain = builder(&format!("{}/v1", mock.root_url()))
+        .with_azure("2025-01-01")
+        .build()
+        .unwrap();
+    plain.chat(&req()).await.unwrap();
+    let sent = mock.requests().pop().unwrap();
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.query.as_deref(), Some("api-version=2025-01-01"));
+}

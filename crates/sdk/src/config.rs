@@ -9,6 +9,15 @@ use promptkit_media_store::RetentionPolicy;
 /// and reference, so the model knows it existed. Media of the current turn is
 /// always loaded.
 ///
+/// The default is [`CurrentTurn`](RehydrationPolicy::CurrentTurn): an image
+/// the model has already seen and answered about is not sent (and billed as
+/// input tokens) again with every later request. With gpt-4o a 1024×1024
+/// image costs about 765 input tokens each time it is sent, so `Recent(8)`
+/// can add over 6,000 tokens to every request of a long image conversation.
+/// Ask for more when the model must keep looking at earlier media (follow-up
+/// questions about a photo): [`ManagerConfig::rehydration`] for every
+/// conversation, [`ConversationConfig::rehydration`] for one.
+///
 /// ```
 /// use promptkit_core::MediaContent;
 /// use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, RehydrationPolicy};
@@ -41,26 +50,23 @@ use promptkit_media_store::RetentionPolicy;
 /// assert_eq!(second_request_media(RehydrationPolicy::All).await, 12);
 /// // The earlier image is replaced by a note naming it.
 /// assert_eq!(second_request_media(RehydrationPolicy::CurrentTurn).await, 0);
-/// assert_eq!(RehydrationPolicy::default(), RehydrationPolicy::Recent(8));
+/// assert_eq!(RehydrationPolicy::default(), RehydrationPolicy::CurrentTurn);
 /// # });
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum RehydrationPolicy {
     /// Every referenced media item is loaded for every request (the model sees
     /// all earlier media; request size grows with the conversation).
     All,
-    /// The N most recent media items are loaded (the default is 8): requests
-    /// stay bounded however long the conversation grows.
+    /// The N most recent media items are loaded: requests stay bounded however
+    /// long the conversation grows, and each of them costs its input tokens
+    /// again on every request.
     Recent(usize),
-    /// Only media of the current turn is loaded (smallest requests, fewest input tokens).
+    /// Only media of the current turn is loaded (smallest requests, fewest
+    /// input tokens). The default.
+    #[default]
     CurrentTurn,
-}
-
-impl Default for RehydrationPolicy {
-    fn default() -> Self {
-        RehydrationPolicy::Recent(8)
-    }
 }
 
 /// Settings shared by every conversation of a manager.
@@ -91,15 +97,25 @@ pub struct ManagerConfig {
     pub max_tool_calls_per_turn: u32,
     /// Whether media is moved to the store (needs a media store).
     pub externalize: bool,
-    /// Which stored media is loaded for provider requests.
+    /// Which stored media is loaded for provider requests (default
+    /// [`RehydrationPolicy::CurrentTurn`]; a conversation can override it with
+    /// [`ConversationConfig::rehydration`]).
     pub rehydration: RehydrationPolicy,
-    /// Whether freed media buffers go back to the operating system (on by
-    /// default): building the manager fixes glibc's malloc thresholds
-    /// ([`pin_allocator_thresholds`](crate::pin_allocator_thresholds), unless
-    /// the environment configures malloc), and media-heavy turns trim the
-    /// allocator ([`release_freed_memory`](crate::release_freed_memory)).
+    /// Whether freed media buffers are given back to the operating system (off
+    /// by default: a library does not change the process's allocator unasked).
+    /// When on, building the manager fixes glibc's malloc thresholds for the
+    /// whole process ([`pin_allocator_thresholds`](crate::pin_allocator_thresholds),
+    /// unless the environment configures malloc), and media-heavy turns trim
+    /// the allocator ([`release_freed_memory`](crate::release_freed_memory)).
     /// Only Linux with glibc keeps such buffers; elsewhere this does nothing.
+    /// See `docs/production.md` for the memory it saves.
     pub release_memory: bool,
+    /// Whether a tool call repeating one already made in the same turn (same
+    /// tool name, same arguments) runs again (off by default). When off, the
+    /// model gets the earlier call's result text instead, and nothing is run
+    /// (or paid for) twice: some servers and small models call the same tool
+    /// again and again until a turn is abandoned.
+    pub rerun_repeated_tool_calls: bool,
 }
 
 impl Default for ManagerConfig {
@@ -113,7 +129,8 @@ impl Default for ManagerConfig {
             max_tool_calls_per_turn: 16,
             externalize: true,
             rehydration: RehydrationPolicy::default(),
-            release_memory: true,
+            release_memory: false,
+            rerun_repeated_tool_calls: false,
         }
     }
 }
@@ -146,6 +163,9 @@ pub struct ConversationConfig {
     pub prompt_name: Option<String>,
     /// Template variables.
     pub variables: HashMap<String, String>,
+    /// Which stored media is loaded for this conversation's requests, instead
+    /// of the manager's [`ManagerConfig::rehydration`].
+    pub rehydration: Option<RehydrationPolicy>,
 }
 
 impl ConversationConfig {
@@ -173,6 +193,19 @@ impl ConversationConfig {
     /// Sets the run id.
     pub fn with_run_id(mut self, id: impl Into<String>) -> Self {
         self.run_id = Some(id.into());
+        self
+    }
+
+    /// Loads stored media for this conversation's requests as `policy` says
+    /// (e.g. `Recent(1)` for follow-up questions about the last image).
+    ///
+    /// ```
+    /// use promptkit_sdk::{ConversationConfig, RehydrationPolicy};
+    /// let cfg = ConversationConfig::new("u1", "s1").with_rehydration(RehydrationPolicy::Recent(1));
+    /// assert_eq!(cfg.rehydration, Some(RehydrationPolicy::Recent(1)));
+    /// ```
+    pub fn with_rehydration(mut self, policy: RehydrationPolicy) -> Self {
+        self.rehydration = Some(policy);
         self
     }
 

@@ -10,7 +10,9 @@ use promptkit_pack::{Pack, Prompt};
 
 use crate::manager::Inner;
 use crate::state::{ConversationState, validate_id};
-use crate::{ConversationConfig, ConversationEvent, Error, MemoryStats, Response, Result};
+use crate::{
+    ConversationConfig, ConversationEvent, Error, MemoryStats, RehydrationPolicy, Response, Result,
+};
 
 /// One conversation: a prompt of a pack, its history, and the turn engine.
 ///
@@ -60,6 +62,8 @@ pub struct Conversation {
     pub(crate) history: Arc<[Arc<Message>]>,
     pub(crate) usage: Usage,
     pub(crate) cost: Cost,
+    /// This conversation's rehydration, if not the manager's (not saved).
+    pub(crate) rehydration: Option<RehydrationPolicy>,
 }
 
 fn resolve_prompt<'a>(pack: &'a Pack, name: Option<&str>) -> Result<(&'a str, &'a Prompt)> {
@@ -146,6 +150,7 @@ impl Conversation {
             history: Arc::default(),
             usage: Usage::default(),
             cost: Cost::default(),
+            rehydration: config.rehydration,
             pack,
         })
     }
@@ -170,7 +175,40 @@ impl Conversation {
             history: s.history,
             usage: s.usage,
             cost: s.cost,
+            rehydration: None,
         })
+    }
+
+    /// Which stored media this conversation's requests load: its own policy
+    /// ([`ConversationConfig::rehydration`], [`Self::set_rehydration`]) or the
+    /// manager's.
+    pub fn rehydration(&self) -> RehydrationPolicy {
+        self.rehydration.unwrap_or(self.inner.config.rehydration)
+    }
+
+    /// Sets this conversation's rehydration policy (it is not part of the
+    /// saved state: set it again after [`ConversationManager::resume`](crate::ConversationManager::resume)).
+    ///
+    /// ```
+    /// use promptkit_sdk::{ConversationConfig, ConversationManager, ManagerConfig, MockProvider, RehydrationPolicy};
+    /// # let manager = ConversationManager::builder()
+    /// #     .provider(MockProvider::new())
+    /// #     .config(ManagerConfig { externalize: false, ..Default::default() })
+    /// #     .build()
+    /// #     .unwrap();
+    /// # let pack = manager.register_pack(promptkit_pack::Pack::from_json_str(r#"{
+    /// #   "id": "hello", "name": "Hello", "version": "1.0.0",
+    /// #   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+    /// #   "prompts": {"chat": {"id": "chat", "name": "chat", "version": "1.0.0",
+    /// #     "system_template": "You are helpful."}}
+    /// # }"#).unwrap());
+    /// let mut conv = manager.new_conversation(&pack, ConversationConfig::new("u1", "s1")).unwrap();
+    /// assert_eq!(conv.rehydration(), RehydrationPolicy::CurrentTurn); // the default
+    /// conv.set_rehydration(RehydrationPolicy::Recent(2));
+    /// assert_eq!(conv.rehydration(), RehydrationPolicy::Recent(2));
+    /// ```
+    pub fn set_rehydration(&mut self, policy: RehydrationPolicy) {
+        self.rehydration = Some(policy);
     }
 
     /// The state saved after each turn.

@@ -92,11 +92,30 @@ pub enum Error {
         /// Prompt names the pack has.
         available: String,
     },
-    /// The model kept calling tools past the allowed number of rounds.
-    #[error("the model was still calling tools after {max_rounds} rounds; the turn was abandoned")]
+    /// The model kept calling tools past the allowed number of rounds. The
+    /// turn is not added to history, but what it cost is reported here and
+    /// counted in the conversation's totals
+    /// ([`Conversation::total_cost`](crate::Conversation::total_cost)).
+    #[error(
+        "the model was still calling tools after {max_rounds} rounds; the turn was abandoned \
+         after {tool_calls} tool call(s), {} input + {} output tokens, cost ${:.4}{}",
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        cost.total(),
+        stored_note(stored_media)
+    )]
     ToolRoundsExceeded {
         /// The limit.
         max_rounds: u32,
+        /// Tool calls the turn made (run, failed or refused).
+        tool_calls: usize,
+        /// Tokens the turn used: every provider call and the tools' own usage.
+        usage: promptkit_core::Usage,
+        /// What the turn cost (provider calls and tools, e.g. generated images).
+        cost: promptkit_core::Cost,
+        /// Media the tools made that was stored before the turn was abandoned
+        /// (no history refers to it; delete it or show it).
+        stored_media: Vec<crate::StoredMedia>,
     },
     /// A response validator with `fail_on_violation` rejected the reply.
     #[error("response rejected by validator `{validator}`: {message}")]
@@ -118,6 +137,13 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+}
+
+fn stored_note(stored: &[crate::StoredMedia]) -> String {
+    match stored.len() {
+        0 => String::new(),
+        n => format!("; {n} stored media item(s) of the turn are in no history"),
+    }
 }
 
 impl Error {

@@ -47,6 +47,7 @@ mod events;
 mod manager;
 mod media;
 mod memory;
+pub mod mock;
 mod provider;
 mod response;
 mod state;
@@ -59,7 +60,7 @@ pub use error::{Error, Result};
 pub use events::{MediaEvent, MediaEventCallback, MediaEventKind, ObservedStore};
 pub use manager::{ConversationManager, ManagerBuilder};
 pub use memory::{pin_allocator_thresholds, release_freed_memory};
-pub use provider::{MockProvider, MockReply, RequestSummary};
+pub use mock::{MockProvider, MockReply, RequestSummary};
 pub use response::{ConversationEvent, MemoryStats, Response, StoredMedia};
 #[cfg(feature = "redis")]
 pub use state::RedisStateStore;

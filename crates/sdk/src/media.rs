@@ -16,13 +16,15 @@ use crate::{Result, StoredMedia};
 /// `threshold` bytes to `store`, replacing its bytes by a reference.
 ///
 /// `first_index` is the history index of `messages[0]`. A part whose store
-/// fails keeps its bytes (nothing is lost) and the failure is returned as a warning.
+/// fails keeps its bytes (nothing is lost) and the failure is returned as a
+/// warning. The bytes of each stored part go into `loaded` under its reference.
 pub(crate) async fn externalize(
     store: &Arc<dyn MediaStore>,
     messages: &mut [Message],
     first_index: usize,
     threshold: u64,
     base: &MediaMetadata,
+    loaded: &mut Loaded,
 ) -> (Vec<StoredMedia>, Vec<String>) {
     let mut stored = Vec::new();
     let mut warnings = Vec::new();
@@ -46,7 +48,9 @@ pub(crate) async fn externalize(
             match store.store(media, &meta).await {
                 Ok(reference) => {
                     tracing::debug!(%reference, size, "media externalized");
-                    media.data = None;
+                    if let Some(data) = media.data.take() {
+                        loaded.insert(reference.clone(), data);
+                    }
                     media.size_bytes = size;
                     media.storage_reference = Some(reference.clone());
                     stored.push(StoredMedia {
@@ -175,7 +179,7 @@ pub(crate) async fn rehydrate(
                 fills.push((out.len(), part_index, reference));
             } else {
                 *part = ContentPart::text(format!(
-                    "[{} ({} bytes) shown earlier; stored as {reference}]",
+                    "[{}, {} bytes, stored as {reference}; from an earlier turn, not attached]",
                     media.mime_type, media.size_bytes
                 ));
             }

@@ -7,8 +7,9 @@
 //! buffers come from its heap arenas and, once freed, stay resident: a
 //! process whose live data is a few megabytes keeps 10–30 MiB.
 //!
-//! Two measures, both on by default
-//! ([`ManagerConfig::release_memory`](crate::ManagerConfig::release_memory)):
+//! Two measures, both off unless the application turns them on
+//! ([`ManagerConfig::release_memory`](crate::ManagerConfig::release_memory)),
+//! since the first changes malloc for the whole process:
 //! - [`pin_allocator_thresholds`], once per process when a manager is
 //!   built: glibc's mmap and trim thresholds are fixed at its documented
 //!   defaults (128 KiB), which turns the dynamic threshold off. Megabyte

@@ -1,18 +1,56 @@
 //! The turn engine: provider call, tool loop, validation, externalization, commit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedSender;
 use promptkit_core::{
-    ChatRequest, ChatResponse, ContentPart, Cost, Message, StreamEvent, ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, ContentPart, Cost, Message, Role, StreamEvent, ToolCall, ToolChoice,
+    Usage,
 };
 use tracing::Instrument;
 
+use crate::StoredMedia;
 use crate::media::{Loaded, externalize, rehydrate};
 use crate::tools::ToolOutput;
 use crate::{Conversation, ConversationEvent, Error, Response, Result};
+
+/// A tool call's arguments, compared as JSON values (key order and spacing do
+/// not matter), or as text when they are not JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum CallArguments {
+    Json(String),
+    Text(String),
+}
+
+impl CallArguments {
+    fn of(raw: &str) -> Self {
+        match serde_json::from_str::<serde_json::Value>(raw) {
+            // serde_json's maps are sorted, so this text is canonical.
+            Ok(v) => CallArguments::Json(v.to_string()),
+            Err(_) => CallArguments::Text(raw.trim().to_string()),
+        }
+    }
+}
+
+/// Where the result of a repeated call is.
+#[derive(Debug, Clone, Copy)]
+enum Repeat {
+    /// The tool message at this index of the turn.
+    Earlier(usize),
+    /// The result of the call at this index of the same round.
+    ThisRound(usize),
+}
+
+/// What became of one tool call of a round.
+enum Outcome {
+    /// It ran; the error is what the model is told.
+    Ran(std::result::Result<ToolOutput, String>),
+    /// It repeats an earlier call and was not run.
+    Repeated(Repeat),
+}
 
 /// Limits for one turn, from the pack's tool policy or the manager's defaults.
 struct TurnPolicy {
@@ -77,7 +115,7 @@ impl Conversation {
             self.inner.store.as_ref(),
             &all,
             turn.len(),
-            self.inner.config.rehydration,
+            self.rehydration(),
             loaded,
         )
         .await?;
@@ -183,6 +221,41 @@ impl Conversation {
         }
     }
 
+    /// Moves the media of `turn[range]` at or above the threshold to the
+    /// store (when externalization is on), adding what was stored to `stored`
+    /// and failures to `warnings`.
+    ///
+    /// The bytes of what was stored go into `loaded`, so later requests of
+    /// the turn do not read them back from the store.
+    async fn externalize_range(
+        &self,
+        turn: &mut [Message],
+        range: std::ops::Range<usize>,
+        loaded: &mut Loaded,
+        stored: &mut Vec<StoredMedia>,
+        warnings: &mut Vec<String>,
+    ) {
+        if !self.inner.config.externalize {
+            return;
+        }
+        let Some(store) = &self.inner.store else {
+            return;
+        };
+        let meta = self.media_metadata();
+        let first = self.history.len() + range.start;
+        let (s, w) = externalize(
+            store,
+            &mut turn[range],
+            first,
+            self.inner.config.threshold_bytes(),
+            &meta,
+            loaded,
+        )
+        .await;
+        stored.extend(s);
+        warnings.extend(w);
+    }
+
     pub(crate) async fn run_turn(&mut self, user: Message, events: Events) -> Result<Response> {
         if user.media().next().is_none() && user.text().is_empty() {
             return Err(Error::invalid(
@@ -198,6 +271,11 @@ impl Conversation {
         let mut all_calls = Vec::new();
         let mut rounds = 0u32;
         let mut loaded = Loaded::new();
+        let mut stored_media = Vec::new();
+        let mut warnings = Vec::new();
+        // Calls run so far in this turn: (name, arguments) → index in `turn`
+        // of the tool message holding the result.
+        let mut ran: HashMap<(String, CallArguments), usize> = HashMap::new();
         let content = loop {
             let req = self.build_request(&turn, &policy, &mut loaded).await?;
             let resp = self.call_provider(&req, &events).await?;
@@ -212,30 +290,86 @@ impl Conversation {
             }
             rounds += 1;
             if rounds > policy.max_rounds {
+                // Billed all the same: the conversation's totals keep it.
+                self.usage += usage;
+                self.cost += cost;
                 return Err(Error::ToolRoundsExceeded {
                     max_rounds: policy.max_rounds,
+                    tool_calls: all_calls.len(),
+                    usage,
+                    cost,
+                    stored_media,
                 });
             }
             let budget = (policy.max_calls as usize).saturating_sub(all_calls.len());
             for c in &calls {
                 emit(&events, ConversationEvent::ToolCall(c.clone()));
             }
-            let this = &*self;
-            let runs = calls
+            // A call repeating one made earlier in this turn (or in this
+            // round) is not run again unless the app allows it.
+            let mut first_of_round: HashMap<(String, CallArguments), usize> = HashMap::new();
+            let repeats: Vec<Option<Repeat>> = calls
                 .iter()
                 .enumerate()
-                .map(|(i, c)| this.run_tool(c, &policy, i < budget));
+                .map(|(i, c)| {
+                    if self.inner.config.rerun_repeated_tool_calls {
+                        return None;
+                    }
+                    let key = (c.name.to_string(), CallArguments::of(&c.arguments));
+                    if let Some(&at) = ran.get(&key) {
+                        return Some(Repeat::Earlier(at));
+                    }
+                    match first_of_round.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            Some(Repeat::ThisRound(*e.get()))
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(i);
+                            None
+                        }
+                    }
+                })
+                .collect();
+            let (this, policy) = (&*self, &policy);
+            let runs = calls.iter().zip(&repeats).enumerate().map(|(i, (c, r))| {
+                let repeat = *r;
+                async move {
+                    match repeat {
+                        Some(earlier) => Outcome::Repeated(earlier),
+                        None => Outcome::Ran(this.run_tool(c, policy, i < budget).await),
+                    }
+                }
+            });
             let results = futures::future::join_all(runs).await;
+            let first_result = turn.len();
             for (c, result) in calls.iter().zip(results) {
                 let (parts, error) = match result {
-                    Ok(out) => {
+                    Outcome::Ran(Ok(out)) => {
                         usage += out.usage;
                         cost += out.cost.unwrap_or_default();
                         (out.parts, None)
                     }
-                    Err(msg) => {
+                    Outcome::Ran(Err(msg)) => {
                         tracing::warn!(tool = %c.name, error = %msg, "tool call failed");
                         (vec![ContentPart::text(format!("error: {msg}"))], Some(msg))
+                    }
+                    Outcome::Repeated(repeat) => {
+                        let earlier = match repeat {
+                            Repeat::Earlier(at) => at,
+                            Repeat::ThisRound(j) => first_result + j,
+                        };
+                        let before = turn.get(earlier);
+                        let id = before
+                            .and_then(|m| m.tool_call_id.as_deref())
+                            .unwrap_or("?");
+                        let result = before.map(|m| m.text()).unwrap_or_default();
+                        tracing::info!(tool = %c.name, earlier = id, "repeated tool call not run again");
+                        let text = format!(
+                            "not run again: `{}` was already called with these arguments in this \
+                             turn (call {id}). Its result: {result}",
+                            c.name
+                        );
+                        (vec![ContentPart::text(text)], None)
                     }
                 };
                 emit(
@@ -248,31 +382,45 @@ impl Conversation {
                 );
                 turn.push(Message::tool_result(&c.id, &c.name, parts));
             }
-            all_calls.extend(calls);
-        };
-        // Media bytes this turn freed: images loaded back for its requests,
-        // and below, the media it moved to the store.
-        let mut freed: u64 = loaded.values().map(|d| d.len() as u64).sum();
-        drop(loaded);
-
-        let mut warnings = self.validate(&content)?;
-
-        let mut stored_media = Vec::new();
-        if self.inner.config.externalize
-            && let Some(store) = &self.inner.store
-        {
-            let meta = self.media_metadata();
-            let (stored, w) = externalize(
-                store,
+            for (i, c) in calls.iter().enumerate() {
+                if repeats[i].is_none() {
+                    let key = (c.name.to_string(), CallArguments::of(&c.arguments));
+                    ran.insert(key, first_result + i);
+                }
+            }
+            // The tools' media goes to the store now: the model is told its
+            // reference, and nothing the tools made is lost if the turn fails.
+            let results = first_result..turn.len();
+            self.externalize_range(
                 &mut turn,
-                self.history.len(),
-                self.inner.config.threshold_bytes(),
-                &meta,
+                results,
+                &mut loaded,
+                &mut stored_media,
+                &mut warnings,
             )
             .await;
-            stored_media = stored;
-            warnings.extend(w);
+            all_calls.extend(calls);
+        };
+        warnings.extend(self.validate(&content)?);
+        // The rest of the turn's media: the user's, and any the model sent
+        // (tool results were handled as they came, failures included).
+        for i in 0..turn.len() {
+            if turn[i].role != Role::Tool {
+                self.externalize_range(
+                    &mut turn,
+                    i..i + 1,
+                    &mut loaded,
+                    &mut stored_media,
+                    &mut warnings,
+                )
+                .await;
+            }
         }
+        stored_media.sort_by_key(|m| (m.message_index, m.part_index));
+        // Media bytes this turn freed: images loaded back for its requests
+        // and the media it moved to the store.
+        let freed: u64 = loaded.values().map(|d| d.len() as u64).sum();
+        drop(loaded);
 
         let turn: Vec<Arc<Message>> = turn
             .into_iter()
@@ -289,7 +437,6 @@ impl Conversation {
             warnings.push(format!("conversation state not saved: {e}"));
         }
         if self.inner.config.release_memory {
-            freed += stored_media.iter().map(|m| m.size_bytes).sum::<u64>();
             crate::memory::note_media_bytes(freed);
         }
         Ok(Response {

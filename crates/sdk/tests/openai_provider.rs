@@ -91,14 +91,23 @@ async fn image_tool_over_openai_externalizes_and_rehydrates() {
     );
     assert_eq!(chats[0].body["temperature"], 0.7);
     assert_eq!(images[0].body["prompt"], "a red fox in snow");
-    // The generated image went back to the model with the tool result
-    // (as a follow-up user image part, since tool messages carry only text).
-    let second = chats[1].body.to_string();
+    // The generated image is described to the model in the tool message
+    // (type, size, dimensions, reference), not sent back: the request ends
+    // with the tool message.
+    let second = chats[1].body["messages"].as_array().unwrap();
+    let last = second.last().unwrap();
+    assert_eq!(last["role"], "tool");
+    let described = last["content"].as_str().unwrap();
+    let reference = resp.stored_media[0].reference.to_string();
     assert!(
-        second.contains("data:image/png;base64,"),
-        "image not sent back"
+        described.contains(&format!("stored as {reference}")),
+        "{described}"
     );
-    assert!(second.contains("\"role\":\"tool\""));
+    assert!(
+        described.contains("image/png") && described.contains("px"),
+        "{described}"
+    );
+    assert!(!chats[1].body.to_string().contains("data:image/png;base64,"));
 }
 
 #[tokio::test]

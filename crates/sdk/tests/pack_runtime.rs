@@ -121,7 +121,7 @@ async fn tool_policy_limits_rounds_and_blocks_tools() {
         .unwrap();
     let err = conv.send("go").await.unwrap_err();
     assert!(
-        matches!(err, Error::ToolRoundsExceeded { max_rounds: 2 }),
+        matches!(err, Error::ToolRoundsExceeded { max_rounds: 2, .. }),
         "{err}"
     );
     // The blocked tool is not offered to the model...
@@ -154,7 +154,7 @@ async fn tool_policy_limits_rounds_and_blocks_tools() {
 async fn max_tool_calls_per_turn_is_enforced() {
     let dir = tempfile::tempdir().unwrap();
     let many = (0..4)
-        .map(|_| ("add".to_string(), "{}".to_string()))
+        .map(|i| ("add".to_string(), format!(r#"{{"call":{i}}}"#)))
         .collect();
     let provider = Arc::new(MockProvider::scripted(vec![
         MockReply::ToolCalls(many),

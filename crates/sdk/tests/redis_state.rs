@@ -5,22 +5,13 @@ use promptkit_sdk::{ConversationState, RedisStateStore, StateStore};
 use promptkit_testkit::{ServerProcess, free_port};
 
 fn redis_server() -> Option<ServerProcess> {
-    let found = std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        if std::env::var("PROMPTKIT_REQUIRE_SERVERS").as_deref() == Ok("1") {
-            panic!("redis-server is required (apt-get install redis-server)");
-        }
-        eprintln!("skipped: redis-server not installed");
-        return None;
-    }
+    let program = promptkit_testkit::redis_server()?;
+    let program = program.to_str().expect("the redis-server path is UTF-8");
     let port = free_port();
     let p = port.to_string();
     Some(ServerProcess::spawn(
         std::path::Path::new("/nonexistent"),
-        "redis-server",
+        program,
         &[
             "--port",
             &p,

@@ -139,7 +139,8 @@ async fn stored_media_is_read_concurrently_and_put_back_in_place() {
         for part in m.parts.iter() {
             if let Some(media) = part.as_media() {
                 images.push(media.data.clone().expect("rehydrated"));
-            } else if matches!(part, ContentPart::Text { text } if text.contains("shown earlier")) {
+            } else if matches!(part, ContentPart::Text { text } if text.contains("from an earlier turn, not attached"))
+            {
                 notes += 1;
             }
         }

@@ -107,6 +107,8 @@ fn observed(
         .on_media_event(move |e| log.lock().unwrap().push(e.clone()))
         .config(ManagerConfig {
             media_size_threshold_kb: 1,
+            // Earlier images are loaded again (the default loads none).
+            rehydration: promptkit_sdk::RehydrationPolicy::Recent(8),
             ..Default::default()
         })
         .build()

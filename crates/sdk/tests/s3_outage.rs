@@ -45,6 +45,8 @@ async fn s3_outage_keeps_media_inline_and_hands_out_no_reference() {
         .image_tool("dalle-image-generator")
         .config(ManagerConfig {
             media_size_threshold_kb: 1,
+            // Earlier images are loaded for each request (not the default).
+            rehydration: promptkit_sdk::RehydrationPolicy::Recent(8),
             ..Default::default()
         })
         .build()
@@ -77,7 +79,7 @@ async fn s3_outage_keeps_media_inline_and_hands_out_no_reference() {
     );
     assert_eq!(conv.history().len(), 4);
 
-    // With rehydration of earlier media off, the turn runs; the new image
+    // With rehydration of earlier media off (the default), the turn runs; the new image
     // cannot be stored, so it stays inline and no reference is handed out.
     let m2 = ConversationManager::builder()
         .provider(MockProvider::new().with_image_size(128))
@@ -85,7 +87,6 @@ async fn s3_outage_keeps_media_inline_and_hands_out_no_reference() {
         .image_tool("dalle-image-generator")
         .config(ManagerConfig {
             media_size_threshold_kb: 1,
-            rehydration: promptkit_sdk::RehydrationPolicy::CurrentTurn,
             ..Default::default()
         })
         .build()

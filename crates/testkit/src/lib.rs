@@ -50,6 +50,48 @@ macro_rules! require_venv {
     };
 }
 
+/// The `redis-server` program the Redis tests start: `PROMPTKIT_REDIS_SERVER`
+/// (set by `cargo xtask test-all`, which installs one into `target/` when the
+/// system has none), else `redis-server` on `PATH`, else `None` (the test
+/// should skip; a message says so).
+///
+/// Panics, naming what is missing, when servers are required
+/// (`PROMPTKIT_REQUIRE_SERVERS=1`) and neither runs, or when
+/// `PROMPTKIT_REDIS_SERVER` names a program that does not run.
+pub fn redis_server() -> Option<PathBuf> {
+    let runs = |p: &std::path::Path| {
+        Command::new(p)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if let Some(p) = std::env::var_os("PROMPTKIT_REDIS_SERVER").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            runs(&p),
+            "PROMPTKIT_REDIS_SERVER={} does not run (`--version` failed); run `cargo xtask setup`",
+            p.display()
+        );
+        return Some(p);
+    }
+    let on_path = PathBuf::from("redis-server");
+    if runs(&on_path) {
+        return Some(on_path);
+    }
+    if std::env::var("PROMPTKIT_REQUIRE_SERVERS").as_deref() == Ok("1") {
+        panic!(
+            "PROMPTKIT_REQUIRE_SERVERS=1 but no redis-server: PROMPTKIT_REDIS_SERVER is not set and \
+             none is on PATH (`cargo xtask test-all` installs one into target/)"
+        );
+    }
+    eprintln!(
+        "skipped: needs redis-server; run via `cargo xtask test-all` or set PROMPTKIT_REDIS_SERVER"
+    );
+    None
+}
+
 /// A free TCP port on 127.0.0.1 that no other call in this process returned.
 ///
 /// Ports come from below the kernel's ephemeral range

@@ -24,6 +24,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MediaConfig {
     /// Whether media may be sent with this prompt at all.
+    #[serde(default)]
     pub enabled: bool,
     /// Allowed media types (`image`, `audio`, `video`, `document`, custom).
     /// Empty means any type.
@@ -186,13 +187,16 @@ pub struct GenericMediaTypeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MultimodalExample {
     /// Example name.
+    #[serde(default)]
     pub name: String,
     /// What it shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `user`, `assistant` or `system`.
+    #[serde(default)]
     pub role: String,
     /// Content parts.
+    #[serde(default)]
     pub parts: Vec<ExamplePart>,
 }
 
@@ -208,7 +212,7 @@ pub struct MultimodalExample {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExamplePart {
     /// `text`, `image`, `audio`, ...
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub part_type: String,
     /// Text content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +243,7 @@ pub struct MediaReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base64: Option<String>,
     /// MIME type.
+    #[serde(default)]
     pub mime_type: String,
     /// `low`, `high` or `auto`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,14 +27,16 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Eval {
     /// Unique id within its scope.
+    #[serde(default)]
     pub id: String,
     /// What it measures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Assertion type (`llm_judge`, `regex`, `contains`, `json_valid`, ...).
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub eval_type: String,
     /// When it runs (`every_turn`, `sample_turns`, ...).
+    #[serde(default)]
     pub trigger: String,
     /// Sampling percentage for sampled triggers (spec default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,9 +98,10 @@ pub struct Threshold {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricDef {
     /// Metric name.
+    #[serde(default)]
     pub name: String,
     /// `gauge`, `counter`, `histogram` or `boolean`.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub metric_type: String,
     /// Expected value bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,10 +149,13 @@ pub struct MetricRange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowConfig {
     /// Workflow format version (1).
+    #[serde(default)]
     pub version: u64,
     /// Initial state.
+    #[serde(default)]
     pub entry: String,
     /// States by name.
+    #[serde(default)]
     pub states: BTreeMap<String, WorkflowState>,
     /// Runtime engine configuration (`budget` plus runtime-specific keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +216,7 @@ pub struct WorkflowBudget {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowState {
     /// Key of the prompt this state runs.
+    #[serde(default)]
     pub prompt_task: String,
     /// What the state is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,8 +243,15 @@ pub struct WorkflowState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_max_visits: Option<String>,
     /// Artifact slots, available to templates as `{{artifacts.<name>}}`.
+    /// Artifacts are workflow-wide: a slot declared by any state can be
+    /// written by one state and read by another.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, ArtifactDef>,
+    /// A composition (RFC 0010, draft; PromptKit-Go's schema) run by this
+    /// state instead of a `prompt_task`. Kept as written; this runtime does
+    /// not run compositions, and loading warns about them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composition: Option<Value>,
 }
 
 /// An artifact slot of a workflow state.
@@ -252,7 +266,7 @@ pub struct WorkflowState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactDef {
     /// MIME type of the content.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub mime_type: String,
     /// What it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,8 +291,10 @@ pub struct ArtifactDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentsConfig {
     /// Prompt key of the entry agent.
+    #[serde(default)]
     pub entry: String,
     /// Prompt key → agent card data.
+    #[serde(default)]
     pub members: BTreeMap<String, AgentDef>,
 }
 
@@ -308,18 +324,27 @@ pub struct AgentDef {
 
 /// One entry of `skills`.
 ///
+/// Accepted forms: a path string, `{"path": ..., "preload": bool}` (PromptKit-Go
+/// also writes `dir` for `path`), or an inline skill
+/// `{"name", "description", "instructions"}`. Anything else is refused with a
+/// message naming these forms.
+///
 /// ```
 /// use promptkit_pack::SkillSource;
 /// let skills: Vec<SkillSource> = serde_json::from_str(r#"[
 ///     "./skills",
 ///     {"path": "@acme/billing-skills", "preload": true},
+///     {"dir": "skills/billing"},
 ///     {"name": "tone", "description": "House style", "instructions": "Be brief."}
 /// ]"#).unwrap();
 /// assert_eq!(skills[0], SkillSource::Path("./skills".into()));
 /// assert!(matches!(&skills[1], SkillSource::PathSource { preload: true, .. }));
-/// assert!(matches!(&skills[2], SkillSource::Inline { name, .. } if name == "tone"));
+/// assert!(matches!(&skills[2], SkillSource::PathSource { path, preload: false } if path == "skills/billing"));
+/// assert!(matches!(&skills[3], SkillSource::Inline { name, .. } if name == "tone"));
+/// let err = serde_json::from_str::<SkillSource>("42").unwrap_err().to_string();
+/// assert!(err.contains("a path string"), "{err}");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum SkillSource {
     /// A path or package reference.
@@ -341,4 +366,41 @@ pub enum SkillSource {
         /// Instructions loaded when the skill activates.
         instructions: String,
     },
+}
+
+const SKILL_FORMS: &str = "a skill source must be a path string, an object with `path` (or `dir`) and an optional boolean `preload`, or an inline skill with string `name`, `description` and `instructions`";
+
+impl<'de> Deserialize<'de> for SkillSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let bad = |detail: &str| D::Error::custom(format!("{SKILL_FORMS}{detail}"));
+        let map = match Value::deserialize(d)? {
+            Value::String(s) => return Ok(SkillSource::Path(s)),
+            Value::Object(map) => map,
+            _ => return Err(bad("")),
+        };
+        let text = |key: &str| -> Result<Option<String>, D::Error> {
+            match map.get(key) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(bad(&format!(" (`{key}` is not a string)"))),
+            }
+        };
+        if let Some(path) = text("path")?.or(text("dir")?) {
+            let preload = match map.get("preload") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(bad(" (`preload` is not a boolean)")),
+            };
+            return Ok(SkillSource::PathSource { path, preload });
+        }
+        if map.contains_key("name") || map.contains_key("instructions") {
+            return Ok(SkillSource::Inline {
+                name: text("name")?.unwrap_or_default(),
+                description: text("description")?.unwrap_or_default(),
+                instructions: text("instructions")?.unwrap_or_default(),
+            });
+        }
+        Err(bad(" (the object has none of `path`, `dir`, `name`)"))
+    }
 }

@@ -10,6 +10,7 @@ use crate::model::{
     AgentsConfig, Compilation, Eval, PackMetadata, Prompt, SkillSource, TemplateEngine, Tool,
     WorkflowConfig,
 };
+use crate::schema::SchemaVersion;
 
 /// A loaded PromptPack.
 ///
@@ -37,10 +38,13 @@ pub struct Pack {
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// Pack identifier.
+    #[serde(default)]
     pub id: String,
     /// Human-readable name.
+    #[serde(default)]
     pub name: String,
     /// Pack version (SemVer).
+    #[serde(default)]
     pub version: String,
     /// What the pack is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,6 +53,7 @@ pub struct Pack {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_engine: Option<TemplateEngine>,
     /// Prompts by task type.
+    #[serde(default)]
     pub prompts: BTreeMap<String, Prompt>,
     /// Reusable template fragments by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -80,9 +85,45 @@ pub struct Pack {
     /// The file the pack was loaded from.
     #[serde(skip)]
     pub(crate) source: Option<PathBuf>,
+    /// The schema version the pack declares (see [`Pack::schema_version`]).
+    #[serde(skip)]
+    pub(crate) schema_version: SchemaVersion,
+    /// The document as parsed, unknown fields included.
+    #[serde(skip)]
+    pub(crate) document: serde_json::Value,
 }
 
 impl Pack {
+    /// The schema version the pack declares in `$schema` (the newest when it
+    /// declares none or an unknown one); strict mode validates against it.
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{
+    ///   "$schema": "https://promptpack.org/schema/v1.1/promptpack.schema.json",
+    ///   "id": "p", "name": "P", "version": "1.0.0",
+    ///   "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+    ///   "prompts": {"a": {"id": "a", "name": "A", "version": "1.0.0", "system_template": "hi"}}}"#).unwrap();
+    /// assert_eq!(pack.schema_version(), promptkit_pack::SchemaVersion::V1_1);
+    /// ```
+    pub fn schema_version(&self) -> SchemaVersion {
+        self.schema_version
+    }
+
+    /// The document as it was parsed (JSON, or YAML converted to JSON):
+    /// unknown fields and empty values included, unlike serialising the
+    /// typed [`Pack`].
+    ///
+    /// ```
+    /// let pack = promptkit_pack::Pack::from_json_str(r#"{"id": "p", "name": "P", "version": "1.0.0",
+    ///   "x-owner": "team-a", "fragments": {},
+    ///   "prompts": {"a": {"id": "a", "name": "A", "version": "1.0.0", "system_template": "hi"}}}"#).unwrap();
+    /// assert_eq!(pack.document()["x-owner"], "team-a");
+    /// assert_eq!(pack.document()["fragments"], serde_json::json!({}));
+    /// ```
+    pub fn document(&self) -> &serde_json::Value {
+        &self.document
+    }
+
     /// The evals that apply to `prompt`: the pack-level evals, with a
     /// prompt-level eval replacing the pack-level one of the same `id`, then
     /// the prompt's other evals. Disabled evals are included (check

@@ -45,6 +45,7 @@ pub struct Prompt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// The system prompt template (`{{variable}}`, `{{fragment:name}}`).
+    #[serde(default)]
     pub system_template: String,
     /// Declared template variables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -157,6 +158,7 @@ impl Prompt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variable {
     /// Name used in templates.
+    #[serde(default)]
     pub name: String,
     /// Declared type (`string`, `number`, `integer`, `boolean`, `object`, `array`;
     /// other names are kept and treated as strings).
@@ -368,7 +370,7 @@ pub struct PipelineConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MiddlewareConfig {
     /// Middleware type identifier.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub middleware_type: String,
     /// Type-specific configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -458,10 +460,13 @@ impl GenerationParameters {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestedModel {
     /// Provider name.
+    #[serde(default)]
     pub provider: String,
     /// Model identifier.
+    #[serde(default)]
     pub model: String,
     /// Test date (`YYYY-MM-DD`).
+    #[serde(default)]
     pub date: String,
     /// Success rate, 0–1.
     #[serde(default, skip_serializing_if = "Option::is_none")]

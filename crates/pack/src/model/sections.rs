@@ -22,13 +22,19 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateEngine {
     /// Engine version (`v1`).
+    #[serde(default)]
     pub version: String,
     /// Placeholder syntax, written with the word `variable`: `{{variable}}`
     /// (the default), `${variable}` or `{variable}`.
+    #[serde(default = "default_syntax")]
     pub syntax: String,
     /// Features the pack relies on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<String>,
+}
+
+fn default_syntax() -> String {
+    "{{variable}}".to_owned()
 }
 
 impl Default for TemplateEngine {
@@ -57,6 +63,7 @@ impl Default for TemplateEngine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
     /// Name the model calls the tool by.
+    #[serde(default)]
     pub name: String,
     /// What the tool does (the model reads this).
     #[serde(default)]
@@ -158,10 +165,13 @@ pub struct CostEstimate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Compilation {
     /// Compiler version.
+    #[serde(default)]
     pub compiled_with: String,
     /// RFC 3339 timestamp.
+    #[serde(default)]
     pub created_at: String,
     /// Pack format schema version.
+    #[serde(default)]
     pub schema: String,
     /// Source configuration file.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,4 @@
 //! Built-in offline provider: the image-generator tutorial runs with no API key.
 
-mod mock;
+pub(crate) mod mock;
 mod procedural;
-
-pub use mock::{MockProvider, MockReply, RequestSummary};

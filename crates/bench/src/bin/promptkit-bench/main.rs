@@ -1,9 +1,13 @@
 //! `promptkit-bench`: the benchmark harness run by `cargo xtask bench`.
 //!
 //! ```text
-//! promptkit-bench [--quick] [--only memory,store,scale,overhead,concurrency,load]
-//!                 [--peers PYTHON] [--report PATH]
+//! promptkit-bench [--quick] [--only memory,store,scale,overhead,concurrency,load,tokens,build]
+//!                 [--no-cold-build] [--peers PYTHON] [--report PATH]
 //! ```
+//!
+//! `build` (a cold build of the image-generator example in an empty target
+//! directory: minutes of CPU) is left out by `--no-cold-build` and by
+//! `--quick`, unless `--only` names it.
 //!
 //! Prints one table per section and writes them all as Markdown to the report
 //! path (default `target/bench-report.md`). Child roles (started by the
@@ -11,12 +15,14 @@
 //! `serve WORKLOAD..`, `memory-child N MODE`, `crash-child DIR SEED`,
 //! `peer-child TURNS SIZE BASE_URL`, `scale-child DIR HITS`.
 
+mod build;
 mod load;
 mod memory;
 mod peers;
 mod report;
 mod scale;
 mod store;
+mod tokens;
 mod turns;
 
 use std::path::PathBuf;
@@ -29,7 +35,16 @@ use report::Section;
 pub(crate) static ALLOC: cap::Cap<std::alloc::System> =
     cap::Cap::new(std::alloc::System, usize::MAX);
 
-const SECTIONS: &[&str] = &["memory", "store", "scale", "overhead", "concurrency", "load"];
+const SECTIONS: &[&str] = &[
+    "memory",
+    "store",
+    "scale",
+    "overhead",
+    "concurrency",
+    "load",
+    "tokens",
+    "build",
+];
 
 #[derive(Debug)]
 struct Options {
@@ -46,11 +61,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
         peers: None,
         report: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-report.md"),
     };
+    let (mut only_given, mut no_cold_build) = (false, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => o.quick = true,
+            "--no-cold-build" => no_cold_build = true,
             "--only" => {
+                only_given = true;
                 let v = it.next().ok_or("--only needs a list")?;
                 o.only = v.split(',').map(str::to_owned).collect();
                 if let Some(bad) = o
@@ -72,6 +90,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--report" => o.report = PathBuf::from(it.next().ok_or("--report needs a path")?),
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if no_cold_build || (o.quick && !only_given) {
+        o.only.retain(|s| s != "build");
     }
     Ok(o)
 }
@@ -129,6 +150,8 @@ fn run(o: &Options) -> Result<Vec<Section>, String> {
             "overhead" => rt.block_on(turns::overhead(o.quick))?,
             "concurrency" => rt.block_on(turns::concurrency(o.quick))?,
             "load" => rt.block_on(load::bench(o.quick))?,
+            "tokens" => rt.block_on(tokens::bench(o.quick))?,
+            "build" => build::bench()?,
             _ => continue,
         };
         println!("{}", s.markdown());
