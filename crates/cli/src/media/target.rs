@@ -40,7 +40,8 @@ impl Target {
     /// URLs are read as the application reads `MEDIA_STORE_URL`: query
     /// parameters `organization`, `default_policy` and `max_file_size`
     /// (over the `MEDIA_*` variables), S3 settings from the `AWS_*`
-    /// variables. With [`Access::ReadOnly`] the URL gains `read_only=true`.
+    /// variables. With [`Access::ReadOnly`] a `file://` URL gains
+    /// `read_only=true`.
     pub(crate) fn open(arg: &str, access: Access) -> Result<Target, CliError> {
         if !arg.contains("://") {
             return open_dir(Path::new(arg), arg.to_owned(), access);
@@ -113,10 +114,12 @@ impl Target {
     }
 }
 
-/// `url` with `read_only=true` for [`Access::ReadOnly`] (replacing any
-/// `read_only` it had), unchanged otherwise.
+/// A `file://` `url` with `read_only=true` for [`Access::ReadOnly`]
+/// (replacing any `read_only` it had); other URLs unchanged. Only the local
+/// store has a read-only mode (object stores refuse the parameter); on
+/// object stores the read-only commands call nothing that writes.
 fn with_access(mut url: Url, access: Access) -> Url {
-    if access == Access::ReadOnly {
+    if access == Access::ReadOnly && url.scheme() == "file" {
         let kept: Vec<(String, String)> = url
             .query_pairs()
             .filter(|(k, _)| k != "read_only")
@@ -209,8 +212,8 @@ mod tests {
             Access::ReadOnly,
         );
         assert_eq!(ro.as_str(), "file:///s?organization=flat&read_only=true");
-        let ro = with_access(url("s3://b/p"), Access::ReadOnly);
-        assert_eq!(ro.as_str(), "s3://b/p?read_only=true");
+        let ro = with_access(url("s3://b/p?organization=flat"), Access::ReadOnly);
+        assert_eq!(ro.as_str(), "s3://b/p?organization=flat");
         let rw = with_access(url("file:///s?organization=flat"), Access::ReadWrite);
         assert_eq!(rw.as_str(), "file:///s?organization=flat");
     }
