@@ -4,7 +4,10 @@
 //! Every command takes the store as `DIR` (the base directory of a local
 //! `FileStore`) or `URL` (anything containing `://`, as in `MEDIA_STORE_URL`:
 //! `file:///var/lib/app/media`, `s3://bucket/prefix`, `memory://`). A
-//! directory that is not already a store is refused, never created.
+//! directory that is not already a store is refused, never created. The
+//! commands that only read (`stats`, `ls`, `verify`, `gc --dry-run`,
+//! `retention --dry-run`) open a local store read-only: they write, create
+//! and lock nothing, so they also work on a read-only store.
 //!
 //! The work itself lives in [`crate::media`]; this module holds the command
 //! line and maps outcomes to exit codes: 0 success, 1 failure or problems
@@ -17,7 +20,7 @@ use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::media::{self, CliError, Outcome, Target, gc, ls, retention, stats, verify};
+use crate::media::{self, Access, CliError, Outcome, Target, gc, ls, retention, stats, verify};
 
 /// Arguments of `promptkit media`.
 #[derive(Debug, Args)]
@@ -59,8 +62,9 @@ enum MediaCommand {
         session: Option<String>,
     },
     /// Remove what crashes and outside hands left behind: stale temporary
-    /// files, media without sidecar, sidecars without media, dangling
-    /// reference records.
+    /// files, media no reference points to, sidecars without media,
+    /// references whose media is gone; rewrite missing sidecars from the
+    /// index.
     Gc {
         /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
@@ -76,8 +80,9 @@ enum MediaCommand {
         #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
         temp_grace: Duration,
     },
-    /// Re-hash every media file against its sidecar; exits 1 when anything
-    /// is corrupt, missing or unreadable.
+    /// Re-hash every media file against the index and check its sidecar;
+    /// exits 1 when anything is corrupt or missing, a sidecar is missing or
+    /// unreadable, or the index itself is damaged.
     Verify {
         /// The store: a FileStore directory, or a URL (file://, s3://, memory://).
         #[arg(value_name = "DIR|URL")]
@@ -143,10 +148,19 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
+/// A dry run only reads.
+fn access(dry_run: bool) -> Access {
+    if dry_run {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    }
+}
+
 async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
     match command {
         MediaCommand::Stats { store, json, top } => {
-            let target = Target::open(&store)?;
+            let target = Target::open(&store, Access::ReadOnly)?;
             stats::run(&target, top, media::format(json)).await
         }
         MediaCommand::Ls {
@@ -155,7 +169,7 @@ async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
             conversation,
             session,
         } => {
-            let target = Target::open(&store)?;
+            let target = Target::open(&store, Access::ReadOnly)?;
             let filter = ls::Filter {
                 conversation,
                 session,
@@ -168,11 +182,11 @@ async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
             json,
             temp_grace,
         } => {
-            let target = Target::open(&store)?;
+            let target = Target::open(&store, access(dry_run))?;
             gc::run(&target, dry_run, temp_grace, media::format(json)).await
         }
         MediaCommand::Verify { store, json } => {
-            let target = Target::open(&store)?;
+            let target = Target::open(&store, Access::ReadOnly)?;
             verify::run(&target, media::format(json)).await
         }
         MediaCommand::Retention {
@@ -182,7 +196,7 @@ async fn dispatch(command: MediaCommand) -> Result<Outcome, CliError> {
             now,
             deleted_conversations,
         } => {
-            let target = Target::open(&store)?;
+            let target = Target::open(&store, access(dry_run))?;
             let request = retention::Request {
                 dry_run,
                 now: now.unwrap_or_else(OffsetDateTime::now_utc),

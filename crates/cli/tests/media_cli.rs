@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
@@ -110,21 +111,72 @@ fn json(args: &[&str], code: i32) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
 }
 
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+/// What a snapshot records of one entry (symlinks are not followed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    /// A folder and its modification time (which moves when an entry is
+    /// created or removed in it, even if it is gone again).
+    Dir { modified: SystemTime },
+    /// A file: size, modification time and a hash of its bytes.
+    File {
+        len: u64,
+        modified: SystemTime,
+        hash: u64,
+    },
+    /// A symlink and where it points.
+    Link { target: PathBuf },
+}
+
+/// Every entry under `dir` (and `dir` itself): path, size, mtime, contents.
+///
+/// Not recorded: the index database's `-wal` and `-shm` files, which a
+/// SQLite reader of a WAL database creates (and writes its read marks to)
+/// where the folder allows it, and so the mtime of the `.promptkit` folder
+/// holding them. (On a read-only mount the store reads the index as an
+/// immutable file instead.) The database file itself is recorded.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).expect("read_dir") {
-            let p = entry.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), fs::read(&p).expect("read"));
-            }
+    while let Some(p) = stack.pop() {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        if name.ends_with(".sqlite3-wal") || name.ends_with(".sqlite3-shm") {
+            continue;
         }
+        let m = fs::symlink_metadata(&p).expect("symlink_metadata");
+        let entry = if m.is_symlink() {
+            Entry::Link {
+                target: fs::read_link(&p).expect("read_link"),
+            }
+        } else if m.is_dir() {
+            for e in fs::read_dir(&p).expect("read_dir") {
+                stack.push(e.expect("entry").path());
+            }
+            Entry::Dir {
+                modified: if name == ".promptkit" {
+                    SystemTime::UNIX_EPOCH
+                } else {
+                    m.modified().expect("mtime")
+                },
+            }
+        } else {
+            let mut h = DefaultHasher::new();
+            fs::read(&p).expect("read").hash(&mut h);
+            Entry::File {
+                len: m.len(),
+                modified: m.modified().expect("mtime"),
+                hash: h.finish(),
+            }
+        };
+        out.insert(p, entry);
     }
     out
+}
+
+/// `p` relative to the canonical form of `base` (as reports print it).
+fn relative(base: &Path, p: &Path) -> String {
+    let base = fs::canonicalize(base).expect("canonicalize");
+    path_str(p.strip_prefix(&base).expect("under the store")).to_owned()
 }
 
 fn set_age(path: &Path, age: Duration) {
@@ -301,9 +353,9 @@ fn gc_dry_run_changes_nothing_and_gc_removes_orphans() {
             .filter_map(|p| p.as_str().map(PathBuf::from))
             .collect()
     };
-    let canon = |p: &Path| fs::canonicalize(p).expect("canonicalize");
-    assert_eq!(names(&dry["orphan_media"]), vec![canon(&orphan)]);
-    assert_eq!(names(&dry["stale_temp_files"]), vec![canon(&stale_temp)]);
+    let rel = |p: &Path| PathBuf::from(relative(fx.dir.path(), p));
+    assert_eq!(names(&dry["orphan_media"]), vec![rel(&orphan)]);
+    assert_eq!(names(&dry["stale_temp_files"]), vec![rel(&stale_temp)]);
     assert_eq!(dry["freed_bytes"], 10);
     assert_eq!(snapshot(fx.dir.path()), before, "dry run changed the store");
 
@@ -321,8 +373,9 @@ fn gc_dry_run_changes_nothing_and_gc_removes_orphans() {
     assert_eq!(done["dry_run"], false);
     assert_eq!(
         names(&done["orphan_media"]),
-        vec![canon(&media_dir).join("s1/stray.png")]
+        vec![PathBuf::from("media/s1/stray.png")]
     );
+    assert_eq!(names(&done["stale_temp_files"]), vec![rel(&stale_temp)]);
     assert!(!orphan.exists() && !stale_temp.exists());
     assert!(
         fresh_temp.exists(),
@@ -363,6 +416,7 @@ fn verify_reports_corruption_with_exit_1() {
     );
 
     let path = fx.media_path(&fx.png_c1);
+    let location = relative(fx.dir.path(), &path);
     let mut bytes = fs::read(&path).expect("read media");
     bytes[100] ^= 0xff;
     bytes[101] ^= 0xff;
@@ -371,15 +425,12 @@ fn verify_reports_corruption_with_exit_1() {
     let bad = json(&["media", "verify", fx.arg(), "--json"], 1);
     assert_eq!(bad["ok"], false);
     assert_eq!(bad["checked"], 2);
-    assert_eq!(bad["corrupt"], serde_json::json!([path_str(&path)]));
+    assert_eq!(bad["corrupt"], serde_json::json!([location]));
     assert_eq!(bad["missing"], serde_json::json!([]));
     let out = promptkit(&["media", "verify", fx.arg()]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(
-        text.contains(&format!("corrupt: {}", path.display())),
-        "{text}"
-    );
+    assert!(text.contains(&format!("corrupt: {location}\n")), "{text}");
     assert!(
         text.contains("checked 2 files: 1 corrupt, 0 missing"),
         "{text}"
@@ -387,7 +438,7 @@ fn verify_reports_corruption_with_exit_1() {
 
     fs::remove_file(&path).expect("remove media");
     let gone = json(&["media", "verify", fx.arg(), "--json"], 1);
-    assert_eq!(gone["missing"], serde_json::json!([path_str(&path)]));
+    assert_eq!(gone["missing"], serde_json::json!([location]));
 }
 
 #[test]
@@ -548,9 +599,12 @@ fn bad_stores_fail_with_one_clear_line() {
     let file = dir.path().join("file.txt");
     fs::write(&file, b"x").expect("write");
     let missing = dir.path().join("missing");
-    // A directory that passes the store check, so the URL's options are what fails.
+    // A state folder without an index is not a store either.
+    let state_only = dir.path().join("state-only");
+    fs::create_dir_all(state_only.join(".promptkit")).expect("mkdir");
+    // A real store, so the URL's options are what fails.
     let store_like = dir.path().join("store");
-    fs::create_dir_all(store_like.join(".promptkit")).expect("mkdir");
+    drop(open(&store_like));
     let misspelt = format!("file://{}?organisation=flat", path_str(&store_like));
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
@@ -559,6 +613,14 @@ fn bad_stores_fail_with_one_clear_line() {
         ),
         (
             vec!["media", "gc", path_str(&plain)],
+            "not a promptkit media store".into(),
+        ),
+        (
+            vec!["media", "gc", path_str(&state_only)],
+            "not a promptkit media store (no .promptkit/index.sqlite3 inside)".into(),
+        ),
+        (
+            vec!["media", "retention", path_str(&state_only)],
             "not a promptkit media store".into(),
         ),
         (
@@ -606,6 +668,8 @@ fn bad_stores_fail_with_one_clear_line() {
         "nothing created"
     );
     assert!(!missing.exists());
+    let state = fs::read_dir(state_only.join(".promptkit")).expect("read_dir");
+    assert_eq!(state.count(), 0, "nothing created");
 
     assert_eq!(promptkit(&["media", "stats"]).status.code(), Some(2));
     assert_eq!(
@@ -767,4 +831,352 @@ fn every_command_on_an_s3_store_on_moto() {
     for o in [&out, &run(&["media", "ls", URL])] {
         assert!(!stderr(o).contains(SECRET) && !stdout(o).contains(SECRET));
     }
+}
+
+/// `stats`, `ls`, `verify`, `gc --dry-run` and `retention --dry-run` open a
+/// local store read-only: no file or folder is created, written, touched or
+/// removed (not even the index database's WAL files), whether the store is
+/// named by its directory or a `file://` URL.
+#[test]
+fn read_only_commands_leave_the_store_as_it_was() {
+    let fx = Fixture::new();
+    // Something for the dry runs to find.
+    let orphan = fx.dir.path().join("media/s1/stray.png");
+    fs::write(&orphan, b"no reference").expect("write orphan");
+    let stale_temp = fx.dir.path().join("media/s1/c1/.pk-tmp-crashed");
+    fs::write(&stale_temp, b"half").expect("write temp");
+    set_age(&stale_temp, Duration::from_secs(2 * 3600));
+    let url = format!("file://{}", fx.arg());
+    let before = snapshot(fx.dir.path());
+    assert!(
+        before
+            .keys()
+            .any(|p| p.ends_with(".promptkit/index.sqlite3")),
+        "{before:?}"
+    );
+    for store in [fx.arg(), url.as_str()] {
+        let commands: [&[&str]; 6] = [
+            &["media", "stats", store],
+            &["media", "ls", store],
+            &["media", "verify", store],
+            &["media", "gc", store, "--dry-run", "--temp-grace", "0s"],
+            &[
+                "media",
+                "retention",
+                store,
+                "--dry-run",
+                "--now",
+                "2100-01-01T00:00:00Z",
+            ],
+            &["media", "ls", store, "--conversation", "c1"],
+        ];
+        for args in commands {
+            for json in [false, true] {
+                let mut args = args.to_vec();
+                if json {
+                    args.push("--json");
+                }
+                let out = promptkit(&args);
+                assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+                assert_eq!(
+                    snapshot(fx.dir.path()),
+                    before,
+                    "{args:?} changed the store"
+                );
+            }
+        }
+    }
+    let dry = json(&["media", "gc", fx.arg(), "--dry-run", "--json"], 0);
+    assert_eq!(
+        dry["orphan_media"],
+        serde_json::json!(["media/s1/stray.png"])
+    );
+
+    // A store without its `media/` folder (nothing stored yet, or restored
+    // without it): opened for writing, the folder would be created.
+    let empty = tempfile::tempdir().expect("tempdir");
+    drop(open(empty.path()));
+    fs::remove_dir(empty.path().join("media")).expect("rmdir media");
+    let empty_url = format!("file://{}", path_str(empty.path()));
+    let before_empty = snapshot(empty.path());
+    for arg in [path_str(empty.path()), empty_url.as_str()] {
+        for args in [
+            &["media", "stats", arg, "--json"][..],
+            &["media", "ls", arg],
+            &["media", "verify", arg],
+            &["media", "gc", arg, "--dry-run"],
+            &["media", "retention", arg, "--dry-run"],
+        ] {
+            let out = promptkit(args);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+            assert_eq!(
+                snapshot(empty.path()),
+                before_empty,
+                "{args:?} changed the store"
+            );
+        }
+    }
+    assert!(!empty.path().join("media").exists());
+
+    // The same commands on a store opened for writing are not read-only:
+    // the snapshot does see what a writer does.
+    let out = promptkit(&["media", "gc", fx.arg()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_ne!(snapshot(fx.dir.path()), before);
+}
+
+/// `verify` (and every other command) fails with exit 1 on a damaged index,
+/// and nothing in the store is touched.
+#[test]
+fn a_corrupt_index_fails_every_command_and_changes_nothing() {
+    let fx = Fixture::new();
+    let index = fx.dir.path().join(".promptkit/index.sqlite3");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    fs::write(&index, &garbage).expect("overwrite index");
+    let before = snapshot(fx.dir.path());
+    for args in [
+        &["media", "verify", fx.arg()][..],
+        &["media", "verify", fx.arg(), "--json"],
+        &["media", "stats", fx.arg()],
+        &["media", "ls", fx.arg(), "--json"],
+        &["media", "gc", fx.arg(), "--dry-run"],
+        &["media", "gc", fx.arg(), "--json"],
+        &[
+            "media",
+            "retention",
+            fx.arg(),
+            "--now",
+            "2100-01-01T00:00:00Z",
+        ],
+    ] {
+        let out = promptkit(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+        assert_eq!(stdout(&out), "", "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("promptkit media: error: "), "{err}");
+        assert!(
+            err.contains("corrupt") && err.contains("index.sqlite3"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            snapshot(fx.dir.path()),
+            before,
+            "{args:?} changed the store"
+        );
+    }
+}
+
+/// `gc --json` reports a removed file whose name is not UTF-8, escaped, and
+/// exits 0 (the name is never a reason to fail after deleting).
+#[test]
+fn gc_reports_names_that_are_not_utf8() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let fx = Fixture::new();
+    let name = OsStr::from_bytes(b"caf\xe9-\xff.bin");
+    let odd = fx.dir.path().join("media/s1").join(name);
+    fs::write(&odd, b"12345").expect("write odd name");
+    let escaped = "media/s1/caf\\xE9-\\xFF.bin";
+
+    let dry = json(&["media", "gc", fx.arg(), "--dry-run", "--json"], 0);
+    assert_eq!(dry["orphan_media"], serde_json::json!([escaped]));
+    assert!(odd.exists());
+    let out = promptkit(&["media", "gc", fx.arg(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("    {escaped}\n")),
+        "{}",
+        stdout(&out)
+    );
+
+    let done = json(&["media", "gc", fx.arg(), "--json"], 0);
+    assert_eq!(done["orphan_media"], serde_json::json!([escaped]));
+    assert_eq!(done["freed_bytes"], 5);
+    assert!(!odd.exists());
+    let v = json(&["media", "verify", fx.arg(), "--json"], 0);
+    assert_eq!(v["ok"], true);
+}
+
+/// A directory outside the store with files `gc` would remove if they were
+/// in it (media without reference, a sidecar without media, an old temp
+/// file) and a file of its own.
+fn outside_dir() -> tempfile::TempDir {
+    let outside = tempfile::tempdir().expect("tempdir");
+    fs::write(outside.path().join("precious.txt"), b"keep me").expect("write");
+    fs::write(outside.path().join("looks-orphan.png"), png_bytes()).expect("write");
+    fs::write(outside.path().join("lonely.png.meta"), b"{}").expect("write");
+    let temp = outside.path().join(".pk-tmp-old");
+    fs::write(&temp, b"temp").expect("write");
+    set_age(&temp, Duration::from_secs(2 * 3600));
+    fs::create_dir(outside.path().join("sub")).expect("mkdir");
+    fs::write(outside.path().join("sub/deep.bin"), b"deep").expect("write");
+    outside
+}
+
+/// Runs every command on `store` expecting it refused with a path outside
+/// the store, and checks `outside` and `store` did not change.
+fn assert_refused_as_escape(store: &Path, outside: &Path) {
+    let before_outside = snapshot(outside);
+    let before_store = snapshot(store);
+    let arg = path_str(store);
+    for args in [
+        &["media", "gc", arg][..],
+        &["media", "gc", arg, "--temp-grace", "0s", "--json"],
+        &["media", "gc", arg, "--dry-run"],
+        &["media", "verify", arg],
+        &["media", "stats", arg],
+        &["media", "ls", arg],
+        &["media", "retention", arg, "--now", "2100-01-01T00:00:00Z"],
+    ] {
+        let out = promptkit(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains("outside the store"), "{args:?}: {err}");
+        assert_eq!(
+            snapshot(outside),
+            before_outside,
+            "{args:?} touched outside"
+        );
+        assert_eq!(snapshot(store), before_store, "{args:?} changed the store");
+    }
+}
+
+#[test]
+fn a_media_folder_symlinked_outside_is_refused() {
+    let fx = Fixture::new();
+    let outside = outside_dir();
+    let media = fx.dir.path().join("media");
+    fs::rename(&media, fx.dir.path().join("media.real")).expect("move media");
+    std::os::unix::fs::symlink(outside.path(), &media).expect("symlink");
+    assert_refused_as_escape(fx.dir.path(), outside.path());
+}
+
+#[test]
+fn a_state_folder_symlinked_outside_is_refused() {
+    let fx = Fixture::new();
+    let outside = outside_dir();
+    let state = fx.dir.path().join(".promptkit");
+    // The index moves out, so the store check passes and the store refuses.
+    fs::rename(&state, outside.path().join("state")).expect("move state");
+    std::os::unix::fs::symlink(outside.path().join("state"), &state).expect("symlink");
+    assert_refused_as_escape(fx.dir.path(), outside.path());
+}
+
+#[test]
+fn gc_and_verify_never_enter_a_session_folder_symlinked_outside() {
+    let fx = Fixture::new();
+    let outside = outside_dir();
+    let link = fx.dir.path().join("media/evil");
+    std::os::unix::fs::symlink(outside.path(), &link).expect("symlink");
+    let before_outside = snapshot(outside.path());
+    for args in [
+        &[
+            "media",
+            "gc",
+            fx.arg(),
+            "--dry-run",
+            "--json",
+            "--temp-grace",
+            "0s",
+        ][..],
+        &["media", "gc", fx.arg(), "--json", "--temp-grace", "0s"],
+    ] {
+        let v = json(args, 0);
+        assert_eq!(v["clean"], true, "{args:?}: {v}");
+        assert_eq!(snapshot(outside.path()), before_outside, "{args:?}");
+    }
+    let v = json(&["media", "verify", fx.arg(), "--json"], 0);
+    assert_eq!(
+        (v["ok"].clone(), v["checked"].clone()),
+        (true.into(), 2.into())
+    );
+    let stats = json(&["media", "stats", fx.arg(), "--json"], 0);
+    assert_eq!(
+        (stats["objects"].clone(), stats["references"].clone()),
+        (2.into(), 3.into())
+    );
+    assert!(fs::symlink_metadata(&link).expect("link").is_symlink());
+    assert_eq!(snapshot(outside.path()), before_outside);
+}
+
+/// A lost `.meta` sidecar (a restore that skipped `*.meta`) hides nothing:
+/// `verify` reports it (exit 1), `stats` and `ls` still show the reference,
+/// `gc` rewrites the sidecar from the index and keeps the media.
+#[test]
+fn a_lost_sidecar_is_reported_shown_and_rewritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (png_ref, png) = runtime().block_on(async {
+        let store = FileStore::builder()
+            .with_base_dir(dir.path())
+            .with_organization(promptkit_media_store::Organization::Flat)
+            .build()
+            .expect("open store");
+        let meta = MediaMetadata::new()
+            .with_session("s1")
+            .with_conversation("c1");
+        let png = store.store_bytes("image/png", png_bytes(), &meta).await;
+        let text = store.store_bytes("text/plain", TEXT.into(), &meta).await;
+        let png = png.expect("store");
+        text.expect("store");
+        let media = store.path_of(&png).await.expect("path_of");
+        (png, media)
+    });
+    let arg = path_str(dir.path());
+    let sidecar = PathBuf::from(format!("{}.meta", png.display()));
+    let original = fs::read(&sidecar).expect("sidecar");
+    fs::remove_file(&sidecar).expect("lose the sidecar");
+    let location = relative(dir.path(), &sidecar);
+    assert!(
+        location.starts_with("media/") && !location[6..].contains('/'),
+        "flat: {location}"
+    );
+
+    let v = json(&["media", "verify", arg, "--json"], 1);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["missing_sidecars"], serde_json::json!([location]));
+    assert_eq!(v["corrupt"], serde_json::json!([]));
+    assert_eq!(v["missing"], serde_json::json!([]));
+    let out = promptkit(&["media", "verify", arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let t = stdout(&out);
+    assert!(t.contains(&format!("missing sidecar: {location}\n")), "{t}");
+    assert!(
+        t.contains("0 unreadable sidecars, 1 missing sidecar\n"),
+        "{t}"
+    );
+
+    let stats = json(&["media", "stats", arg, "--json"], 0);
+    assert_eq!(
+        (stats["objects"].clone(), stats["references"].clone()),
+        (2.into(), 2.into())
+    );
+    let ls = json(&["media", "ls", arg, "--json"], 0);
+    let listed: Vec<&str> = ls["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .filter_map(|r| r["mime_type"].as_str())
+        .collect();
+    assert_eq!(listed.len(), 2, "{ls}");
+    assert!(listed.contains(&"image/png"), "{ls}");
+
+    let dry = json(&["media", "gc", arg, "--dry-run", "--json"], 0);
+    assert_eq!(dry["rewritten_sidecars"], serde_json::json!([location]));
+    assert!(!sidecar.exists(), "a dry run writes nothing");
+    let done = json(&["media", "gc", arg, "--json"], 0);
+    assert_eq!(done["rewritten_sidecars"], serde_json::json!([location]));
+    assert_eq!(done["orphan_media"], serde_json::json!([]));
+    assert_eq!(done["dangling_references"], serde_json::json!([]));
+    assert_eq!(done["freed_bytes"], 0);
+    assert!(png.exists(), "the media stays");
+    let rewritten: Value =
+        serde_json::from_slice(&fs::read(&sidecar).expect("rewritten")).expect("sidecar JSON");
+    let original: Value = serde_json::from_slice(&original).expect("sidecar JSON");
+    assert_eq!(rewritten["blake3"], original["blake3"], "{rewritten}");
+    assert_eq!(json(&["media", "verify", arg, "--json"], 0)["ok"], true);
+    let ls_after = json(&["media", "ls", arg, "--json"], 0);
+    assert_eq!(ls_after, ls);
+    let back = runtime().block_on(async { open(dir.path()).retrieve_bytes(&png_ref).await });
+    assert_eq!(back.expect("retrieve"), png_bytes());
 }

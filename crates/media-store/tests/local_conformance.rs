@@ -83,3 +83,13 @@ async fn by_session_dedup_fsync() {
     )
     .await;
 }
+
+/// Two handles on one folder (as two processes would open it) store the
+/// same bytes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_handles_on_one_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(dir.path(), Organization::BySession, true);
+    let b = store(dir.path(), Organization::BySession, true);
+    conformance::same_bytes_from_two_handles(a, b, 16).await;
+}

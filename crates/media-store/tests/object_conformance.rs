@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use promptkit_media_store::conformance::{self, Expectations};
 use promptkit_media_store::{
-    Error, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore, Organization,
+    Error, MediaLifecycle, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore,
+    Organization,
 };
 
 const ORGS: [Organization; 4] = [
@@ -18,7 +19,11 @@ const ORGS: [Organization; 4] = [
 ];
 
 /// Every conformance test but `url_is_returned` (InMemory cannot hand out URLs).
-async fn run_without_urls(store: Arc<dyn MediaStore>, concurrency: usize) {
+async fn run_without_urls(store: Arc<dyn MediaLifecycle>, concurrency: usize) {
+    conformance::ids_people_use(store.as_ref()).await;
+    conformance::lifecycle_reports(store.as_ref()).await;
+    conformance::dropped_stores_leave_nothing(Arc::clone(&store), 40).await;
+    let store: Arc<dyn MediaStore> = store;
     let s = store.as_ref();
     conformance::round_trip_all_types(s).await;
     conformance::stats_are_computed(s).await;
@@ -87,4 +92,15 @@ fn in_memory_works_outside_a_tokio_runtime() {
         let back = futures::executor::block_on(store.retrieve_bytes(&r)).unwrap();
         assert_eq!(back, data, "{len}");
     }
+}
+
+/// Two handles on one bucket (as two processes would open it) store the
+/// same bytes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_on_one_bucket() {
+    let bucket: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let open = || -> Arc<dyn MediaLifecycle> {
+        Arc::new(ObjectStoreMediaStore::new(Arc::clone(&bucket), ObjectStoreConfig::default()).unwrap())
+    };
+    conformance::same_bytes_from_two_handles(open(), open(), 16).await;
 }

@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
-use super::backend::Listed;
-use super::output::{Format, human_size, print_json, print_text, rfc3339, short_time, table};
+use super::listing::{self, Listed};
+use super::output::{
+    Format, human_size, print_json, print_text, rfc3339, short_time, shown_path, table,
+};
 use super::{CliError, Outcome, Target, progress};
 
 /// Which references to show.
@@ -34,11 +36,11 @@ struct Row {
     /// RFC 3339, UTC.
     created_at: String,
     retention_policy: String,
-    /// Live references to the same file (more than 1: shared by dedup).
+    /// Live references to the same stored bytes (more than 1: shared by dedup).
     ref_count: u64,
     blake3: String,
-    /// The media file (local stores; `null` on object stores).
-    path: Option<String>,
+    /// Where the bytes are, relative to the store root or key prefix.
+    location: String,
     #[serde(skip)]
     created: time::OffsetDateTime,
 }
@@ -50,7 +52,7 @@ pub(crate) async fn run(
     format: Format,
 ) -> Result<Outcome, CliError> {
     let pb = progress::spinner("listing stored media");
-    let listed = target.list(time::OffsetDateTime::now_utc()).await;
+    let listed = listing::list(target, time::OffsetDateTime::now_utc()).await;
     pb.finish_and_clear();
     let rows = rows(listed?, filter);
     match format {
@@ -76,7 +78,7 @@ fn rows(listed: Vec<Listed>, filter: &Filter) -> Vec<Row> {
         .map(|l| Row {
             created_at: rfc3339(l.created),
             retention_policy: l.policy.to_string(),
-            path: l.path.map(|p| p.display().to_string()),
+            location: shown_path(&l.location),
             reference: l.reference,
             mime_type: l.mime_type,
             size_bytes: l.size_bytes,

@@ -1,9 +1,11 @@
 //! The work behind `promptkit media …`: one module per command, plus how a
-//! store is opened ([`target`]), the lifecycle operations of both kinds of
-//! store ([`backend`]) and how results are printed ([`output`]).
+//! store is opened ([`target`]), the listing `ls` and `retention` share
+//! ([`listing`]) and how results are printed ([`output`]). Every command
+//! works through the store's `MediaLifecycle` trait: nothing here depends
+//! on the backend.
 
-mod backend;
 pub(crate) mod gc;
+mod listing;
 pub(crate) mod ls;
 mod output;
 mod progress;
@@ -15,14 +17,15 @@ pub(crate) mod verify;
 use std::path::PathBuf;
 
 pub(crate) use output::Format;
-pub(crate) use target::Target;
+pub(crate) use target::{Access, Target};
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     /// Done; exit 0.
     Clean,
-    /// Done, but the command found problems (corrupt media); exit 1.
+    /// Done, but the command found problems (`verify`: corrupt or missing
+    /// media, unreadable or missing sidecars); exit 1.
     ProblemsFound,
 }
 
@@ -48,8 +51,9 @@ pub(crate) enum CliError {
     },
     /// The directory exists but holds no store; none is created.
     #[error(
-        "{}: not a promptkit media store (no .promptkit directory inside); nothing was created",
-        path.display()
+        "{}: not a promptkit media store (no {} inside); nothing was created",
+        path.display(),
+        target::INDEX_FILE
     )]
     NotAStore {
         /// The path given.

@@ -1,6 +1,8 @@
 //! Printing results: JSON documents for scripts, aligned text for people.
 
+use std::fmt::Write as _;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -42,6 +44,30 @@ fn quiet_on_closed_pipe(r: std::io::Result<()>) -> Result<(), CliError> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Output(e)),
         _ => Ok(()),
     }
+}
+
+/// A path or object key as printed (text and JSON): as is when it is UTF-8;
+/// otherwise each byte that is not part of valid UTF-8 is written `\xNN`
+/// (and, in such a name, `\` is doubled so the escapes read back). Never
+/// fails: whatever name a file has, it can be reported.
+pub(crate) fn shown_path(path: &Path) -> String {
+    let os = path.as_os_str();
+    if let Some(s) = os.to_str() {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    for chunk in os.as_encoded_bytes().utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+    out
+}
+
+/// [`shown_path`] of each path.
+pub(crate) fn shown_paths(paths: &[PathBuf]) -> Vec<String> {
+    paths.iter().map(|p| shown_path(p)).collect()
 }
 
 /// A byte count for people: `512 B`, `1.5 KiB`, `3.2 MiB`, ...
@@ -143,6 +169,22 @@ mod tests {
             vec!["long".into(), "x".into(), "y".into()],
         ]);
         assert_eq!(t, "A     BB  C\nlong  x   y\n");
+    }
+
+    #[test]
+    fn paths_that_are_not_utf8_are_escaped() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(
+            shown_path(Path::new("media/a b\\c.png")),
+            "media/a b\\c.png"
+        );
+        let odd = Path::new(OsStr::from_bytes(b"media/caf\xe9\\\xff.bin"));
+        assert_eq!(shown_path(odd), "media/caf\\xE9\\\\\\xFF.bin");
+        assert_eq!(
+            shown_paths(&[odd.to_path_buf()]),
+            ["media/caf\\xE9\\\\\\xFF.bin"]
+        );
     }
 
     #[test]

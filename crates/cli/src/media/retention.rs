@@ -2,12 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use promptkit_media_store::RetentionPolicy;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::backend::Listed;
+use super::listing::{self, Listed};
 use super::output::{Format, human_size, print_json, print_text, rfc3339, short_time};
 use super::{CliError, Outcome, Target, progress};
 
@@ -88,15 +89,17 @@ async fn apply(target: &Target, request: &Request) -> Result<(Vec<Expired>, u64,
         .iter()
         .map(String::as_str)
         .collect();
-    let plan = plan(target.list(request.now).await?, &deleted);
+    let plan = plan(listing::list(target, request.now).await?, &deleted);
     if request.dry_run {
         return Ok((plan.expired, plan.removed_objects, plan.freed_bytes));
     }
-    let mut reports = vec![target.enforce_retention(request.now).await?];
+    let store = target.store();
+    let failed = |e| target.err(e);
+    let mut reports = vec![store.enforce_retention(request.now).await.map_err(failed)?];
     let mut seen = HashSet::new();
     for id in &request.deleted_conversations {
         if seen.insert(id) {
-            reports.push(target.conversation_deleted(id).await?);
+            reports.push(store.conversation_deleted(id).await.map_err(failed)?);
         }
     }
     let mut known: HashMap<String, Expired> = plan
@@ -146,21 +149,21 @@ fn plan(listed: Vec<Listed>, deleted: &HashSet<&str>) -> Plan {
                     .as_deref()
                     .is_some_and(|c| deleted.contains(c)))
     };
-    // Stored bytes: a file on the local store (one per hash with dedup, one
-    // per reference without), the content hash on object stores.
-    let mut by_object: HashMap<String, (u64, bool)> = HashMap::new();
+    // Stored bytes, by location: one per hash with dedup, one per reference
+    // without.
+    let mut by_object: HashMap<&Path, (u64, bool)> = HashMap::new();
     for l in &listed {
-        let key = l
-            .path
-            .as_ref()
-            .map_or_else(|| l.blake3.clone(), |p| p.display().to_string());
-        let e = by_object.entry(key).or_insert((l.size_bytes, true));
+        let e = by_object
+            .entry(l.location.as_path())
+            .or_insert((l.size_bytes, true));
         e.1 &= goes(l);
     }
     let gone = by_object.values().filter(|(_, all_expired)| *all_expired);
+    let removed_objects = gone.clone().count() as u64;
+    let freed_bytes = gone.map(|(size, _)| size).sum();
     Plan {
-        removed_objects: gone.clone().count() as u64,
-        freed_bytes: gone.map(|(size, _)| size).sum(),
+        removed_objects,
+        freed_bytes,
         expired: listed
             .into_iter()
             .filter(|l| goes(l))
@@ -232,7 +235,7 @@ mod tests {
     use super::*;
     use promptkit_media_store::RetentionPolicy;
 
-    fn listed(reference: &str, path: Option<&str>, expired: bool) -> Listed {
+    fn listed(reference: &str, location: &str, expired: bool) -> Listed {
         Listed {
             reference: reference.into(),
             mime_type: "image/png".into(),
@@ -243,7 +246,7 @@ mod tests {
             created: OffsetDateTime::UNIX_EPOCH,
             policy: RetentionPolicy::RetainHours(1),
             blake3: "h".into(),
-            path: path.map(Into::into),
+            location: location.into(),
             ref_count: 2,
             expired,
         }
@@ -257,16 +260,16 @@ mod tests {
     fn bytes_go_with_their_last_reference() {
         // Deduplicated: one file, two references.
         let p = plan_of(vec![
-            listed("a", Some("/f"), true),
-            listed("b", Some("/f"), false),
+            listed("a", "media/f", true),
+            listed("b", "media/f", false),
         ]);
         assert_eq!(
             (p.expired.len(), p.removed_objects, p.freed_bytes),
             (1, 0, 0)
         );
         let p = plan_of(vec![
-            listed("a", Some("/f"), true),
-            listed("b", Some("/f"), true),
+            listed("a", "media/f", true),
+            listed("b", "media/f", true),
         ]);
         assert_eq!(
             (p.expired.len(), p.removed_objects, p.freed_bytes),
@@ -274,13 +277,10 @@ mod tests {
         );
         // Without dedup, identical bytes live in two files.
         let p = plan_of(vec![
-            listed("a", Some("/f"), true),
-            listed("b", Some("/g"), false),
+            listed("a", "media/f", true),
+            listed("b", "media/g", false),
         ]);
         assert_eq!((p.removed_objects, p.freed_bytes), (1, 100));
-        // Object stores: by content hash.
-        let p = plan_of(vec![listed("a", None, true), listed("b", None, false)]);
-        assert_eq!(p.removed_objects, 0);
     }
 
     #[test]
@@ -289,7 +289,7 @@ mod tests {
             conversation_id: Some(conv.into()),
             policy,
             expired: false,
-            ..listed(reference, Some(reference), false)
+            ..listed(reference, reference, false)
         };
         let listed = vec![
             owned("a", "c1", RetentionPolicy::DeleteWithConversation),

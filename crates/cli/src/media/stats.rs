@@ -43,9 +43,9 @@ struct Group {
 /// breakdowns limited to the `top` largest (0: all).
 pub(crate) async fn run(target: &Target, top: usize, format: Format) -> Result<Outcome, CliError> {
     let pb = progress::spinner("reading store statistics");
-    let stats = target.stats().await;
+    let stats = target.store().stats().await;
     pb.finish_and_clear();
-    let stats = stats?;
+    let stats = stats.map_err(|e| target.err(e))?;
     let doc = document(target, &stats, top);
     match format {
         Format::Json => print_json(&doc)?,

@@ -124,6 +124,7 @@ pub async fn lifecycle_reports(store: &dyn MediaLifecycle) {
 /// work settles, the conversation holds nothing and `gc` finds nothing to
 /// repair but temp files.
 pub async fn dropped_stores_leave_nothing(store: Arc<dyn MediaLifecycle>, attempts: usize) {
+    let before = store.stats().await.expect("dropped: stats");
     let meta = fresh_metadata("dropped");
     let conv = meta.conversation_id.clone();
     let mut kept = Vec::new();
@@ -147,8 +148,13 @@ pub async fn dropped_stores_leave_nothing(store: Arc<dyn MediaLifecycle>, attemp
     for r in &kept {
         store.delete(r).await.expect("dropped: delete a completed store");
     }
-    // The abandoned stores finish in the background; wait for them to settle.
+    // The abandoned stores finish in the background; wait for them to settle:
+    // no reference of the conversation listed, and the store's objects and
+    // references back where they were.
+    // Settled = the condition held for a second on end (a store already
+    // running on the backend when its caller left finishes, then is undone).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut settled = 0;
     loop {
         let left: Vec<StorageReference> = store
             .list()
@@ -158,12 +164,25 @@ pub async fn dropped_stores_leave_nothing(store: Arc<dyn MediaLifecycle>, attemp
             .filter(|s| s.metadata.conversation_id == conv)
             .map(|s| s.reference)
             .collect();
-        if left.is_empty() {
-            break;
+        let now = store.stats().await.expect("dropped: stats");
+        if left.is_empty()
+            && (now.objects, now.references) == (before.objects, before.references)
+        {
+            settled += 1;
+            if settled == 20 {
+                break;
+            }
+        } else {
+            settled = 0;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "dropped: abandoned stores left references behind: {left:?}"
+            "dropped: abandoned stores left references behind: {left:?} \
+             (objects {} -> {}, references {} -> {})",
+            before.objects,
+            now.objects,
+            before.references,
+            now.references
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

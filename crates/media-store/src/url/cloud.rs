@@ -122,6 +122,19 @@ fn query_options<B, K: FromStr>(mut builder: B, url: &Url, with: impl Fn(B, K, S
     builder
 }
 
+/// Object stores have no read-only mode: `read_only=true` is refused rather
+/// than ignored.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn refuse_read_only(url: &Url, o: &Options) -> Result<()> {
+    if o.read_only {
+        return Err(Error::Config(format!(
+            "media store URL `{}`: read_only=true is supported by file:// stores only",
+            super::redact_url(url.as_str())
+        )));
+    }
+    Ok(())
+}
+
 /// A media store over a built cloud store that also signs its URLs.
 #[cfg(any(feature = "gcs", feature = "azure"))]
 fn signed<S>(store: S, backend: &str, url: &Url, o: &Options) -> Result<Arc<dyn MediaLifecycle>>
@@ -139,6 +152,7 @@ where
 pub(super) fn azure_store(url: &Url, o: &Options, env: &Env) -> Result<Arc<dyn MediaLifecycle>> {
     use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
     let store_url = store_url(url, "Azure URL", "container (az://container/prefix)")?;
+    refuse_read_only(url, o)?;
     let builder = match env {
         Env::Process => MicrosoftAzureBuilder::from_env(),
         Env::Vars(vars) => {
@@ -186,6 +200,7 @@ pub(super) fn s3_store(
     env: &Env,
 ) -> Result<std::sync::Arc<dyn MediaLifecycle>> {
     let store_url = store_url(url, "S3 URL", "bucket (s3://bucket/prefix)")?;
+    refuse_read_only(url, o)?;
     let builder = match env {
         Env::Process => crate::S3MediaStore::builder().from_env(),
         Env::Vars(vars) => crate::S3MediaStore::builder().from_vars(vars),
@@ -212,6 +227,7 @@ pub(super) fn s3_store(
 pub(super) fn gcs_store(url: &Url, o: &Options, env: &Env) -> Result<Arc<dyn MediaLifecycle>> {
     use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
     let store_url = store_url(url, "GCS URL", "bucket (gs://bucket/prefix)")?;
+    refuse_read_only(url, o)?;
     let builder = match env {
         Env::Process => GoogleCloudStorageBuilder::from_env(),
         Env::Vars(vars) => {
@@ -363,6 +379,12 @@ mod tests {
             Err(Error::Config(m)) => assert!(m.contains("organisation"), "{m}"),
             other => panic!("expected a config error, got {other:?}"),
         }
+        // No read-only mode on object stores: refused, not ignored.
+        match from_url_with("s3://bucket/p?read_only=true", &no_vars()) {
+            Err(Error::Config(m)) => assert!(m.contains("read_only"), "{m}"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+        assert!(from_url_with("s3://bucket/p?read_only=false", &no_vars()).is_ok());
     }
 
     #[cfg(feature = "gcs")]

@@ -27,7 +27,8 @@ pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 /// Query parameters set options for any backend: `organization`
 /// (`flat`, `by-session`, `by-conversation`, `by-run`), `default_policy`
 /// (`retain`, `retain-7days`, ...), `max_file_size` (bytes) and `read_only`
-/// (`true`: open without writing anything; mutations are refused), e.g.
+/// (`true`: open without writing anything; mutations are refused; `file://`
+/// only, refused on `s3://`, `gs://` and `az://`), e.g.
 /// `s3://media/prod?organization=by-conversation`.
 ///
 /// For `s3://`, `gs://` and `az://`, every other query parameter is an
