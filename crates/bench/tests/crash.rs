@@ -136,7 +136,10 @@ async fn sigkill_200_times_leaves_a_consistent_store() {
         dry.orphan_media.len(),
         dry.orphan_sidecars.len(),
     );
-    assert!(verify.missing.is_empty(), "no media of a live reference is missing: {verify:?}");
+    assert!(
+        verify.missing.is_empty(),
+        "no media of a live reference is missing: {verify:?}"
+    );
     assert!(verify.missing_sidecars.is_empty(), "{verify:?}");
     let fixed = store
         .gc(GcOptions::new(false).with_temp_grace(Duration::ZERO))

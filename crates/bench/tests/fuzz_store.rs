@@ -14,8 +14,9 @@ use bytes::Bytes;
 use common::{broken_base64, fuzz, hostile_id, magic_payload, mime_type};
 use promptkit_bench::files::files_under;
 use promptkit_core::{MediaContent, StorageReference, decode_base64};
-use promptkit_media_store::{GcOptions, MediaLifecycle, MediaLifecycleExt, 
-    Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization,
+use promptkit_media_store::{
+    Error, FileStore, GcOptions, MediaLifecycle, MediaLifecycleExt, MediaMetadata, MediaStore,
+    MediaStoreExt, Organization,
 };
 use proptest::prelude::*;
 
@@ -242,7 +243,8 @@ fn fuzz_corrupted_records_are_typed_errors() {
                     .replace("ID", &id)
                     .into_bytes();
                 for side in ["-wal", "-shm"] {
-                    let _ = std::fs::remove_file(base.join(format!(".promptkit/index.sqlite3{side}")));
+                    let _ =
+                        std::fs::remove_file(base.join(format!(".promptkit/index.sqlite3{side}")));
                 }
                 (base.join(".promptkit/index.sqlite3"), garbage)
             }

@@ -34,8 +34,7 @@ pub use support::{fresh_metadata, random_bytes};
 use support::{assert_bytes, assert_not_found, get, opaque_bytes, put, stats};
 
 use crate::{
-    Error, MediaLifecycle, MediaMetadata, MediaStore, MediaStoreExt, StorageReference,
-    StorageStats,
+    Error, MediaLifecycle, MediaMetadata, MediaStore, MediaStoreExt, StorageReference, StorageStats,
 };
 
 /// What a backend under test is expected to do.

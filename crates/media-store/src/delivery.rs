@@ -95,10 +95,15 @@ mod tests {
 
     use super::*;
 
-    fn undone() -> (Arc<Mutex<Vec<String>>>, impl FnOnce(StorageReference) + Send + 'static) {
+    fn undone() -> (
+        Arc<Mutex<Vec<String>>>,
+        impl FnOnce(StorageReference) + Send + 'static,
+    ) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = Arc::clone(&log);
-        (log, move |r: StorageReference| l.lock().unwrap().push(r.to_string()))
+        (log, move |r: StorageReference| {
+            l.lock().unwrap().push(r.to_string())
+        })
     }
 
     fn r(s: &str) -> StorageReference {
@@ -121,7 +126,10 @@ mod tests {
         drop(p);
         assert!(d.caller_gone());
         assert_eq!(d.deliver(Ok(r("file:a"))), Some(r("file:a")));
-        assert!(log.lock().unwrap().is_empty(), "the task undoes, not the caller");
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "the task undoes, not the caller"
+        );
     }
 
     #[tokio::test]

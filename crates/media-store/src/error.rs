@@ -73,7 +73,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// Stored bytes no longer match their content hash.
-    #[error("corrupt media {reference}: {message}")]
+    #[error("corrupt: {reference}: {message}")]
     Corrupt {
         /// The reference.
         reference: String,

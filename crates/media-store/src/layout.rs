@@ -148,7 +148,10 @@ mod tests {
             media_dirs(Organization::BySession, &m).unwrap(),
             ["alice@example.com", "c1"]
         );
-        assert_eq!(media_dirs(Organization::ByConversation, &m).unwrap(), ["c1"]);
+        assert_eq!(
+            media_dirs(Organization::ByConversation, &m).unwrap(),
+            ["c1"]
+        );
         assert_eq!(media_dirs(Organization::ByRun, &m).unwrap(), ["r1"]);
         let e = media_dirs(Organization::ByRun, &MediaMetadata::new()).unwrap_err();
         assert!(e.to_string().contains("run_id"));

@@ -87,14 +87,12 @@ pub use error::{Error, Result};
 pub use lifecycle::{MediaLifecycle, MediaLifecycleExt, Progress, spawn_retention_task};
 #[cfg(feature = "local")]
 pub use local::{FileStore, FileStoreBuilder, FileStoreConfig};
-pub use reports::{GcOptions, GcReport, RetentionReport, StoredReference, VerifyReport};
 pub use metadata::{MediaMetadata, Organization, RetentionPolicy, StorageStats, TypeStats};
 pub use mime::{check_declared_mime, extension_for_mime, validate_media};
 #[cfg(feature = "object-store")]
-pub use object::{
-    DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore,
-};
+pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMediaStore};
 #[cfg(feature = "s3")]
 pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};
+pub use reports::{GcOptions, GcReport, RetentionReport, StoredReference, VerifyReport};
 pub use store::{MediaStore, MediaStoreExt};

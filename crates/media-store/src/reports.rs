@@ -220,7 +220,6 @@ impl GcReport {
     }
 }
 
-
 /// One live reference, as [`MediaLifecycle::list`](crate::MediaLifecycle::list)
 /// and [`MediaLifecycle::head`](crate::MediaLifecycle::head) return it on
 /// every backend: what the store's index records, without reading the media.

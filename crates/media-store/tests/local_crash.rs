@@ -10,7 +10,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use promptkit_media_store::GcOptions;
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization};
+use promptkit_media_store::{
+    FileStore, MediaLifecycle, MediaLifecycleExt, MediaMetadata, MediaStore, MediaStoreExt,
+    Organization,
+};
 
 #[path = "support/files.rs"]
 mod files;

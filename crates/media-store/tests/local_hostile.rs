@@ -34,7 +34,9 @@ fn meta(session: &str, conversation: &str) -> MediaMetadata {
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
     files_under(dir)
         .into_iter()
-        .filter(|p| !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm"))
+        .filter(|p| {
+            !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm")
+        })
         .map(|p| {
             let m = std::fs::symlink_metadata(&p).unwrap();
             (p, (m.len(), m.modified().unwrap()))
@@ -64,7 +66,10 @@ fn wait_closed(dir: &Path) {
 }
 
 /// An outside folder with a few files that must survive.
-fn victims() -> (tempfile::TempDir, BTreeMap<PathBuf, (u64, std::time::SystemTime)>) {
+fn victims() -> (
+    tempfile::TempDir,
+    BTreeMap<PathBuf, (u64, std::time::SystemTime)>,
+) {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("stray.bin"), b"no sidecar").unwrap();
     std::fs::create_dir_all(outside.path().join("deep")).unwrap();
@@ -148,7 +153,10 @@ async fn a_lost_sidecar_hides_nothing_and_gc_rewrites_it() {
 
     let verify = store.verify().await.unwrap();
     assert!(!verify.is_ok());
-    let rel = sidecar.strip_prefix(store.base_dir()).unwrap().to_path_buf();
+    let rel = sidecar
+        .strip_prefix(store.base_dir())
+        .unwrap()
+        .to_path_buf();
     assert_eq!(verify.missing_sidecars, vec![rel.clone()]);
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.objects, stats.references), (1, 2));
@@ -164,7 +172,15 @@ async fn a_lost_sidecar_hides_nothing_and_gc_rewrites_it() {
     // A garbled one too.
     std::fs::write(&sidecar, b"{not json").unwrap();
     assert_eq!(store.verify().await.unwrap().unreadable_sidecars.len(), 1);
-    assert_eq!(store.gc(GcOptions::new(false)).await.unwrap().rewritten_sidecars.len(), 1);
+    assert_eq!(
+        store
+            .gc(GcOptions::new(false))
+            .await
+            .unwrap()
+            .rewritten_sidecars
+            .len(),
+        1
+    );
     assert!(store.verify().await.unwrap().is_ok());
 }
 
@@ -199,11 +215,18 @@ async fn read_only_use_changes_nothing() {
             .await
             .map(drop),
     ] {
-        assert!(matches!(refused, Err(Error::NotSupported { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(Error::NotSupported { .. })),
+            "{refused:?}"
+        );
     }
     drop(reader);
     wait_closed(dir.path());
-    assert_eq!(snapshot(dir.path()), before, "a read-only store wrote something");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a read-only store wrote something"
+    );
     // A folder that holds no store is not one, and is left as it was.
     let empty = tempfile::tempdir().unwrap();
     let err = FileStore::builder()

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use promptkit_media_store::conformance::random_bytes;
-use promptkit_media_store::{MediaLifecycle, 
-    Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, RetentionPolicy,
+use promptkit_media_store::{
+    Error, FileStore, MediaLifecycle, MediaMetadata, MediaStore, MediaStoreExt, Organization,
+    RetentionPolicy,
 };
 
 #[path = "support/files.rs"]
@@ -120,8 +121,9 @@ async fn sidecar_records_owner_hash_size_and_policy() {
     assert_eq!(live.metadata.message_index, Some(3));
     assert_eq!(live.metadata.provider_id.as_deref(), Some("mock"));
     assert_eq!(live.policy, RetentionPolicy::RetainDays(7));
-    let created = time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let created =
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .unwrap();
     assert_eq!(live.created.unix_timestamp(), created.unix_timestamp());
 }
 
@@ -146,7 +148,10 @@ async fn default_policy_applies_when_metadata_has_none() {
     assert_eq!(objects.len(), 1);
     assert_eq!(objects[0].reference, r);
     assert_eq!(objects[0].policy, RetentionPolicy::DeleteAfterMinutes(5));
-    assert_eq!(objects[0].metadata.policy, None, "the metadata carried none");
+    assert_eq!(
+        objects[0].metadata.policy, None,
+        "the metadata carried none"
+    );
     assert_eq!(objects[0].location.extension().unwrap(), "txt");
 }
 

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use promptkit_media_store::conformance::random_bytes;
 use promptkit_media_store::GcOptions;
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
-    Error, FileStore, MediaContent, MediaMetadata, MediaStore, MediaStoreExt, Organization,
-    RetentionPolicy, StorageReference,
+use promptkit_media_store::conformance::random_bytes;
+use promptkit_media_store::{
+    Error, FileStore, MediaContent, MediaLifecycle, MediaLifecycleExt, MediaMetadata, MediaStore,
+    MediaStoreExt, Organization, RetentionPolicy, StorageReference,
 };
 use time::{Duration, OffsetDateTime};
 

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use promptkit_media_store::conformance::random_bytes;
 use promptkit_media_store::GcOptions;
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
-    Error, FileStore, MediaMetadata, MediaStore, MediaStoreExt, Organization, StorageReference,
+use promptkit_media_store::conformance::random_bytes;
+use promptkit_media_store::{
+    Error, FileStore, MediaLifecycle, MediaMetadata, MediaStore, MediaStoreExt, Organization,
+    StorageReference,
 };
 
 fn open(dir: &Path, org: Organization) -> FileStore {
@@ -158,10 +159,15 @@ fn tamper(dir: &Path, r: &StorageReference, path: &str) {
     let db = rusqlite::Connection::open(dir.join(".promptkit/index.sqlite3")).unwrap();
     db.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     let old: String = db
-        .query_row("SELECT location FROM refs WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT location FROM refs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .unwrap();
-    db.execute("UPDATE media SET location = ?1 WHERE location = ?2", [path, &old])
-        .unwrap();
+    db.execute(
+        "UPDATE media SET location = ?1 WHERE location = ?2",
+        [path, &old],
+    )
+    .unwrap();
     db.execute("UPDATE refs SET location = ?1 WHERE id = ?2", [path, id])
         .unwrap();
 }
@@ -238,7 +244,10 @@ async fn symlinked_media_leading_out_is_refused() {
     // it points to.
     store.delete(&r).await.unwrap();
     assert_eq!(std::fs::read(&victim).unwrap(), b"\x89PNG\r\n\x1a\nsecret");
-    assert!(std::fs::symlink_metadata(&media).is_err(), "the link went with its reference");
+    assert!(
+        std::fs::symlink_metadata(&media).is_err(),
+        "the link went with its reference"
+    );
 }
 
 #[cfg(unix)]

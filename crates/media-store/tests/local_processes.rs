@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use promptkit_media_store::GcOptions;
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, MediaMetadata, MediaStore, MediaStoreExt, StorageReference};
+use promptkit_media_store::{
+    MediaLifecycle, MediaLifecycleExt, MediaMetadata, MediaStore, MediaStoreExt, StorageReference,
+};
 
 #[path = "support/store.rs"]
 mod store;

@@ -98,9 +98,12 @@ fn in_memory_works_outside_a_tokio_runtime() {
 /// same bytes at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_handles_on_one_bucket() {
-    let bucket: Arc<dyn object_store::ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let bucket: Arc<dyn object_store::ObjectStore> =
+        Arc::new(object_store::memory::InMemory::new());
     let open = || -> Arc<dyn MediaLifecycle> {
-        Arc::new(ObjectStoreMediaStore::new(Arc::clone(&bucket), ObjectStoreConfig::default()).unwrap())
+        Arc::new(
+            ObjectStoreMediaStore::new(Arc::clone(&bucket), ObjectStoreConfig::default()).unwrap(),
+        )
     };
     conformance::same_bytes_from_two_handles(open(), open(), 16).await;
 }

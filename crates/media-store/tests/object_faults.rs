@@ -18,7 +18,7 @@ use object_store::{
     PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
+use promptkit_media_store::{
     Error, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore, Organization,
 };
 use tokio::sync::Notify;

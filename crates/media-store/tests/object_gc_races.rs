@@ -16,8 +16,8 @@ use object_store::{
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
-use promptkit_media_store::{MediaLifecycle, 
-    GcOptions, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore,
+use promptkit_media_store::{
+    GcOptions, MediaLifecycle, MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore,
     StorageReference,
 };
 use time::{Duration, OffsetDateTime};

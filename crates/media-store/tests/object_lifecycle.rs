@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use object_store::path::Path;
 use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
-use promptkit_media_store::{MediaLifecycle, MediaLifecycleExt, 
-    Error, GcOptions, MediaStore, MediaStoreExt, ObjectStoreMediaStore, RetentionPolicy,
-    StorageReference,
+use promptkit_media_store::{
+    Error, GcOptions, MediaLifecycle, MediaLifecycleExt, MediaStore, MediaStoreExt,
+    ObjectStoreMediaStore, RetentionPolicy, StorageReference,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -388,7 +388,9 @@ async fn verify_scenario(store: &ObjectStoreMediaStore, overwrite: impl AsyncOve
     let calls = Arc::new(Mutex::new(Vec::new()));
     let seen = calls.clone();
     let report = store
-        .verify_with_progress(Arc::new(move |done, total| seen.lock().unwrap().push((done, total))))
+        .verify_with_progress(Arc::new(move |done, total| {
+            seen.lock().unwrap().push((done, total))
+        }))
         .await
         .unwrap();
     assert!(report.is_ok() && report.checked == 3, "{report:?}");

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use promptkit_media_store::conformance::{fresh_metadata, random_bytes};
-use promptkit_media_store::{MediaLifecycle, 
+use promptkit_media_store::{
     MediaStore, MediaStoreExt, ObjectStoreConfig, ObjectStoreMediaStore, Organization,
 };
 

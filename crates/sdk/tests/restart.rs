@@ -198,8 +198,12 @@ async fn deleting_a_conversation_drops_its_media_but_not_shared_content() {
     assert_eq!(store.stats().await.unwrap().objects, 2);
 
     assert_eq!(m.delete_conversation("a").await.unwrap(), 2);
-    assert!(!store.exists(&shared).await.unwrap());
-    assert!(!store.exists(&own).await.unwrap());
+    for gone in [&shared, &own] {
+        assert!(matches!(
+            store.retrieve(gone).await,
+            Err(promptkit_media_store::Error::NotFound { .. })
+        ));
+    }
     assert!(
         store
             .retrieve_bytes(&kept)

@@ -31,7 +31,10 @@ pub async fn ids_people_use(store: &dyn MediaLifecycle) {
         "ids: e-mail and UUID ids must round-trip"
     );
     let head = store.head(&r).await.expect("ids: head");
-    assert_eq!(head.metadata.session_id, meta.session_id, "ids: session kept");
+    assert_eq!(
+        head.metadata.session_id, meta.session_id,
+        "ids: session kept"
+    );
     store.delete(&r).await.expect("ids: delete");
     for (field, bad) in [
         ("session_id", "../escape"),
@@ -70,15 +73,29 @@ pub async fn lifecycle_reports(store: &dyn MediaLifecycle) {
     let hourly = put(store, "text/plain", &random_bytes(b"h:", 40), &hour_meta).await;
 
     let head = store.head(&with_conv).await.expect("lifecycle: head");
-    assert_eq!(head.reference, with_conv, "lifecycle: head names its reference");
+    assert_eq!(
+        head.reference, with_conv,
+        "lifecycle: head names its reference"
+    );
     assert_eq!(
         (head.mime_type.as_str(), head.size_bytes),
         ("image/png", png.len() as u64),
         "lifecycle: head MIME type and size"
     );
-    assert_eq!(head.blake3, blake3::hash(&png).to_hex().as_str(), "lifecycle: head hash");
-    assert_eq!(head.policy, RetentionPolicy::DeleteWithConversation, "lifecycle: policy");
-    assert_eq!(head.metadata.conversation_id, meta.conversation_id, "lifecycle: owner");
+    assert_eq!(
+        head.blake3,
+        blake3::hash(&png).to_hex().as_str(),
+        "lifecycle: head hash"
+    );
+    assert_eq!(
+        head.policy,
+        RetentionPolicy::DeleteWithConversation,
+        "lifecycle: policy"
+    );
+    assert_eq!(
+        head.metadata.conversation_id, meta.conversation_id,
+        "lifecycle: owner"
+    );
     assert!(store.exists(&kept).await.expect("lifecycle: exists"));
 
     let conv = meta.conversation_id.clone();
@@ -89,16 +106,29 @@ pub async fn lifecycle_reports(store: &dyn MediaLifecycle) {
         .into_iter()
         .filter(|s| s.metadata.conversation_id == conv)
         .collect();
-    assert_eq!(listed.len(), 3, "lifecycle: list shows every live reference");
+    assert_eq!(
+        listed.len(),
+        3,
+        "lifecycle: list shows every live reference"
+    );
     assert!(listed.contains(&head), "lifecycle: list and head agree");
 
     let verify = store.verify().await.expect("lifecycle: verify");
-    assert!(verify.is_ok(), "lifecycle: verify of a healthy store: {verify:?}");
+    assert!(
+        verify.is_ok(),
+        "lifecycle: verify of a healthy store: {verify:?}"
+    );
     let gc = store.gc(GcOptions::new(true)).await.expect("lifecycle: gc");
-    assert!(gc.is_clean(), "lifecycle: dry-run gc of a healthy store: {gc:?}");
+    assert!(
+        gc.is_clean(),
+        "lifecycle: dry-run gc of a healthy store: {gc:?}"
+    );
 
     let later = OffsetDateTime::now_utc() + time::Duration::hours(2);
-    let expired = store.enforce_retention(later).await.expect("lifecycle: retention");
+    let expired = store
+        .enforce_retention(later)
+        .await
+        .expect("lifecycle: retention");
     assert!(
         expired.expired_references.contains(&hourly)
             && !expired.expired_references.contains(&kept)
@@ -106,16 +136,33 @@ pub async fn lifecycle_reports(store: &dyn MediaLifecycle) {
         "lifecycle: retention drops only expired references: {expired:?}"
     );
     let id = conv.as_deref().unwrap_or_default();
-    let report = store.conversation_deleted(id).await.expect("lifecycle: conversation");
+    let report = store
+        .conversation_deleted(id)
+        .await
+        .expect("lifecycle: conversation");
     assert_eq!(
         report.expired_references,
         vec![with_conv.clone()],
         "lifecycle: a conversation's deletion drops its delete-with-conversation references"
     );
-    assert!(report.removed_objects <= 1, "lifecycle: one object at most: {report:?}");
-    assert!(!store.exists(&with_conv).await.expect("lifecycle: exists after"));
-    assert!(matches!(store.head(&with_conv).await, Err(Error::NotFound { .. })));
-    assert_eq!(store.retrieve_bytes(&kept).await.expect("lifecycle: kept"), png);
+    assert!(
+        report.removed_objects <= 1,
+        "lifecycle: one object at most: {report:?}"
+    );
+    assert!(
+        !store
+            .exists(&with_conv)
+            .await
+            .expect("lifecycle: exists after")
+    );
+    assert!(matches!(
+        store.head(&with_conv).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(
+        store.retrieve_bytes(&kept).await.expect("lifecycle: kept"),
+        png
+    );
     store.delete(&kept).await.expect("lifecycle: delete kept");
 }
 
@@ -146,7 +193,10 @@ pub async fn dropped_stores_leave_nothing(store: Arc<dyn MediaLifecycle>, attemp
         }
     }
     for r in &kept {
-        store.delete(r).await.expect("dropped: delete a completed store");
+        store
+            .delete(r)
+            .await
+            .expect("dropped: delete a completed store");
     }
     // The abandoned stores finish in the background; wait for them to settle:
     // no reference of the conversation listed, and the store's objects and
@@ -165,9 +215,7 @@ pub async fn dropped_stores_leave_nothing(store: Arc<dyn MediaLifecycle>, attemp
             .map(|s| s.reference)
             .collect();
         let now = store.stats().await.expect("dropped: stats");
-        if left.is_empty()
-            && (now.objects, now.references) == (before.objects, before.references)
-        {
+        if left.is_empty() && (now.objects, now.references) == (before.objects, before.references) {
             settled += 1;
             if settled == 20 {
                 break;
@@ -201,7 +249,11 @@ pub async fn same_bytes_from_two_handles(
     let data = random_bytes(b"two:", 4096);
     let mut tasks = Vec::new();
     for i in 0..per_handle * 2 {
-        let s = if i % 2 == 0 { Arc::clone(&a) } else { Arc::clone(&b) };
+        let s = if i % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
         let (m, d) = (meta.clone(), data.clone());
         tasks.push(tokio::spawn(async move {
             s.store_bytes("application/octet-stream", d, &m).await
@@ -209,12 +261,19 @@ pub async fn same_bytes_from_two_handles(
     }
     let mut refs = Vec::new();
     for t in tasks {
-        refs.push(t.await.expect("two handles: task").expect("two handles: store"));
+        refs.push(
+            t.await
+                .expect("two handles: task")
+                .expect("two handles: store"),
+        );
     }
     for (i, r) in refs.iter().enumerate() {
         let reader = if i % 2 == 0 { &b } else { &a };
         assert_eq!(
-            reader.retrieve_bytes(r).await.expect("two handles: retrieve"),
+            reader
+                .retrieve_bytes(r)
+                .await
+                .expect("two handles: retrieve"),
             data,
             "two handles: a reference from one handle resolves through the other"
         );

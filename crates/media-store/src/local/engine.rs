@@ -94,13 +94,15 @@ impl Engine {
             let known = self.index.read(|c| index::content(c, &hash))?;
             if known.is_some() {
                 let hit = self.index.write(|tx| {
-                    let Some(row) = index::content(tx, &hash).map_err(|e| self.index.err(e))? else {
+                    let Some(row) = index::content(tx, &hash).map_err(|e| self.index.err(e))?
+                    else {
                         return Ok(false);
                     };
                     if !self.files.is_file(&row.location)? {
                         return Ok(false); // lost: rewritten by the path below
                     }
-                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location)).map_err(|e| self.index.err(e))?;
+                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location))
+                        .map_err(|e| self.index.err(e))?;
                     Ok(true)
                 })?;
                 if hit {
@@ -138,9 +140,16 @@ impl Engine {
                     if !self.files.is_file(&row.location)? {
                         self.place(temp_media, &row.location, None)?;
                     }
-                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location)).map_err(|e| self.index.err(e))
+                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location))
+                        .map_err(|e| self.index.err(e))
                 }
-                None => self.commit_new(tx, &media, temp_media, temp_sidecar, &new_ref(&id, req, policy, &media.location)),
+                None => self.commit_new(
+                    tx,
+                    &media,
+                    temp_media,
+                    temp_sidecar,
+                    &new_ref(&id, req, policy, &media.location),
+                ),
             }
         })?;
         naming::reference_for(&id)

@@ -113,7 +113,9 @@ impl Files {
     fn check_real_dir(&self, rel: &str) -> Result<()> {
         match self.root.symlink_metadata(rel) {
             Ok(m) if m.is_dir() => Ok(()),
-            Ok(m) if m.is_symlink() => Err(Error::PathEscape { path: self.abs(rel) }),
+            Ok(m) if m.is_symlink() => Err(Error::PathEscape {
+                path: self.abs(rel),
+            }),
             Ok(_) => Err(Error::io(
                 self.abs(rel),
                 io::Error::other("expected a folder of the media store"),
@@ -128,9 +130,11 @@ impl Files {
     /// resolved), which must still be under `media/`, so what the index
     /// records is what `gc` finds when it walks without following symlinks.
     pub(crate) fn ensure_dir(&self, rel: &str) -> Result<String> {
-        inside_media(Path::new(rel)).then_some(()).ok_or_else(|| Error::PathEscape {
-            path: self.abs(rel),
-        })?;
+        inside_media(Path::new(rel))
+            .then_some(())
+            .ok_or_else(|| Error::PathEscape {
+                path: self.abs(rel),
+            })?;
         if let Err(e) = self.root.create_dir_all(rel) {
             // An existing symlink to a folder is fine if it stays inside.
             match self.root.metadata(rel) {

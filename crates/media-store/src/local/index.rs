@@ -369,7 +369,10 @@ pub(crate) fn remove_media_if_unreferenced(
 
 /// Removes the media row at `location` and every reference to it; returns
 /// the ids of those references.
-pub(crate) fn remove_location(tx: &Transaction<'_>, location: &str) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn remove_location(
+    tx: &Transaction<'_>,
+    location: &str,
+) -> rusqlite::Result<Vec<String>> {
     let ids = tx
         .prepare_cached("DELETE FROM refs WHERE location = ?1 RETURNING id")?
         .query_map([location], |r| r.get(0))?
@@ -512,9 +515,9 @@ pub(crate) fn stats(c: &Connection) -> rusqlite::Result<StorageStats> {
         .collect()
     };
     let by_mime = group("mime_type")?;
-    let (references, logical_bytes) = by_mime.values().fold((0, 0), |(n, b), t| {
-        (n + t.references, b + t.logical_bytes)
-    });
+    let (references, logical_bytes) = by_mime
+        .values()
+        .fold((0, 0), |(n, b), t| (n + t.references, b + t.logical_bytes));
     Ok(StorageStats {
         objects: objects as u64,
         references,

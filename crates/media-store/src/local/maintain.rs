@@ -57,8 +57,10 @@ impl Engine {
                 None => orphans.push((f.rel.clone(), f.len)),
             }
         }
-        let lost: Vec<&MediaRow> =
-            rows.iter().filter(|r| !present.contains(Path::new(&r.location))).collect();
+        let lost: Vec<&MediaRow> = rows
+            .iter()
+            .filter(|r| !present.contains(Path::new(&r.location)))
+            .collect();
         let unsound: Vec<&MediaRow> = rows
             .iter()
             .filter(|r| present.contains(Path::new(&r.location)))
@@ -71,10 +73,16 @@ impl Engine {
             report.orphan_media = orphans.into_iter().map(|(p, _)| p).collect();
             report.orphan_sidecars = orphan_sidecars;
             for row in lost {
-                let ids = self.index.read(|c| index::references_at(c, &row.location))?;
-                report.dangling_references.extend(ids.iter().filter_map(|id| ref_string(id)));
+                let ids = self
+                    .index
+                    .read(|c| index::references_at(c, &row.location))?;
+                report
+                    .dangling_references
+                    .extend(ids.iter().filter_map(|id| ref_string(id)));
             }
-            report.dangling_references.extend(dangling.iter().filter_map(|id| ref_string(id)));
+            report
+                .dangling_references
+                .extend(dangling.iter().filter_map(|id| ref_string(id)));
             report.rewritten_sidecars = unsound.iter().map(|r| sidecar_path(r)).collect();
             return Ok(report);
         }
@@ -108,10 +116,12 @@ impl Engine {
             }
             for row in lost {
                 if tracked(&row.location)?.is_some() && !self.files.is_file(&row.location)? {
-                    let ids = index::remove_location(tx, &row.location)
-                        .map_err(|e| self.index.err(e))?;
+                    let ids =
+                        index::remove_location(tx, &row.location).map_err(|e| self.index.err(e))?;
                     self.files.remove(sidecar_location(&row.location))?;
-                    report.dangling_references.extend(ids.iter().filter_map(|id| ref_string(id)));
+                    report
+                        .dangling_references
+                        .extend(ids.iter().filter_map(|id| ref_string(id)));
                 }
             }
             for id in dangling {
@@ -136,8 +146,9 @@ impl Engine {
     /// Whether the sidecar of `row` is there, parses and describes it.
     fn sidecar_ok(&self, row: &MediaRow) -> bool {
         match self.files.read(sidecar_location(&row.location)) {
-            Ok(Some(bytes)) => serde_json::from_slice::<MediaSidecar>(&bytes)
-                .is_ok_and(|s| s.describes(row)),
+            Ok(Some(bytes)) => {
+                serde_json::from_slice::<MediaSidecar>(&bytes).is_ok_and(|s| s.describes(row))
+            }
             _ => false,
         }
     }
@@ -146,7 +157,8 @@ impl Engine {
         let first = index::first_reference(tx, &row.location).map_err(|e| self.index.err(e))?;
         if let Some(first) = first {
             let json = MediaSidecar::new(row, &first).to_json()?;
-            self.files.write_atomic(&sidecar_location(&row.location), &json)?;
+            self.files
+                .write_atomic(&sidecar_location(&row.location), &json)?;
         }
         Ok(())
     }
@@ -278,5 +290,7 @@ fn sidecar_path(row: &MediaRow) -> PathBuf {
 }
 
 fn ref_string(id: &str) -> Option<String> {
-    naming::reference_for(id).ok().map(|r: StorageReference| r.to_string())
+    naming::reference_for(id)
+        .ok()
+        .map(|r: StorageReference| r.to_string())
 }

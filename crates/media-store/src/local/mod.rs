@@ -309,7 +309,9 @@ impl MediaStore for FileStore {
         let path = self.path_of(reference).await?;
         url::Url::from_file_path(&path)
             .map(String::from)
-            .map_err(|()| Error::invalid("reference", format!("{} is not absolute", path.display())))
+            .map_err(|()| {
+                Error::invalid("reference", format!("{} is not absolute", path.display()))
+            })
     }
 
     async fn stats(&self) -> Result<StorageStats> {

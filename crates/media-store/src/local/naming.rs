@@ -51,7 +51,12 @@ mod tests {
         let r = reference_for(&id).unwrap();
         assert_eq!(r.as_str().len(), 37);
         assert_eq!(parse_reference(&r).unwrap(), id);
-        for bad in ["obj:abc", "file:xyz", "file:../../etc/passwd", "file:ABCDEF"] {
+        for bad in [
+            "obj:abc",
+            "file:xyz",
+            "file:../../etc/passwd",
+            "file:ABCDEF",
+        ] {
             let r = StorageReference::new(bad).unwrap();
             assert!(parse_reference(&r).is_err(), "{bad}");
         }

@@ -164,7 +164,10 @@ impl ObjectStoreMediaStore {
     /// assert_eq!((report.expired_references, report.removed_objects), (vec![r], 1));
     /// # Ok(()) }
     /// ```
-    pub(crate) async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
+    pub(crate) async fn conversation_deleted(
+        &self,
+        conversation_id: &str,
+    ) -> Result<RetentionReport> {
         let conv = conversation_id.to_owned();
         let default = self.config.default_policy;
         self.drop_references(move |rec| {
@@ -177,7 +180,10 @@ impl ObjectStoreMediaStore {
     /// Drops the [`RetentionPolicy::DeleteWithConversation`] references of
     /// every conversation *not* in `live` (for example the conversations a
     /// state store still holds). References without a conversation id stay.
-    pub(crate) async fn retain_conversations(&self, live: HashSet<String>) -> Result<RetentionReport> {
+    pub(crate) async fn retain_conversations(
+        &self,
+        live: HashSet<String>,
+    ) -> Result<RetentionReport> {
         let default = self.config.default_policy;
         self.drop_references(move |rec| {
             rec.metadata.policy.unwrap_or(default) == RetentionPolicy::DeleteWithConversation

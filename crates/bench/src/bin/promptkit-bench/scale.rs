@@ -151,7 +151,9 @@ fn probe(dir: &Path, hits: usize) -> Result<Probe, String> {
     };
     let mut hits_samples = Samples::new();
     for s in f.get(4).unwrap_or(&"").split(',').filter(|s| !s.is_empty()) {
-        let ns: u64 = s.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+        let ns: u64 = s
+            .parse()
+            .map_err(|e: std::num::ParseIntError| e.to_string())?;
         hits_samples.push(Duration::from_nanos(ns));
     }
     Ok(Probe {
@@ -201,8 +203,8 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
         return Err(format!("the large store holds {} references", l.references));
     }
     let growth = l.rss_growth.saturating_sub(e.rss_growth);
-    let hit_ratio = l.hits.percentile(50.0).as_secs_f64()
-        / e.hits.percentile(50.0).as_secs_f64().max(1e-12);
+    let hit_ratio =
+        l.hits.percentile(50.0).as_secs_f64() / e.hits.percentile(50.0).as_secs_f64().max(1e-12);
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
     s.row(vec![
         "open + first store (fresh process)".into(),
