@@ -1,82 +1,24 @@
 //! The local file store (feature `local`, on by default).
 //!
-//! # Layout
-//!
 //! ```text
 //! <base_dir>/
-//!   media/                                  media files and their `.meta` sidecars
-//!     <name>.<ext>                          Flat
-//!     <session>/<conversation>/<name>.<ext> BySession
-//!     <conversation>/<name>.<ext>           ByConversation
-//!     <run>/<name>.<ext>                    ByRun
-//!     <name>.<ext>.meta                     sidecar (JSON, see MediaSidecar)
-//!   .promptkit/
-//!     index.sqlite3                         the index (SQLite, WAL)
+//!   media/<org dirs>/<name>.<ext>        media files (the crate's one layout)
+//!   media/<org dirs>/<name>.<ext>.meta   JSON sidecar (see MediaSidecar)
+//!   .promptkit/index.sqlite3             the index: every file and reference (SQLite, WAL)
 //! ```
 //!
-//! The folders come from the crate's one layout, shared with the
-//! object-store backend (ids: ASCII letters, digits and `-_.@+=~`, not
-//! starting with a dot, at most 128 bytes, so e-mail addresses and UUIDs
-//! work; anything else is [`Error::InvalidInput`](crate::Error::InvalidInput)
-//! naming the field). `<name>` is the first 32 hex digits of the content's
-//! BLAKE3 hash with deduplication on (identical bytes are one file, wherever
-//! they were first stored), the reference id with it off.
-//!
-//! # The index
-//!
-//! `.promptkit/index.sqlite3` is the one source of truth: every media file
-//! (location, hash, size, MIME type) and every reference with its owners
-//! (user, session, conversation, run, message and part, provider), MIME
-//! type, size, retention policy, creation and expiry time. Statistics,
-//! listings and retention are queries; nothing per reference is held in
-//! memory. Sidecars describe files for people and tools: a missing or
-//! garbled sidecar hides nothing, [`verify`](crate::MediaLifecycle::verify_with_progress)
-//! reports it and [`gc`](crate::MediaLifecycle::gc) rewrites it from the index.
-//!
-//! A reference is `file:<32 hex>` (37 bytes) and stays valid across
-//! restarts and processes.
-//!
-//! # Concurrency and crash safety
-//!
-//! Processes sharing the folder are kept consistent by SQLite's
-//! transactions (a busy timeout waits for another process's write). A store
-//! hashes the bytes first: if the index already holds them (a dedup hit), it
-//! only inserts a reference, and writes nothing else. New content is written
-//! to temp files (`.pk-tmp-<random>`, fsynced with
-//! [`FileStoreConfig::fsync`]) outside any lock; then one write transaction
-//! checks the index again, renames media and sidecar to their final names
-//! and inserts the rows: files reach their final names before the reference
-//! commits. A delete removes the reference (with the last one, the media
-//! row) and commits; a second transaction then unlinks the file and its
-//! sidecar if the index still does not know them (a store of the same bytes
-//! may have put them back meanwhile). A crash leaves at worst temp files or
-//! a file the index does not know, which `gc` removes; never a reference
-//! without its media.
-//!
-//! A store whose future is dropped (at any point) leaves no reference: the
-//! store runs to completion on Tokio's blocking pool and its reference is
-//! deleted again when nobody is left to receive it.
-//!
-//! # Nothing outside the store
-//!
-//! Every file operation goes through a capability handle on the base folder
-//! ([`cap_std`]): a symlink or `..` that leads outside is refused by the
-//! kernel walk ([`Error::PathEscape`](crate::Error::PathEscape)), and `gc`
-//! and `verify` never follow a symlink. A `media/` or `.promptkit/` folder
-//! that is a symlink is refused when the store opens.
-//!
-//! # Read-only stores
-//!
-//! [`FileStoreBuilder::with_read_only`] opens a store without writing
-//! anything (statistics, listings, `verify`, a dry-run `gc`), also on a
-//! read-only mount; mutations return
-//! [`Error::NotSupported`](crate::Error::NotSupported).
-//!
-//! # Runtime
-//!
-//! File and database work runs on Tokio's blocking pool, from any Tokio
-//! context. Polled outside a Tokio runtime, every operation returns
-//! [`Error::Config`](crate::Error::Config) saying so.
+//! The index is the one source of truth (statistics, listings and retention
+//! are queries; nothing per reference is held in memory); sidecars describe
+//! files for people and tools. SQLite's transactions keep processes sharing
+//! the folder consistent: files reach their final names inside the
+//! transaction that commits their reference, a delete commits first and
+//! unlinks after checking the index again, and a crash leaves only what
+//! `gc` removes. Every file operation goes through a capability handle on
+//! the base folder ([`cap_std`]), so nothing follows a symlink out of it. A
+//! store whose future is dropped leaves no reference. Operations run on
+//! Tokio's blocking pool (outside a runtime they return
+//! [`Error::Config`](crate::Error::Config)). The full description:
+//! `docs/storage-reference.md`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
