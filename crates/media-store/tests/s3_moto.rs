@@ -72,6 +72,10 @@ async fn conformance_on_moto() {
             .await;
         conformance::store_delete_race(store, 8, 6).await;
     }
+    // Two handles on one bucket, as two processes would open it.
+    let a = Arc::new(s3_store(&server.base_url(), &bucket, Organization::BySession));
+    let b = Arc::new(s3_store(&server.base_url(), &bucket, Organization::BySession));
+    conformance::same_bytes_from_two_handles(a, b, 8).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
