@@ -101,3 +101,61 @@ async fn stats_come_from_the_index_shared_by_every_handle() {
     let s = store.stats().await.unwrap();
     assert_eq!((s.objects, s.physical_bytes), (2, 800));
 }
+
+/// The totals the index keeps up to date agree with a count of what `list`
+/// shows, after stores, dedup hits, deletes and retention.
+#[tokio::test]
+async fn kept_totals_agree_with_a_recount() {
+    use promptkit_media_store::{MediaLifecycle, RetentionPolicy, StorageStats};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut refs = Vec::new();
+    for i in 0..60u64 {
+        let meta = MediaMetadata::new()
+            .with_session(format!("s{}", i % 3))
+            .with_conversation(format!("c{}", i % 7))
+            .with_policy(if i % 5 == 0 {
+                RetentionPolicy::DeleteWithConversation
+            } else {
+                RetentionPolicy::Retain
+            });
+        let (mime, data) = if i % 4 == 0 {
+            ("image/gif", random_bytes(b"GIF89a", 100 + (i % 3) as usize))
+        } else {
+            (
+                "text/plain",
+                bytes::Bytes::from(format!("same text {}", i % 2)),
+            )
+        };
+        refs.push(store.store_bytes(mime, data, &meta).await.unwrap());
+    }
+    for r in refs.iter().step_by(4) {
+        store.delete(r).await.unwrap();
+    }
+    store.conversation_deleted("c0").await.unwrap();
+    let listed = store.list().await.unwrap();
+    let mut want = StorageStats::default();
+    let mut locations = BTreeMap::new();
+    for s in &listed {
+        locations.insert(s.location.clone(), s.size_bytes);
+        let add = |m: &mut BTreeMap<String, TypeStats>, k: &str| {
+            let t = m.entry(k.to_owned()).or_default();
+            t.references += 1;
+            t.logical_bytes += s.size_bytes;
+        };
+        add(&mut want.by_mime, &s.mime_type);
+        add(
+            &mut want.by_conversation,
+            s.metadata.conversation_id.as_deref().unwrap_or("-"),
+        );
+        add(
+            &mut want.by_session,
+            s.metadata.session_id.as_deref().unwrap_or("-"),
+        );
+        want.references += 1;
+        want.logical_bytes += s.size_bytes;
+    }
+    want.objects = locations.len() as u64;
+    want.physical_bytes = locations.values().sum();
+    assert_eq!(store.stats().await.unwrap(), want);
+}

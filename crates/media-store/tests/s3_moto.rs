@@ -73,8 +73,16 @@ async fn conformance_on_moto() {
         conformance::store_delete_race(store, 8, 6).await;
     }
     // Two handles on one bucket, as two processes would open it.
-    let a = Arc::new(s3_store(&server.base_url(), &bucket, Organization::BySession));
-    let b = Arc::new(s3_store(&server.base_url(), &bucket, Organization::BySession));
+    let a = Arc::new(s3_store(
+        &server.base_url(),
+        &bucket,
+        Organization::BySession,
+    ));
+    let b = Arc::new(s3_store(
+        &server.base_url(),
+        &bucket,
+        Organization::BySession,
+    ));
     conformance::same_bytes_from_two_handles(a, b, 8).await;
 }
 

@@ -3,7 +3,6 @@
 //! It is the one source of truth: sidecars only describe files for people
 //! and tools.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -47,6 +46,36 @@ CREATE TABLE refs (
     expires_ns      INTEGER
 );
 CREATE INDEX refs_location ON refs(location);
+CREATE TABLE totals (
+    dimension TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    count     INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    PRIMARY KEY (dimension, key)
+) WITHOUT ROWID;
+CREATE TRIGGER media_added AFTER INSERT ON media BEGIN
+    INSERT INTO totals VALUES ('objects', '', 1, NEW.size)
+        ON CONFLICT DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER media_removed AFTER DELETE ON media BEGIN
+    UPDATE totals SET count = count - 1, bytes = bytes - OLD.size
+        WHERE dimension = 'objects' AND key = '';
+END;
+CREATE TRIGGER ref_added AFTER INSERT ON refs BEGIN
+    INSERT INTO totals VALUES ('mime', NEW.mime_type, 1, NEW.size)
+        ON CONFLICT DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+    INSERT INTO totals VALUES ('conversation', coalesce(NEW.conversation_id, '-'), 1, NEW.size)
+        ON CONFLICT DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+    INSERT INTO totals VALUES ('session', coalesce(NEW.session_id, '-'), 1, NEW.size)
+        ON CONFLICT DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER ref_removed AFTER DELETE ON refs BEGIN
+    UPDATE totals SET count = count - 1, bytes = bytes - OLD.size
+        WHERE (dimension, key) IN (VALUES ('mime', OLD.mime_type),
+            ('conversation', coalesce(OLD.conversation_id, '-')),
+            ('session', coalesce(OLD.session_id, '-')));
+    DELETE FROM totals WHERE count = 0 AND dimension <> 'objects';
+END;
 CREATE INDEX refs_conversation ON refs(conversation_id) WHERE policy = 'delete-with-conversation';
 CREATE INDEX refs_expiry ON refs(expires_ns) WHERE expires_ns IS NOT NULL;
 ";
@@ -492,55 +521,33 @@ fn stored_reference(r: &Row<'_>) -> rusqlite::Result<StoredReference> {
     })
 }
 
-/// Statistics, computed by the database from the index.
+/// Statistics, from totals the database keeps up to date with every
+/// change of the index (triggers), so reading them costs one row per
+/// MIME type, conversation and session, whatever the number of references.
 pub(crate) fn stats(c: &Connection) -> rusqlite::Result<StorageStats> {
-    let (objects, physical): (i64, i64) = c.query_row(
-        "SELECT count(*), coalesce(sum(size), 0) FROM media",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let group = |column: &str| -> rusqlite::Result<BTreeMap<String, TypeStats>> {
-        c.prepare(&format!(
-            "SELECT coalesce({column}, '-'), count(*), sum(size) FROM refs GROUP BY 1"
-        ))?
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                TypeStats {
-                    references: r.get::<_, i64>(1)? as u64,
-                    logical_bytes: r.get::<_, i64>(2)? as u64,
-                },
-            ))
-        })?
-        .collect()
-    };
-    let by_mime = group("mime_type")?;
-    let (references, logical_bytes) = by_mime
-        .values()
-        .fold((0, 0), |(n, b), t| (n + t.references, b + t.logical_bytes));
-    Ok(StorageStats {
-        objects: objects as u64,
-        references,
-        logical_bytes,
-        physical_bytes: physical as u64,
-        by_mime,
-        by_conversation: group("conversation_id")?,
-        by_session: group("session_id")?,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn garbage_is_corrupt() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.sqlite3");
-        std::fs::write(&p, vec![0x5a; 8192]).unwrap();
-        let e = Index::open(&p, true, false).unwrap_err();
-        assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
-        let e = Index::open(&p, false, false).unwrap_err();
-        assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
+    let mut stats = StorageStats::default();
+    let mut st = c.prepare("SELECT dimension, key, count, bytes FROM totals")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (dimension, key): (String, String) = (r.get(0)?, r.get(1)?);
+        let t = TypeStats {
+            references: r.get::<_, i64>(2)? as u64,
+            logical_bytes: r.get::<_, i64>(3)? as u64,
+        };
+        match dimension.as_str() {
+            "objects" => (stats.objects, stats.physical_bytes) = (t.references, t.logical_bytes),
+            "mime" => {
+                stats.references += t.references;
+                stats.logical_bytes += t.logical_bytes;
+                stats.by_mime.insert(key, t);
+            }
+            "conversation" => {
+                stats.by_conversation.insert(key, t);
+            }
+            _ => {
+                stats.by_session.insert(key, t);
+            }
+        }
     }
+    Ok(stats)
 }
