@@ -47,7 +47,8 @@ impl ObjectStoreMediaStore {
     /// # async fn main() -> promptkit_media_store::Result<()> {
     /// use std::time::Duration;
     /// use object_store::{ObjectStoreExt, path::Path};
-    /// use promptkit_media_store::{GcOptions, ObjectStoreConfig, ObjectStoreMediaStore};
+    /// use promptkit_media_store::{GcOptions, MediaLifecycle, ObjectStoreConfig,
+    ///     ObjectStoreMediaStore};
     ///
     /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
     /// // Bytes without any reference (as a crashed delete leaves them).

@@ -26,8 +26,8 @@ impl ObjectStoreMediaStore {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> promptkit_media_store::Result<()> {
     /// use object_store::{ObjectStoreExt, path::Path};
-    /// use promptkit_media_store::{MediaMetadata, MediaStoreExt, ObjectStoreConfig,
-    ///     ObjectStoreMediaStore};
+    /// use promptkit_media_store::{MediaLifecycleExt, MediaMetadata, MediaStoreExt,
+    ///     ObjectStoreConfig, ObjectStoreMediaStore};
     ///
     /// let store = ObjectStoreMediaStore::in_memory(ObjectStoreConfig::default())?;
     /// let meta = MediaMetadata::new().with_session("s").with_conversation("c");
