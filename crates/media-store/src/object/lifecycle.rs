@@ -71,17 +71,11 @@ impl ObjectStoreMediaStore {
         &self,
         reference: &StorageReference,
     ) -> Result<StoredReference> {
-        let r = RefKey::parse(reference)?;
-        let marker_key = self.layout.marker_key(&r);
-        let (marker, location) =
-            futures::try_join!(self.get_opt(&marker_key), self.location(&r.hash))?;
-        let not_found = || Error::NotFound {
-            reference: reference.to_string(),
-        };
-        let record = MediaRecord::from_bytes(marker_key.as_ref(), &marker.ok_or_else(not_found)?)?;
-        let key = location.ok_or_else(not_found)?;
+        let (r, record, key) = self.resolve(reference).await?;
         if !self.exists(&key).await? {
-            return Err(not_found());
+            return Err(Error::NotFound {
+                reference: reference.to_string(),
+            });
         }
         self.stored_reference(&r, record, &key)
     }

@@ -13,10 +13,12 @@ use super::{ObjectStoreMediaStore, UrlSource};
 use crate::{Error, MediaContent, Result, StorageReference};
 
 impl ObjectStoreMediaStore {
-    pub(super) async fn retrieve_media(
+    /// The marker of `reference` and the key of its bytes (read together);
+    /// [`Error::NotFound`] when either is missing.
+    pub(super) async fn resolve(
         &self,
         reference: &StorageReference,
-    ) -> Result<MediaContent> {
+    ) -> Result<(RefKey, MediaRecord, Path)> {
         let r = RefKey::parse(reference)?;
         let marker_key = self.layout.marker_key(&r);
         let (marker, location) =
@@ -25,7 +27,17 @@ impl ObjectStoreMediaStore {
             reference: reference.to_string(),
         };
         let record = MediaRecord::from_bytes(marker_key.as_ref(), &marker.ok_or_else(not_found)?)?;
-        let key = location.ok_or_else(not_found)?;
+        Ok((r, record, location.ok_or_else(not_found)?))
+    }
+
+    pub(super) async fn retrieve_media(
+        &self,
+        reference: &StorageReference,
+    ) -> Result<MediaContent> {
+        let (r, record, key) = self.resolve(reference).await?;
+        let not_found = || Error::NotFound {
+            reference: reference.to_string(),
+        };
         let data = match self.get_opt(&key).await? {
             Some(d) => d,
             // A delete may be re-checking right now (or was interrupted): its
