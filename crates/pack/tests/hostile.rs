@@ -96,7 +96,7 @@ fn yaml_alias_bombs_are_refused() {
         let prev = format!("*a{}", i - 1);
         text.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 10].join(", ")
+            [prev.as_str(); 10].join(", ")
         ));
     }
     let err = load(&text, Format::Yaml).unwrap_err();
