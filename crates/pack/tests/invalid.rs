@@ -886,3 +886,22 @@ fn entry_agent_calls_member_agents() {
         .unwrap();
     assert_eq!(defs[0].name, "writer");
 }
+
+/// JSON Schema's `integer` accepts `1000.0`, so both modes load it as 1000.
+#[test]
+fn whole_floats_fill_integer_fields() {
+    let doc = with(
+        base(),
+        "/prompts/support/parameters",
+        json!({"max_tokens": 1000.0, "temperature": 1.0}),
+    );
+    let pack = load(&doc, LoadOptions::strict()).unwrap();
+    let params = &pack.prompt("support").unwrap().generation;
+    assert_eq!(params.as_ref().unwrap().max_tokens, Some(1000));
+    assert_eq!(params.as_ref().unwrap().temperature, Some(1.0));
+    // the document keeps what was written
+    assert_eq!(
+        pack.document()["prompts"]["support"]["parameters"]["max_tokens"],
+        1000.0
+    );
+}
