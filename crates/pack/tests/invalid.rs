@@ -905,3 +905,21 @@ fn whole_floats_fill_integer_fields() {
         1000.0
     );
 }
+
+/// A custom media type must be an object; the message says so in JSON terms.
+#[test]
+fn structure_messages_name_no_rust_types() {
+    let doc = with(
+        base(),
+        "/prompts/support/media",
+        json!({"enabled": true, "model3d": 3}),
+    );
+    let Err(Error::Invalid { problems, .. }) = load(&doc, LoadOptions::lenient()) else {
+        panic!("a number is no media config");
+    };
+    assert!(
+        problems[0].message.contains("expected an object"),
+        "{problems:#?}"
+    );
+    assert!(!problems[0].message.contains("struct"), "{problems:#?}");
+}
