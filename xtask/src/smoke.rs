@@ -198,6 +198,31 @@ fn run_named(
     Ok(())
 }
 
+/// Runs the image-generator with `envs` and `args`, which it must refuse:
+/// it exits with a failure and its stderr says `expect`.
+fn run_refused(name: &str, envs: &[(&str, String)], args: &[&str], expect: &str) -> R {
+    eprintln!("+ smoke: image-generator ({name}, must be refused)");
+    let out = cargo()
+        .args(["run", "--quiet", "--example", "image-generator"])
+        .args(["--features", "s3,gcs,azure", "--"])
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("MEDIA_DIR")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    if out.status.success() {
+        return Err(format!("image-generator ({name}) was not refused"));
+    }
+    if !stderr.contains(expect) {
+        return Err(format!("image-generator ({name}) did not say `{expect}`"));
+    }
+    Ok(())
+}
+
 /// The other examples (streaming, tools, vision, resume), with `envs`: `run`
 /// names the setup, and the media and state go under `dir`. `expect` is what
 /// every setup prints; each example adds its own checks.
@@ -324,6 +349,19 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         &["--organization", "by-run", "--no-dedup-demo"],
         None,
         &["(by-run, from --organization)", "image externalized: "],
+    )?;
+    // ... and is refused, not ignored, when the URL names another layout.
+    let mut conflicting = s3.clone();
+    conflicting.retain(|(k, _)| *k != "MEDIA_STORE_URL");
+    conflicting.push((
+        "MEDIA_STORE_URL",
+        "s3://smoke-media/media?organization=flat".into(),
+    ));
+    run_refused(
+        "s3-organization-conflict",
+        &conflicting,
+        &["--organization", "by-run"],
+        "--organization by-run conflicts with organization=flat in MEDIA_STORE_URL",
     )?;
     // The other patterns with their media on S3 (vision and resume store some).
     run_patterns("s3", dir, &s3, &mock)?;
