@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use promptkit::core::redact_url;
 use promptkit::mock::MockProvider;
 use promptkit::prelude::*;
 
@@ -18,8 +19,7 @@ pub type Error = Box<dyn std::error::Error>;
 pub fn provider_or(offline: impl FnOnce() -> MockProvider) -> Result<Arc<dyn Provider>, Error> {
     match std::env::var("OPENAI_API_KEY") {
         Ok(k) if !k.is_empty() => {
-            let url = std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into());
-            println!("Provider: OpenAI ({url})");
+            println!("Provider: OpenAI ({})", openai_endpoint());
             let openai = promptkit::openai::OpenAiProvider::builder()
                 .from_env()
                 .build()?;
@@ -37,13 +37,22 @@ pub fn provider_or(offline: impl FnOnce() -> MockProvider) -> Result<Arc<dyn Pro
 pub fn media_store_or(dir: &Path) -> Result<Arc<dyn MediaStore>, Error> {
     match std::env::var("MEDIA_STORE_URL") {
         Ok(url) if !url.is_empty() => {
-            println!("Media store: {url}");
+            println!("Media store: {}", redact_url(&url));
             Ok(promptkit::media_store::media_store_from_url(&url)?)
         }
         _ => {
             println!("Media store: {}", dir.display());
             Ok(Arc::new(FileStore::builder().with_base_dir(dir).build()?))
         }
+    }
+}
+
+/// Where the OpenAI provider sends requests, for printing: `OPENAI_BASE_URL`
+/// without any password or key it holds, or `api.openai.com`.
+pub fn openai_endpoint() -> String {
+    match std::env::var("OPENAI_BASE_URL") {
+        Ok(url) if !url.trim().is_empty() => redact_url(&url),
+        _ => "api.openai.com".into(),
     }
 }
 

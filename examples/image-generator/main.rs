@@ -5,16 +5,24 @@
 //! cargo run --example image-generator                    # offline, built-in image model
 //! cargo run --example image-generator -- --interactive   # type prompts until `quit`
 //! OPENAI_API_KEY=sk-... cargo run --example image-generator   # real OpenAI (DALL-E / gpt-image-1)
-//! MEDIA_STORE_URL=s3://bucket/media cargo run --example image-generator   # media on S3
+//! MEDIA_STORE_URL=s3://bucket/media cargo run --example image-generator --features s3   # media on S3
+//! MEDIA_DIR=/var/lib/chatbot/media cargo run --example image-generator   # local media elsewhere
 //! ```
+//!
+//! Where the media goes: `MEDIA_STORE_URL` when set (its options, e.g. the layout,
+//! from the URL's query or the `MEDIA_*` variables; `--organization` applies too),
+//! else the directory `--media-dir`, else `MEDIA_DIR`, else `./media-output`. The
+//! first lines of output say which, and why. URLs are printed without passwords.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
+use promptkit::core::redact_url;
 use promptkit::mock::MockProvider;
 use promptkit::prelude::*;
+use promptkit_examples::openai_endpoint;
 
 /// The tutorial's image-generator chatbot.
 #[derive(Debug, Parser)]
@@ -23,12 +31,15 @@ struct Args {
     /// Read prompts from the terminal until `quit`.
     #[arg(long)]
     interactive: bool,
-    /// Where media is stored (ignored when MEDIA_STORE_URL is set).
-    #[arg(long, default_value = "./media-output")]
-    media_dir: PathBuf,
-    /// Layout of the media directory: flat, by-session, by-conversation, by-run.
-    #[arg(long, default_value = "by-session")]
-    organization: String,
+    /// Where media is stored when MEDIA_STORE_URL is not set [default: MEDIA_DIR,
+    /// else ./media-output].
+    #[arg(long)]
+    media_dir: Option<PathBuf>,
+    /// Layout of the stored media: flat, by-session (default), by-conversation,
+    /// by-run. Applies to MEDIA_STORE_URL's store too (refused if the URL names
+    /// another layout).
+    #[arg(long)]
+    organization: Option<String>,
     /// Media at or above this many KiB is externalized.
     #[arg(long, default_value_t = 100)]
     threshold_kb: u64,
@@ -54,6 +65,41 @@ async fn main() {
     }
 }
 
+/// Opens the store `url` names. `--organization` (if given) is applied as the
+/// store's `MEDIA_ORGANIZATION` option; a URL whose query names another
+/// layout is refused rather than silently overriding one or the other.
+fn open_url_store(
+    url: &str,
+    organization: Option<Organization>,
+) -> Result<Arc<dyn MediaStore>, Box<dyn std::error::Error>> {
+    let shown = redact_url(url);
+    let Some(organization) = organization else {
+        println!("Media store: {shown}");
+        return Ok(promptkit::media_store::media_store_from_url(url)?);
+    };
+    let in_url = url
+        .split_once('?')
+        .map(|(_, query)| query.split('&'))
+        .into_iter()
+        .flatten()
+        .find_map(|p| p.strip_prefix("organization="));
+    if let Some(in_url) = in_url
+        && in_url.parse::<Organization>().ok() != Some(organization)
+    {
+        return Err(format!(
+            "--organization {organization} conflicts with organization={in_url} in \
+             MEDIA_STORE_URL ({shown}); give the layout in one place only"
+        )
+        .into());
+    }
+    println!("Media store: {shown} ({organization}, from --organization)");
+    // The URL's own `organization` parameter is the store's option that wins
+    // over MEDIA_ORGANIZATION.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{sep}organization={organization}");
+    Ok(promptkit::media_store::media_store_from_url(&url)?)
+}
+
 fn human(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.2} MB", b as f64 / f64::from(1 << 20)),
@@ -66,10 +112,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // 1. Provider: OpenAI when a key is set, the built-in offline model otherwise.
     let provider: Arc<dyn Provider> = match std::env::var("OPENAI_API_KEY") {
         Ok(k) if !k.is_empty() => {
-            println!(
-                "Provider: OpenAI ({})",
-                std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "api.openai.com".into())
-            );
+            // Printed without any password or key the URL holds.
+            println!("Provider: OpenAI ({})", openai_endpoint());
             Arc::new(
                 promptkit::openai::OpenAiProvider::builder()
                     .from_env()
@@ -82,18 +126,29 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    // 2. Media store: MEDIA_STORE_URL (s3://, file://, memory://) or a local directory.
-    let organization: Organization = args.organization.parse()?;
+    // 2. Media store: MEDIA_STORE_URL (s3://, gs://, az://, file://, memory://) or a
+    //    local directory.
+    let organization: Option<Organization> =
+        args.organization.as_deref().map(str::parse).transpose()?;
     let store: Arc<dyn MediaStore> = match std::env::var("MEDIA_STORE_URL") {
-        Ok(url) if !url.is_empty() => {
-            println!("Media store: {url}");
-            promptkit::media_store::media_store_from_url(&url)?
-        }
+        Ok(url) if !url.is_empty() => open_url_store(&url, organization)?,
         _ => {
-            println!("Media store: {} ({organization})", args.media_dir.display());
+            let (dir, from) = match (&args.media_dir, std::env::var("MEDIA_DIR")) {
+                (Some(dir), _) => (dir.clone(), "--media-dir"),
+                (None, Ok(dir)) if !dir.trim().is_empty() => (PathBuf::from(dir), "MEDIA_DIR"),
+                _ => (
+                    PathBuf::from("./media-output"),
+                    "the default; set MEDIA_DIR or --media-dir to change it",
+                ),
+            };
+            let organization = organization.unwrap_or(Organization::BySession);
+            println!(
+                "Media store: {} ({organization}; directory from {from})",
+                dir.display()
+            );
             Arc::new(
                 FileStore::builder()
-                    .with_base_dir(&args.media_dir)
+                    .with_base_dir(&dir)
                     .with_organization(organization)
                     .with_deduplication(true)
                     .build()?,

@@ -18,7 +18,7 @@ use clap::Parser;
 use promptkit::core::{ImageRequest, sniff_mime};
 use promptkit::mock::{MockProvider, MockReply};
 use promptkit::prelude::*;
-use promptkit::{MediaEvent, MediaEventKind};
+use promptkit::{MediaEvent, MediaEventKind, RehydrationPolicy};
 use promptkit_examples::{media_store_or, print_warnings, provider_or};
 
 /// Asks about an image, then asks a follow-up question.
@@ -80,8 +80,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let pack_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vision/vision.pack.json");
     let pack = manager.load_pack(&pack_path)?;
-    let mut conv =
-        manager.new_conversation(&pack, ConversationConfig::new("user-1", "session-1"))?;
+    // Follow-up questions are about the last image, so this app asks for it to be
+    // loaded again for each request (by default, images of earlier turns are not
+    // resent: the model has already seen them, and each resend is billed).
+    let config = ConversationConfig::new("user-1", "session-1")
+        .with_rehydration(RehydrationPolicy::Recent(1));
+    let mut conv = manager.new_conversation(&pack, config)?;
 
     // The image: a file, or a test picture drawn by the offline image model.
     let image = match &args.image {
@@ -117,7 +121,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     print_memory(&conv);
 
     // Turn 2: history goes back to the provider; the SDK loads the image for
-    // this request (RehydrationPolicy::Recent(8) by default), not into history.
+    // this request (RehydrationPolicy::Recent(1), asked for above), not into history.
     let follow_up = "Which colours or shapes stand out most?";
     println!("\nUser: {follow_up}");
     let resp = conv.send(follow_up).await?;

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::{R, cargo};
 
+/// A password put in the OpenAI base URL of the runs against llmock: no
+/// example may print it (they mask URLs like the CLI does).
+const URL_PASSWORD: &str = "smoke-url-password";
+
 /// Azurite's documented development account key (public, not a secret).
 const AZURITE_DEV_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -159,9 +163,13 @@ fn run_named(
         )
         .arg("--")
         .args(args)
+        // Default SDK settings: nothing from the caller's environment.
         .env_remove("OPENAI_API_KEY")
         .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_MODEL")
+        .env_remove("PROMPTKIT_OPENAI_TOOL_MEDIA")
         .env_remove("MEDIA_STORE_URL")
+        .env_remove("MEDIA_DIR")
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -183,6 +191,34 @@ fn run_named(
         if !stdout.contains(e) {
             return Err(format!("{example} ({name}) output lacks `{e}`"));
         }
+    }
+    if stdout.contains(URL_PASSWORD) {
+        return Err(format!("{example} ({name}) printed the password of a URL"));
+    }
+    Ok(())
+}
+
+/// Runs the image-generator with `envs` and `args`, which it must refuse:
+/// it exits with a failure and its stderr says `expect`.
+fn run_refused(name: &str, envs: &[(&str, String)], args: &[&str], expect: &str) -> R {
+    eprintln!("+ smoke: image-generator ({name}, must be refused)");
+    let out = cargo()
+        .args(["run", "--quiet", "--example", "image-generator"])
+        .args(["--features", "s3,gcs,azure", "--"])
+        .args(args)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("MEDIA_DIR")
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    if out.status.success() {
+        return Err(format!("image-generator ({name}) was not refused"));
+    }
+    if !stderr.contains(expect) {
+        return Err(format!("image-generator ({name}) did not say `{expect}`"));
     }
     Ok(())
 }
@@ -298,13 +334,35 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
     let mut s3 = base.clone();
     s3.extend([
         ("MEDIA_STORE_URL", "s3://smoke-media/media".to_string()),
-        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ENDPOINT", endpoint),
         ("AWS_ALLOW_HTTP", "true".into()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
     ]);
     run_example("s3", dir, &s3, &offline)?;
+    // `--organization` applies to the URL's store too (never silently ignored).
+    run_example_with(
+        "s3-organization",
+        dir,
+        &s3,
+        &["--organization", "by-run", "--no-dedup-demo"],
+        None,
+        &["(by-run, from --organization)", "image externalized: "],
+    )?;
+    // ... and is refused, not ignored, when the URL names another layout.
+    let mut conflicting = s3.clone();
+    conflicting.retain(|(k, _)| *k != "MEDIA_STORE_URL");
+    conflicting.push((
+        "MEDIA_STORE_URL",
+        "s3://smoke-media/media?organization=flat".into(),
+    ));
+    run_refused(
+        "s3-organization-conflict",
+        &conflicting,
+        &["--organization", "by-run"],
+        "--organization by-run conflicts with organization=flat in MEDIA_STORE_URL",
+    )?;
     // The other patterns with their media on S3 (vision and resume store some).
     run_patterns("s3", dir, &s3, &mock)?;
     drop(moto);
@@ -357,7 +415,9 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
     run_example("azure", dir, &az, &offline)?;
     drop(azure);
 
-    // Against llmock, an OpenAI-compatible server nobody here wrote.
+    // Against llmock, an OpenAI-compatible server nobody here wrote, in its
+    // default mode (`--tool-mode auto`: it calls a tool until the last message
+    // is a tool result), with the SDK's default settings.
     let port = free_port()?;
     let p = port.to_string();
     let llmock = Server::start(
@@ -371,10 +431,8 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         ("OPENAI_API_KEY", "sk-smoke-test".to_string()),
         (
             "OPENAI_BASE_URL",
-            format!("http://127.0.0.1:{}/v1", llmock.port),
+            format!("http://smoke:{URL_PASSWORD}@127.0.0.1:{}/v1", llmock.port),
         ),
-        // llmock answers a turn only when the last message is a tool message.
-        ("PROMPTKIT_OPENAI_TOOL_MEDIA", "omit".into()),
     ]);
     // llmock's images are small SVGs: externalize everything to see them stored.
     run_example_with(
@@ -383,11 +441,57 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         &oa,
         &["--threshold-kb", "0"],
         None,
-        &["Provider: OpenAI", "image externalized: ", "image/svg+xml"],
+        &[
+            "Provider: OpenAI (http://smoke:***@127.0.0.1:",
+            "image externalized: ",
+            "image/svg+xml",
+        ],
     )?;
     // The other patterns against llmock: real streaming, tool calls and images over HTTP.
     run_patterns("openai-compatible", dir, &oa, &["Provider: OpenAI"])?;
     drop(llmock);
+
+    // Against the in-repo mock server scripted to behave the same way
+    // (`mock-openai --tool-mode auto`), which also checks what was sent.
+    crate::run(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "promptkit-mock-openai",
+        "--bin",
+        "mock-openai",
+    ]))?;
+    let port = free_port()?;
+    let p = port.to_string();
+    let program = crate::root().join("target/debug/mock-openai");
+    let program = program
+        .to_str()
+        .ok_or("the target directory is not UTF-8")?;
+    let agent_loop = Server::start(venv, program, &["--port", &p, "--tool-mode", "auto"], port)?;
+    let mut mo = base.clone();
+    mo.extend([
+        ("OPENAI_API_KEY", "sk-smoke-test".to_string()),
+        (
+            "OPENAI_BASE_URL",
+            format!("http://127.0.0.1:{}/v1", agent_loop.port),
+        ),
+    ]);
+    run_example_with(
+        "mock-openai-auto",
+        dir,
+        &mo,
+        &["--threshold-kb", "0", "--no-dedup-demo"],
+        None,
+        &[
+            "Provider: OpenAI",
+            "image externalized: ",
+            // The model was told about the image (by reference), not shown it.
+            " px, stored as file:",
+            "; described, not attached]",
+        ],
+    )?;
+    run_patterns("mock-openai-auto", dir, &mo, &["Provider: OpenAI"])?;
+    drop(agent_loop);
 
     // Against mock-ai-api, a second server nobody here wrote (its chat never
     // calls our tool, so this run checks chat interop; its images are covered

@@ -166,10 +166,13 @@ pub(crate) fn azurite(node: &Node) -> Result<PathBuf, String> {
     let text = format!(
         "#!/bin/sh\n# Written by `cargo xtask`: Azurite's blob service, with the node it was installed with.\nexec {exec} --disableTelemetry \"$@\"\n"
     );
-    std::fs::write(&script, text).map_err(|e| format!("{}: {e}", script.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("{}: {e}", script.display()))?;
+    // Rewritten only when it changes: a test run may be starting it.
+    if std::fs::read_to_string(&script).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&script, text).map_err(|e| format!("{}: {e}", script.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", script.display()))?;
+    }
     Ok(script)
 }
 

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use promptkit_pack::{
-    Error, GenerationParameters, LoadOptions, Pack, Problem, ToolChoicePolicy, ValidationMode,
+    Error, Eval, GenerationParameters, LoadOptions, MediaConfig, Pack, Problem, ToolChoicePolicy,
+    ToolPolicy, ValidationMode, Variable,
 };
 
 /// Arguments of `promptkit pack`.
@@ -39,7 +40,8 @@ enum PackCommand {
         /// The pack file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Print the parsed pack as JSON instead of a summary.
+        /// Print the pack as JSON (the document as written, YAML converted,
+        /// unknown fields and empty values kept) instead of a summary.
         #[arg(long)]
         json: bool,
     },
@@ -193,7 +195,9 @@ fn inspect(file: &Path, json: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     if json {
-        match serde_json::to_string_pretty(&pack) {
+        // The document as written (YAML converted): unknown fields and
+        // empty values included.
+        match serde_json::to_string_pretty(pack.document()) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("{}: error: cannot serialise pack: {e}", file.display());
@@ -245,6 +249,168 @@ fn parameters_line(g: &GenerationParameters) -> String {
     }
 }
 
+/// `, pattern /…/, length 3..50, range 1..365, one of [a, b]` for the rules
+/// a variable declares (empty when none).
+fn variable_rules(v: &Variable) -> String {
+    let Some(r) = &v.validation else {
+        return String::new();
+    };
+    let bound = |min: Option<String>, max: Option<String>| match (min, max) {
+        (None, None) => None,
+        (min, max) => Some(format!(
+            "{}..{}",
+            min.unwrap_or_default(),
+            max.unwrap_or_default()
+        )),
+    };
+    let mut out = String::new();
+    if let Some(p) = &r.pattern {
+        let _ = write!(out, ", pattern /{p}/");
+    }
+    if let Some(b) = bound(
+        r.min_length.map(|n| n.to_string()),
+        r.max_length.map(|n| n.to_string()),
+    ) {
+        let _ = write!(out, ", length {b}");
+    }
+    if let Some(b) = bound(
+        r.minimum.map(|n| n.to_string()),
+        r.maximum.map(|n| n.to_string()),
+    ) {
+        let _ = write!(out, ", range {b}");
+    }
+    if let Some(allowed) = &r.allowed {
+        let items: Vec<String> = allowed
+            .iter()
+            .map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned))
+            .collect();
+        let _ = write!(out, ", one of [{}]", items.join(", "));
+    }
+    out
+}
+
+/// The tool policy, each value the pack leaves out marked `(default)`.
+fn tool_policy_line(policy: Option<&ToolPolicy>) -> String {
+    let Some(p) = policy else {
+        let d = ToolPolicy::default();
+        return format!(
+            "tool policy (defaults): choice {}, max rounds {}, max calls per turn {}",
+            choice_name(d.tool_choice()),
+            d.max_rounds(),
+            d.max_tool_calls_per_turn()
+        );
+    };
+    let mark = |set: bool| if set { "" } else { " (default)" };
+    format!(
+        "tool policy: choice {}{}, max rounds {}{}, max calls per turn {}{}{}",
+        choice_name(p.tool_choice()),
+        mark(p.tool_choice.is_some()),
+        p.max_rounds(),
+        mark(p.max_rounds.is_some()),
+        p.max_tool_calls_per_turn(),
+        mark(p.max_tool_calls_per_turn.is_some()),
+        if p.blocklist.is_empty() {
+            String::new()
+        } else {
+            format!(", blocked [{}]", p.blocklist.join(", "))
+        }
+    )
+}
+
+/// `id: type, trigger (sample 10%), metric name, threshold gte 4, disabled`.
+fn eval_line(e: &Eval) -> String {
+    let mut out = format!("{}: {}, {}", e.id, e.eval_type, e.trigger);
+    if let Some(pct) = e.sample_percentage {
+        let _ = write!(out, " (sample {pct}%)");
+    }
+    if let Some(m) = &e.metric {
+        let _ = write!(out, ", metric {} ({})", m.name, m.metric_type);
+    }
+    if let Some(t) = &e.threshold
+        && let (Some(op), Some(v)) = (&t.operator, t.value)
+    {
+        let _ = write!(out, ", threshold {op} {v}");
+    }
+    if !e.enabled {
+        out.push_str(", disabled");
+    }
+    out
+}
+
+/// One line per media kind with limits: sizes, formats, counts, durations, pages.
+fn media_lines(m: &MediaConfig) -> Vec<String> {
+    fn line(
+        kind: &str,
+        max_size_mb: Option<u64>,
+        formats: &[String],
+        extra: Vec<String>,
+    ) -> String {
+        let mut parts = Vec::new();
+        if let Some(mb) = max_size_mb {
+            parts.push(format!("max {mb} MB"));
+        }
+        if !formats.is_empty() {
+            parts.push(format!("formats [{}]", formats.join(", ")));
+        }
+        parts.extend(extra);
+        if parts.is_empty() {
+            parts.push("no limits".to_owned());
+        }
+        format!("{kind}: {}", parts.join(", "))
+    }
+    let mut out = Vec::new();
+    if let Some(i) = &m.image {
+        let mut extra = Vec::new();
+        if let Some(n) = i.max_images_per_msg {
+            extra.push(format!("at most {n} per message"));
+        }
+        if let Some(d) = &i.default_detail {
+            extra.push(format!("detail {d}"));
+        }
+        if i.require_caption {
+            extra.push("caption required".to_owned());
+        }
+        out.push(line("image", i.max_size_mb, &i.allowed_formats, extra));
+    }
+    for (kind, t) in [("audio", &m.audio), ("video", &m.video)] {
+        if let Some(t) = t {
+            let mut extra = Vec::new();
+            if let Some(sec) = t.max_duration_sec {
+                extra.push(format!("at most {sec} s"));
+            }
+            if t.require_metadata {
+                extra.push("metadata required".to_owned());
+            }
+            out.push(line(kind, t.max_size_mb, &t.allowed_formats, extra));
+        }
+    }
+    if let Some(d) = &m.document {
+        let mut extra = Vec::new();
+        if let Some(p) = d.max_pages {
+            extra.push(format!("at most {p} pages"));
+        }
+        if let Some(mode) = &d.extraction_mode {
+            extra.push(format!("extraction {mode}"));
+        }
+        if d.require_metadata {
+            extra.push("metadata required".to_owned());
+        }
+        out.push(line("document", d.max_size_mb, &d.allowed_formats, extra));
+    }
+    for (kind, g) in &m.custom {
+        let extra = if g.require_metadata {
+            vec!["metadata required".to_owned()]
+        } else {
+            Vec::new()
+        };
+        out.push(line(kind, g.max_size_mb, &g.allowed_formats, extra));
+    }
+    if !m.examples.is_empty() {
+        out.push(format!("examples: {}", m.examples.len()));
+    }
+    out
+}
+
 /// The human-readable summary printed by `inspect`.
 fn summary(pack: &Pack) -> String {
     let mut s = String::new();
@@ -292,28 +458,17 @@ fn summary(pack: &Pack) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "    variable {}: {}{}{default}",
+                "    variable {}: {}{}{default}{}",
                 v.name,
                 v.var_type,
-                if v.required { ", required" } else { "" }
+                if v.required { ", required" } else { "" },
+                variable_rules(v)
             );
         }
         if !p.tools.is_empty() {
             let _ = writeln!(s, "    tools: {}", p.tools.join(", "));
         }
-        let policy = p.effective_tool_policy();
-        let _ = writeln!(
-            s,
-            "    tool policy: choice {}, max rounds {}, max calls per turn {}{}",
-            choice_name(policy.tool_choice()),
-            policy.max_rounds(),
-            policy.max_tool_calls_per_turn(),
-            if policy.blocklist.is_empty() {
-                String::new()
-            } else {
-                format!(", blocked [{}]", policy.blocklist.join(", "))
-            }
-        );
+        let _ = writeln!(s, "    {}", tool_policy_line(p.tool_policy.as_ref()));
         if let Some(g) = &p.generation {
             let _ = writeln!(s, "    parameters: {}", parameters_line(g));
         }
@@ -330,6 +485,9 @@ fn summary(pack: &Pack) -> String {
                 if v.enabled { "" } else { " (disabled)" }
             );
         }
+        for e in &p.evals {
+            let _ = writeln!(s, "    eval {}", eval_line(e));
+        }
         if let Some(m) = &p.media {
             let _ = writeln!(
                 s,
@@ -337,6 +495,9 @@ fn summary(pack: &Pack) -> String {
                 if m.enabled { "enabled" } else { "disabled" },
                 m.supported_types.join(", ")
             );
+            for line in media_lines(m) {
+                let _ = writeln!(s, "      {line}");
+            }
         }
         if !p.model_overrides.is_empty() {
             let models: Vec<&str> = p.model_overrides.keys().map(String::as_str).collect();
@@ -350,7 +511,10 @@ fn summary(pack: &Pack) -> String {
         let _ = writeln!(s, "agents: entry {}, {} members", a.entry, a.members.len());
     }
     if !pack.evals.is_empty() {
-        let _ = writeln!(s, "pack evals: {}", pack.evals.len());
+        let _ = writeln!(s, "pack evals ({}):", pack.evals.len());
+        for e in &pack.evals {
+            let _ = writeln!(s, "  eval {}", eval_line(e));
+        }
     }
     if !pack.skills.is_empty() {
         let _ = writeln!(s, "skills: {}", pack.skills.len());

@@ -185,8 +185,75 @@ fn inspect_summarises_the_pack() {
         "validator banned_words (fails turn)",
         "media: enabled types [image, audio, video, document, model3d]",
         "workflow: entry triage, 3 states",
+        // media limits: sizes, formats, counts, durations, pages
+        "image: max 20 MB, formats [jpeg, png, webp], at most 5 per message, detail high",
+        "audio: max 25 MB, formats [mp3, wav], at most 300 s",
+        "document: max 50 MB, formats [pdf], at most 50 pages, extraction structured",
+        // prompt-level and pack-level evals
+        "eval tone-check: llm_judge, sample_turns (sample 10%), metric promptpack_tone_score (gauge), threshold gte 4",
+        "eval brand-consistency: contains, every_turn",
+        // variable rules
+        "variable role: string, required, pattern /^[a-zA-Z\\s]+$/, length 3..50",
+        "variable refund_days: integer, default 30, range 1..365",
+        "variable priority: string, default \"medium\", one of [low, medium, high]",
+        // a prompt without a tool policy gets the spec defaults, marked
+        "tool policy (defaults): choice auto, max rounds 5, max calls per turn 10",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn inspect_marks_each_defaulted_tool_policy_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("p.yaml");
+    std::fs::write(
+        &pack,
+        "id: p\nname: P\nversion: 1.0.0\ntemplate_engine: {version: v1, syntax: '{{variable}}'}\n\
+         prompts:\n  a: {id: a, name: A, version: 1.0.0, system_template: hi, tool_policy: {max_rounds: 2}}\n",
+    )
+    .unwrap();
+    let out = promptkit(&["pack", "inspect", path_str(&pack)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "tool policy: choice auto (default), max rounds 2, max calls per turn 10 (default)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn inspect_json_keeps_unknown_fields_and_empty_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("p.json");
+    std::fs::write(
+        &pack,
+        r#"{"id": "p", "name": "P", "version": "1.0.0", "x-owner": "team-a", "fragments": {},
+            "template_engine": {"version": "v1", "syntax": "{{variable}}"},
+            "prompts": {"a": {"id": "a", "name": "A", "version": "1.0.0", "system_template": "",
+                              "tools": [], "variables": []}}}"#,
+    )
+    .unwrap();
+    let out = promptkit(&["pack", "inspect", "--json", path_str(&pack)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["x-owner"], "team-a");
+    assert_eq!(v["fragments"], serde_json::json!({}));
+    assert_eq!(v["prompts"]["a"]["tools"], serde_json::json!([]));
+    assert_eq!(v["prompts"]["a"]["system_template"], "");
+}
+
+#[test]
+fn render_errors_end_with_a_newline() {
+    let full = pack_data("full.pack.json");
+    let out = promptkit(&["pack", "render", path_str(&full), "--prompt", "support"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.ends_with('\n'), "{err:?}");
+    for line in err.lines() {
+        assert!(line.starts_with(&full.display().to_string()), "{err:?}");
     }
 }
 

@@ -63,6 +63,7 @@ mod semantic;
 mod template;
 mod validator;
 mod vars;
+mod whole;
 mod yaml;
 
 pub use error::{Error, Position, Problem, ProblemKind, Warning, escape_pointer_token};

@@ -534,5 +534,12 @@ fn humanize(message: &str) -> String {
     ] {
         out = out.replace(from, to);
     }
+    // `expected struct ImageConfig` / `expected a map`-style Rust type names
+    static RUST_TYPE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if let Some(re) = RUST_TYPE.get_or_init(|| {
+        regex::Regex::new(r"expected (struct|tuple struct|map with keys of) [A-Za-z_]+").ok()
+    }) {
+        out = re.replace_all(&out, "expected an object").into_owned();
+    }
     out
 }

@@ -886,3 +886,40 @@ fn entry_agent_calls_member_agents() {
         .unwrap();
     assert_eq!(defs[0].name, "writer");
 }
+
+/// JSON Schema's `integer` accepts `1000.0`, so both modes load it as 1000.
+#[test]
+fn whole_floats_fill_integer_fields() {
+    let doc = with(
+        base(),
+        "/prompts/support/parameters",
+        json!({"max_tokens": 1000.0, "temperature": 1.0}),
+    );
+    let pack = load(&doc, LoadOptions::strict()).unwrap();
+    let params = &pack.prompt("support").unwrap().generation;
+    assert_eq!(params.as_ref().unwrap().max_tokens, Some(1000));
+    assert_eq!(params.as_ref().unwrap().temperature, Some(1.0));
+    // the document keeps what was written
+    assert_eq!(
+        pack.document()["prompts"]["support"]["parameters"]["max_tokens"],
+        1000.0
+    );
+}
+
+/// A custom media type must be an object; the message says so in JSON terms.
+#[test]
+fn structure_messages_name_no_rust_types() {
+    let doc = with(
+        base(),
+        "/prompts/support/media",
+        json!({"enabled": true, "model3d": 3}),
+    );
+    let Err(Error::Invalid { problems, .. }) = load(&doc, LoadOptions::lenient()) else {
+        panic!("a number is no media config");
+    };
+    assert!(
+        problems[0].message.contains("expected an object"),
+        "{problems:#?}"
+    );
+    assert!(!problems[0].message.contains("struct"), "{problems:#?}");
+}

@@ -60,6 +60,30 @@ pub(crate) struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) parallel_tool_calls: Option<bool>,
     pub(crate) tool_media: ToolResultMedia,
+    /// Secret pieces of the base URL (a password, secret query values) and
+    /// what to show instead, for [`redact`](crate::http::Transport::redact).
+    pub(crate) url_secrets: Vec<(String, String)>,
+}
+
+/// The pieces of `base` that [`promptkit_core::redact_url`] hides, each with
+/// its replacement: `:PASSWORD@` and `name=VALUE` of secret query parameters.
+fn url_secrets(base: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Ok(u) = reqwest::Url::parse(base)
+        && let Some(pw) = u.password()
+    {
+        out.push((format!(":{pw}@"), ":***@".to_string()));
+    }
+    if let Some((_, query)) = base.split_once('?') {
+        for param in query.split('&') {
+            let shown = promptkit_core::redact_url(&format!("x://h?{param}"));
+            let shown = shown.trim_start_matches("x://h?");
+            if shown != param {
+                out.push((param.to_string(), shown.to_string()));
+            }
+        }
+    }
+    out
 }
 
 /// Builder of an [`OpenAiProvider`]: consuming `with_*` setters, [`from_env`]
@@ -308,7 +332,8 @@ impl OpenAiProviderBuilder {
                 return Err(config_err(
                     "base_url",
                     format!(
-                        "{base:?} must be an http:// or https:// URL with a host (scheme {:?})",
+                        "{:?} must be an http:// or https:// URL with a host (scheme {:?})",
+                        promptkit_core::redact_url(&base),
                         u.scheme()
                     ),
                 ));
@@ -316,7 +341,7 @@ impl OpenAiProviderBuilder {
             Err(e) => {
                 return Err(config_err(
                     "base_url",
-                    format!("{base:?} is not a URL: {e}"),
+                    format!("{:?} is not a URL: {e}", promptkit_core::redact_url(&base)),
                 ));
             }
         }
@@ -379,7 +404,6 @@ impl OpenAiProviderBuilder {
             provider_id: self.provider_id.unwrap_or_else(|| "openai".into()),
             api_key,
             auth,
-            base_url: base,
             model,
             image_model,
             organization: self.organization,
@@ -388,6 +412,8 @@ impl OpenAiProviderBuilder {
             retry,
             parallel_tool_calls: self.parallel_tool_calls,
             tool_media: self.tool_media.unwrap_or_default(),
+            url_secrets: url_secrets(&base),
+            base_url: base,
         };
         Ok(OpenAiProvider::from_parts(cfg, client, prices))
     }

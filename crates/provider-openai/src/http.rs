@@ -56,12 +56,17 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Removes the API key from any text that may reach an error or a log.
+    /// Removes the API key, and a password or secret query values of the base
+    /// URL, from any text that may reach an error or a log.
     pub(crate) fn redact(&self, text: &str) -> String {
-        match &self.cfg.api_key {
+        let mut text = match &self.cfg.api_key {
             Some(k) if k.expose().len() >= 4 => text.replace(k.expose(), "[redacted]"),
             _ => text.to_string(),
+        };
+        for (secret, shown) in &self.cfg.url_secrets {
+            text = text.replace(secret, shown);
         }
+        text
     }
 
     /// Removes the API key from the messages of `e` (an error built from

@@ -48,7 +48,7 @@ impl fmt::Debug for OpenAiProvider {
         let c = &self.inner.transport.cfg;
         let mut d = f.debug_struct("OpenAiProvider");
         d.field("id", &c.provider_id)
-            .field("base_url", &c.base_url)
+            .field("base_url", &promptkit_core::redact_url(&c.base_url))
             .field("model", &c.model)
             .field("image_model", &c.image_model)
             .field("api_key", &c.api_key.as_ref().map(|_| "[redacted]"));
@@ -97,7 +97,8 @@ impl OpenAiProvider {
         &self.cfg().image_model
     }
 
-    /// The API root requests go to (no trailing slash).
+    /// The API root requests go to (no trailing slash). It may hold a
+    /// password: show it with [`promptkit_core::redact_url`].
     pub fn base_url(&self) -> &str {
         &self.cfg().base_url
     }

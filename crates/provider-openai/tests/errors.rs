@@ -324,3 +324,27 @@ async fn a_query_in_the_base_url_stays_after_the_path() {
     assert_eq!(sent.path, "/v1/chat/completions");
     assert_eq!(sent.query.as_deref(), Some("api-version=2025-01-01"));
 }
+
+#[tokio::test]
+async fn a_password_in_the_base_url_is_never_shown() {
+    // Nothing listens on port 9 of 127.0.0.1: the connection error quotes the URL.
+    let base = "http://user:url-pass-123@127.0.0.1:9/v1?api-version=1&api-key=qkey-456";
+    let provider = builder(base)
+        .with_retry_policy(fast_retry(1))
+        .build()
+        .unwrap();
+    let shown_debug = format!("{provider:?}");
+    assert!(
+        shown_debug.contains("user:***@127.0.0.1:9"),
+        "{shown_debug}"
+    );
+    let err = provider.chat(&req()).await.unwrap_err();
+    let shown = format!("{err} {err:?} {shown_debug}");
+    for secret in ["url-pass-123", "qkey-456", KEY] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    let bad = builder("ftp://user:url-pass-123@host/v1")
+        .build()
+        .unwrap_err();
+    assert!(!bad.to_string().contains("url-pass-123"), "{bad}");
+}

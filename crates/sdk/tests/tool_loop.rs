@@ -274,3 +274,52 @@ async fn asking_for_the_pixels_still_ends_the_turn_without_a_second_image() {
         .count();
     assert_eq!(images, 1);
 }
+
+#[tokio::test]
+async fn the_tutorial_ends_its_turns_on_llmock_in_its_default_mode() {
+    use futures::StreamExt;
+    use promptkit_sdk::ConversationEvent;
+    let venv = promptkit_testkit::require_venv!();
+    let port = promptkit_testkit::free_port();
+    let p = port.to_string();
+    // No --tool-mode: llmock's default `auto` calls a tool until the last
+    // message is a tool result.
+    let server = promptkit_testkit::ServerProcess::spawn(
+        &venv,
+        "llmock",
+        &[
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &p,
+            "--log-level",
+            "warning",
+        ],
+        port,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = openai_tutorial(&format!("{}/v1", server.base_url()), None, dir.path());
+    let pack = m.load_pack(TUTORIAL_PACK).unwrap();
+    let mut conv = m
+        .new_conversation(&pack, ConversationConfig::new("u", "s"))
+        .unwrap();
+    for prompt in ["Generate an image of a lighthouse", "Draw a robot"] {
+        let resp = conv.send(prompt).await.unwrap();
+        assert_eq!(resp.tool_calls.len(), 1, "{prompt}: {resp:?}");
+        assert_eq!(resp.stored_media.len(), 1);
+        assert!(!resp.content.is_empty());
+    }
+    // Streaming, the same way.
+    let events: Vec<_> = conv.stream("Draw a city").collect().await;
+    let done = events
+        .into_iter()
+        .map(Result::unwrap)
+        .find_map(|e| match e {
+            ConversationEvent::Done(resp) => Some(resp),
+            _ => None,
+        })
+        .expect("the stream ends with the response");
+    assert_eq!(done.tool_calls.len(), 1);
+    assert_eq!(conv.history().len(), 12);
+}

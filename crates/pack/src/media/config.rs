@@ -64,7 +64,11 @@ pub struct MediaConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
     /// Maximum size of one image in MB (MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_size_mb: Option<u64>,
     /// Allowed formats (`png`, `jpeg`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -78,7 +82,11 @@ pub struct ImageConfig {
     #[serde(default)]
     pub require_caption: bool,
     /// Maximum images in one message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_images_per_msg: Option<u64>,
 }
 
@@ -97,14 +105,22 @@ pub struct ImageConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimedMediaConfig {
     /// Maximum size in MB (MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_size_mb: Option<u64>,
     /// Allowed formats (`mp3`, `wav`, `mp4`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_formats: Vec<String>,
     /// Maximum duration in seconds, measured from the inline bytes; see
     /// [`MediaConfig::check_message`] for what happens when it cannot be.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_duration_sec: Option<u64>,
     /// Whether title/description metadata is required.
     #[serde(default)]
@@ -127,13 +143,21 @@ pub struct TimedMediaConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentConfig {
     /// Maximum size in MB (MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_size_mb: Option<u64>,
     /// Allowed formats (`pdf`, `docx`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_formats: Vec<String>,
     /// Maximum pages, counted for PDFs; see [`MediaConfig::check_message`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_pages: Option<u64>,
     /// Whether metadata is required.
     #[serde(default)]
@@ -156,7 +180,11 @@ pub struct DocumentConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenericMediaTypeConfig {
     /// Maximum size in MB (MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_size_mb: Option<u64>,
     /// Allowed formats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

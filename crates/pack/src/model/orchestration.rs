@@ -149,7 +149,7 @@ pub struct MetricRange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowConfig {
     /// Workflow format version (1).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::u64")]
     pub version: u64,
     /// Initial state.
     #[serde(default)]
@@ -191,13 +191,25 @@ pub struct WorkflowEngine {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowBudget {
     /// Maximum state visits overall.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_total_visits: Option<u64>,
     /// Maximum tool calls overall.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_tool_calls: Option<u64>,
     /// Maximum wall-clock seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_wall_time_sec: Option<u64>,
 }
 
@@ -237,7 +249,11 @@ pub struct WorkflowState {
     #[serde(default)]
     pub terminal: bool,
     /// Maximum entries into this state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_visits: Option<u64>,
     /// State entered when `max_visits` is reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]

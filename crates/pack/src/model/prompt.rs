@@ -211,10 +211,18 @@ pub struct VariableValidation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
     /// Minimum length in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub min_length: Option<u64>,
     /// Maximum length in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_length: Option<u64>,
     /// Minimum numeric value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -301,10 +309,18 @@ pub struct ToolPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoicePolicy>,
     /// Maximum LLM → tool → LLM cycles per turn (spec default 5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u32"
+    )]
     pub max_rounds: Option<u32>,
     /// Maximum tool calls in one turn (spec default 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u32"
+    )]
     pub max_tool_calls_per_turn: Option<u32>,
     /// Tools this prompt may not use, even if listed in `tools`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -395,7 +411,11 @@ pub struct GenerationParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// Maximum tokens to generate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::whole::opt_u64"
+    )]
     pub max_tokens: Option<u64>,
     /// Nucleus sampling, 0–1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -404,7 +424,7 @@ pub struct GenerationParameters {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "explicit_null"
+        deserialize_with = "crate::whole::explicit_null_u64"
     )]
     pub top_k: Option<Option<u64>>,
     /// Frequency penalty, −2–2.
@@ -413,13 +433,6 @@ pub struct GenerationParameters {
     /// Presence penalty, −2–2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
-}
-
-fn explicit_null<'de, D>(d: D) -> Result<Option<Option<u64>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    Option::<u64>::deserialize(d).map(Some)
 }
 
 impl GenerationParameters {

@@ -107,8 +107,12 @@ pub(crate) fn bench() -> Result<Section, String> {
     let load_after = load();
     let log = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
         return Err(format!(
-            "cargo build --example image-generator failed:\n{log}"
+            "cargo build --example image-generator failed after {} (CPU {cpu}, load {load_before} → {load_after}):\n{}",
+            minutes(build),
+            tail.join("\n")
         ));
     }
     let crates = log

@@ -39,6 +39,7 @@ pub(crate) struct MemoryResult {
 }
 
 /// The child: runs `images` image turns in `mode` (`inline`, `external`,
+/// `external-release`, `external-keep`, `external-recent`,
 /// `external-current`, `external-all`, `external-nostate`) and prints one
 /// JSON line.
 pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
@@ -55,16 +56,21 @@ pub(crate) fn child(images: usize, mode: &str) -> Result<(), String> {
             .tool(IMAGE_TOOL, pool_image_tool(ImagePool::new(IMAGE_SIZE, 11)));
         match mode {
             "inline" => config.externalize = false,
-            "external" | "external-keep" | "external-current" | "external-all"
-            | "external-nostate" => {
-                config.rehydration = match mode {
-                    "external-all" => RehydrationPolicy::All,
-                    "external-current" | "external-nostate" => RehydrationPolicy::CurrentTurn,
-                    _ => RehydrationPolicy::default(),
-                };
-                // `external-keep`: glibc's malloc as the process found it
-                // (dynamic mmap threshold, no trimming).
-                config.release_memory = mode != "external-keep";
+            "external" | "external-release" | "external-keep" | "external-recent"
+            | "external-current" | "external-all" | "external-nostate" => {
+                // `external` is the SDK's defaults; the others set one thing
+                // explicitly, so they measure the same whatever the defaults.
+                match mode {
+                    "external-all" => config.rehydration = RehydrationPolicy::All,
+                    "external-recent" => config.rehydration = RehydrationPolicy::Recent(8),
+                    "external-current" | "external-nostate" => {
+                        config.rehydration = RehydrationPolicy::CurrentTurn
+                    }
+                    // glibc's malloc fixed and trimmed, or as the process found it.
+                    "external-release" => config.release_memory = true,
+                    "external-keep" => config.release_memory = false,
+                    _ => {}
+                }
                 if mode == "external-nostate" {
                     builder = builder.state_store(NullState);
                 }
@@ -160,7 +166,9 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
         }
     }
     let big = if quick { 100 } else { 1000 };
+    scenarios.push((big, "external-release"));
     scenarios.push((big, "external-keep"));
+    scenarios.push((big, "external-recent"));
     scenarios.push((big, "external-current"));
     scenarios.push((big, "external-nostate"));
     scenarios.push((10, "external-all"));
@@ -188,7 +196,8 @@ pub(crate) fn bench(quick: bool) -> Result<Section, String> {
             verdicts.push((mode, heap, rss, r.reference_bytes, r.messages));
         }
     }
-    s.note("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's defaults: rehydration `Recent(8)` (the 8 newest earlier images are loaded again for each request) and `release_memory` (glibc's malloc thresholds fixed at 128 KiB, the allocator trimmed after media turns); `external-keep` = `external` with `release_memory: false` (glibc's dynamic mmap threshold keeps freed megabyte buffers in its arenas; see docs/production.md); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone).");
+    let defaults = ManagerConfig::default();
+    s.note(format!("modes: `inline` = externalization off (history keeps the bytes); `external` = FileStore (fsync off) with the SDK's defaults (rehydration `{:?}`, `release_memory: {}`); `external-release` = `external` with `release_memory: true` (glibc's malloc thresholds fixed at 128 KiB, the allocator trimmed after media turns); `external-keep` = `external` with `release_memory: false` (glibc's dynamic mmap threshold keeps freed megabyte buffers in its arenas; see docs/production.md); `external-recent` = rehydration `Recent(8)` (the 8 newest earlier images are loaded again for each request); `external-current` = rehydration `CurrentTurn`; `external-all` = rehydration `All` (every earlier image is loaded again for every request); `external-nostate` = `external-current` with a state store that keeps nothing (the history alone).", defaults.rehydration, defaults.release_memory));
     s.note("heap = live bytes of a counting global allocator; RSS = VmRSS. Baseline: after two warm-up image turns. Conversations use the default in-memory state store.");
     for (mode, heap, rss, refs, messages) in verdicts {
         let per = heap / big as f64;
