@@ -17,7 +17,7 @@
 //! the base folder ([`cap_std`]), so nothing follows a symlink out of it. A
 //! store whose future is dropped leaves no reference. Operations run on
 //! Tokio's blocking pool (outside a runtime they return
-//! [`Error::Config`](crate::Error::Config)). The full description:
+//! [`Error::Config`]). The full description:
 //! `docs/storage-reference.md`.
 //!
 //! ```

@@ -64,21 +64,22 @@
 //!
 //! # Lifecycle
 //!
-//! The same operations as the local store, with the same report types
+//! The same operations as the local store, through the same trait
+//! ([`MediaLifecycle`]) and with the same report types
 //! ([`RetentionReport`], [`GcReport`], [`VerifyReport`]):
 //!
-//! - [`ObjectStoreMediaStore::list`]: every live reference with MIME type,
-//!   size, owners, creation time and policy ([`StoredReference`]);
-//! - [`ObjectStoreMediaStore::enforce_retention`] (at a `now` you pass, so
-//!   tests control the clock) and
-//!   [`spawn_retention_task`](ObjectStoreMediaStore::spawn_retention_task)
+//! - [`list`](crate::MediaLifecycle::list): every live reference with MIME
+//!   type, size, owners, creation time and policy ([`StoredReference`]);
+//! - [`enforce_retention`](crate::MediaLifecycle::enforce_retention) (at a
+//!   `now` you pass, so tests control the clock) and
+//!   [`spawn_retention_task`](crate::spawn_retention_task)
 //!   drop references whose time-based policy ran out;
-//!   [`conversation_deleted`](ObjectStoreMediaStore::conversation_deleted) and
-//!   [`retain_conversations`](ObjectStoreMediaStore::retain_conversations)
+//!   [`conversation_deleted`](crate::MediaLifecycle::conversation_deleted) and
+//!   [`retain_conversations`](crate::MediaLifecycle::retain_conversations)
 //!   apply `delete-with-conversation`. Each reference is dropped exactly like
 //!   `delete` does it, so shared bytes go with their last reference and a
 //!   concurrent store in another process keeps them;
-//! - [`ObjectStoreMediaStore::gc`] removes bytes without references, stray
+//! - [`gc`](crate::MediaLifecycle::gc) removes bytes without references, stray
 //!   copies, sidecars without bytes, markers whose bytes are gone, leftover
 //!   trash copies and location records of content that is gone, puts back
 //!   bytes an interrupted delete left only in its trash (or found at another
@@ -86,7 +87,7 @@
 //!   younger than a grace period alone (work in progress elsewhere); a dry
 //!   run only reports. Removing a location record follows the same
 //!   check/delete/re-check order as a last delete;
-//! - [`ObjectStoreMediaStore::verify`] re-hashes every object.
+//! - [`verify`](crate::MediaLifecycleExt::verify) re-hashes every object.
 //!
 //! All of them list the bucket and read the small marker objects; `verify`
 //! also reads every media object. Objects of other shapes under the prefix
@@ -156,8 +157,8 @@ enum UrlSource {
 ///
 /// `retrieve` checks the bytes against their hash ([`Error::Corrupt`] on a
 /// mismatch). Retention policies are recorded in each reference's marker and
-/// enforced by [`enforce_retention`](Self::enforce_retention) and
-/// [`conversation_deleted`](Self::conversation_deleted); see the
+/// enforced by [`enforce_retention`](crate::MediaLifecycle::enforce_retention) and
+/// [`conversation_deleted`](crate::MediaLifecycle::conversation_deleted); see the
 /// [module docs](crate::object#lifecycle) for garbage collection and
 /// verification.
 ///
