@@ -463,7 +463,11 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
     ]))?;
     let port = free_port()?;
     let p = port.to_string();
-    let program = crate::root().join("target/debug/mock-openai");
+    // Cargo's target folder (`CARGO_TARGET_DIR` when set).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"));
+    let program = target.join("debug/mock-openai");
     let program = program
         .to_str()
         .ok_or("the target directory is not UTF-8")?;
