@@ -115,6 +115,49 @@ fn setup() -> Result<(PathBuf, TestEnv), String> {
     Ok((venv, envs))
 }
 
+/// The facade and the media store build with no default features and with
+/// each feature alone (warnings denied), so a feature means what it says.
+fn features_alone() -> R {
+    let crates: [(&str, &[&str]); 2] = [
+        (
+            "promptkit",
+            &[
+                "media-probe",
+                "local",
+                "openai",
+                "s3",
+                "gcs",
+                "azure",
+                "redis",
+            ],
+        ),
+        (
+            "promptkit-media-store",
+            &["local", "conformance", "object-store", "s3", "gcs", "azure"],
+        ),
+    ];
+    for (krate, features) in crates {
+        for feature in std::iter::once("").chain(features.iter().copied()) {
+            // clippy passes `-D warnings` to the crate itself only, so the
+            // dependencies are built once for all these runs.
+            let mut c = cargo();
+            c.args([
+                "clippy",
+                "--quiet",
+                "-p",
+                krate,
+                "--lib",
+                "--no-default-features",
+            ]);
+            if !feature.is_empty() {
+                c.args(["--features", feature]);
+            }
+            run(c.args(["--", "-D", "warnings"]))?;
+        }
+    }
+    Ok(())
+}
+
 fn test_all() -> R {
     let (venv, envs) = setup()?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -137,6 +180,7 @@ fn test_all() -> R {
     run(cargo()
         .args(["test", "-p", "promptkit-pack", "--no-default-features"])
         .envs(envs.clone()))?;
+    features_alone()?;
     // The API docs: broken intra-doc links and other rustdoc warnings fail.
     run(cargo()
         .args(["doc", "--workspace", "--all-features", "--no-deps"])

@@ -97,16 +97,13 @@ pub(crate) fn media_dirs(organization: Organization, meta: &MediaMetadata) -> Re
     })
 }
 
-/// `media/<dirs>/<file>`, `/`-separated.
-pub(crate) fn media_location(dirs: &[&str], file: &str) -> String {
-    let mut s = String::from(MEDIA_DIR);
-    for d in dirs {
-        s.push('/');
-        s.push_str(d);
-    }
-    s.push('/');
-    s.push_str(file);
-    s
+/// `media/<dirs>`, `/`-separated (the local store's relative folder).
+#[cfg(feature = "local")]
+pub(crate) fn media_folder(dirs: &[&str]) -> String {
+    std::iter::once(MEDIA_DIR)
+        .chain(dirs.iter().copied())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -157,7 +154,10 @@ mod tests {
         assert!(e.to_string().contains("run_id"));
         let bad = MediaMetadata::new().with_user("../x");
         assert!(media_dirs(Organization::Flat, &bad).is_err());
-        assert_eq!(media_location(&["s", "c"], "f.png"), "media/s/c/f.png");
-        assert_eq!(media_location(&[], "f.png"), "media/f.png");
+        #[cfg(feature = "local")]
+        {
+            assert_eq!(media_folder(&["s", "c"]), "media/s/c");
+            assert_eq!(media_folder(&[]), "media");
+        }
     }
 }

@@ -65,8 +65,10 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(any(feature = "local", feature = "object-store"))]
 mod delivery;
 mod error;
+#[cfg(any(feature = "local", feature = "object-store"))]
 mod layout;
 mod lifecycle;
 #[cfg(feature = "local")]

@@ -153,9 +153,7 @@ impl FileStore {
         let data = validate_media(content, self.engine.config.max_file_size)?;
         let dirs = layout::media_dirs(self.engine.config.organization, metadata)?;
         let request = Request {
-            dir: layout::media_location(&dirs, "")
-                .trim_end_matches('/')
-                .to_owned(),
+            dir: layout::media_folder(&dirs),
             data,
             mime_type: content.mime_type.to_string(),
             metadata: metadata.clone(),

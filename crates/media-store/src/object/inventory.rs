@@ -46,7 +46,7 @@ pub(super) fn modified(meta: &ObjectMeta) -> Option<OffsetDateTime> {
 /// The key of the bytes a sidecar `<key>.meta` describes.
 pub(super) fn content_of_sidecar(sidecar: &Path) -> Option<Path> {
     let s: &str = sidecar.as_ref();
-    Path::parse(s.strip_suffix(".meta")?).ok()
+    Path::parse(s.strip_suffix(crate::layout::META_SUFFIX)?).ok()
 }
 
 /// Converts a key for a report.

@@ -2,6 +2,7 @@
 
 use object_store::path::Path;
 
+use crate::layout::{MEDIA_DIR, META_SUFFIX};
 use crate::{Error, MediaMetadata, Organization, Result, StorageReference};
 
 /// Scheme of the references this backend issues: `obj:<hash>/<ref-id>`.
@@ -91,7 +92,7 @@ impl Layout {
 
     /// `<root>/media`
     pub(crate) fn media_root(&self) -> Path {
-        self.root.clone().join("media")
+        self.root.clone().join(MEDIA_DIR)
     }
 
     /// `<root>/index`
@@ -163,7 +164,7 @@ impl Layout {
         if !is_hash(hash) || !key.prefix_matches(&self.media_root()) {
             return None;
         }
-        if rest.ends_with(".meta") {
+        if rest.ends_with(META_SUFFIX) {
             Some(MediaKey::Sidecar)
         } else if !rest.is_empty() && !rest.contains('.') {
             Some(MediaKey::Content {
@@ -206,7 +207,7 @@ pub(crate) fn sidecar_key(content: &Path) -> Path {
             .enumerate()
             .map(|(i, p)| {
                 if i + 1 == content.parts_count() {
-                    format!("{}.meta", p.as_ref())
+                    format!("{}{META_SUFFIX}", p.as_ref())
                 } else {
                     p.as_ref().to_owned()
                 }
