@@ -290,9 +290,13 @@ impl Conversation {
             }
             rounds += 1;
             if rounds > policy.max_rounds {
-                // Billed all the same: the conversation's totals keep it.
+                // Billed all the same: the conversation's totals keep it,
+                // saved as after any turn (history is unchanged).
                 self.usage += usage;
                 self.cost += cost;
+                if let Err(e) = self.inner.state.save(&self.state()).await {
+                    tracing::warn!(error = %e, conversation = %self.id, "saving conversation state failed");
+                }
                 return Err(Error::ToolRoundsExceeded {
                     max_rounds: policy.max_rounds,
                     tool_calls: all_calls.len(),

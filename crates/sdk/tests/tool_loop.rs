@@ -176,6 +176,10 @@ async fn an_abandoned_turn_reports_its_cost_and_the_media_it_stored() {
     // Nothing in history, but the money counts in the conversation's totals.
     assert!(conv.history().is_empty());
     assert_eq!(conv.total_cost().total(), cost.total());
+    // ... and in its saved state.
+    let resumed = m.resume(conv.id()).await.unwrap();
+    assert_eq!(resumed.total_cost().total(), cost.total());
+    assert!(resumed.history().is_empty());
 }
 
 /// The tutorial's manager over an OpenAI provider with default settings.
