@@ -47,10 +47,10 @@ impl Target {
             return open_dir(Path::new(arg), arg.to_owned(), access);
         }
         let url = Url::parse(arg.trim()).map_err(|e| CliError::BadUrl {
-            url: redacted(arg),
+            url: promptkit_core::redact_url(arg),
             message: e.to_string(),
         })?;
-        let shown = shown_url(&url);
+        let shown = promptkit_core::redact_url(url.as_str());
         let bad = |message: String| CliError::BadUrl {
             url: shown.clone(),
             message,
@@ -174,34 +174,18 @@ fn check_store_dir(path: &Path, shown: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The URL as shown in messages: without a password.
-fn shown_url(url: &Url) -> String {
-    let mut u = url.clone();
-    if u.password().is_some() {
-        // Only fails for URLs that cannot have credentials, which have none.
-        let _ = u.set_password(Some("***"));
-    }
-    u.to_string()
-}
-
-/// A URL that did not parse, with anything between `://` and `@` hidden.
-fn redacted(arg: &str) -> String {
-    match (arg.find("://"), arg.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &arg[..s + 3], &arg[at..]),
-        _ => arg.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn passwords_are_hidden() {
+        use promptkit_core::redact_url;
         let url = Url::parse("s3://key:secret@bucket/prefix").unwrap();
-        assert_eq!(shown_url(&url), "s3://key:***@bucket/prefix");
-        assert_eq!(redacted("s3://key:sec ret@b/p"), "s3://***@b/p");
-        assert_eq!(redacted("memory://"), "memory://");
+        assert_eq!(redact_url(url.as_str()), "s3://key:***@bucket/prefix");
+        assert_eq!(redact_url("s3://key:sec ret@b/p"), "s3://key:***@b/p");
+        assert_eq!(redact_url("az://c/p?sig=abc"), "az://c/p?sig=***");
+        assert_eq!(redact_url("memory://"), "memory://");
     }
 
     #[test]
