@@ -2,8 +2,6 @@
 //! reach their final names inside the index's write transaction, so what the
 //! index says and what the folder holds change together for every process.
 
-use std::path::PathBuf;
-
 use bytes::Bytes;
 use rusqlite::Transaction;
 use time::OffsetDateTime;
@@ -123,8 +121,7 @@ impl Engine {
             mime_type: req.mime_type.clone(),
             dedup,
         };
-        let first = self.describe(&media, &new_ref(&id, req, policy, &media.location))?;
-        let sidecar = MediaSidecar::new(&media, &first).to_json()?;
+        let sidecar = MediaSidecar::new(&media, &req.metadata, policy, req.now).to_json()?;
         let temp_media = self.files.write_temp(&dir, &req.data)?;
         let temp_sidecar = self.files.write_temp(&dir, &sidecar)?;
         self.index.write(|tx| {
@@ -175,20 +172,6 @@ impl Engine {
             self.files.rename(s, &sidecar_location(location))?;
         }
         self.files.sync_dir(parent(location))
-    }
-
-    /// A [`StoredReference`] for a reference not yet in the index.
-    fn describe(&self, media: &MediaRow, r: &NewRef<'_>) -> Result<StoredReference> {
-        Ok(StoredReference {
-            reference: naming::reference_for(r.id)?,
-            location: PathBuf::from(r.location),
-            blake3: media.blake3.clone(),
-            mime_type: r.mime_type.to_owned(),
-            size_bytes: r.size,
-            created: r.created,
-            policy: r.policy,
-            metadata: r.metadata.clone(),
-        })
     }
 
     /// What the index records about `reference`.

@@ -89,12 +89,15 @@ impl Engine {
 
         self.index.write(|tx| {
             let tracked = |loc: &str| index::media_at(tx, loc).map_err(|e| self.index.err(e));
-            for (rel, len) in orphans {
-                let untracked = match rel.to_str() {
+            // A name that is not UTF-8 is never one the index gave.
+            let untracked = |rel: &Path| -> Result<bool> {
+                Ok(match rel.to_str() {
                     Some(loc) => tracked(loc)?.is_none(),
                     None => true,
-                };
-                if untracked && self.files.remove(&rel)? {
+                })
+            };
+            for (rel, len) in orphans {
+                if untracked(&rel)? && self.files.remove(&rel)? {
                     report.freed_bytes += len;
                     report.orphan_media.push(rel.clone());
                     let mut meta = rel.into_os_string();
@@ -106,11 +109,7 @@ impl Engine {
             }
             for rel in orphan_sidecars {
                 let media = media_of_sidecar(&rel).unwrap_or_default();
-                let untracked = match media.to_str() {
-                    Some(loc) => tracked(loc)?.is_none(),
-                    None => true,
-                };
-                if untracked && !self.files.is_file(&media)? && self.files.remove(&rel)? {
+                if untracked(&media)? && !self.files.is_file(&media)? && self.files.remove(&rel)? {
                     report.orphan_sidecars.push(rel);
                 }
             }
@@ -145,18 +144,25 @@ impl Engine {
 
     /// Whether the sidecar of `row` is there, parses and describes it.
     fn sidecar_ok(&self, row: &MediaRow) -> bool {
-        match self.files.read(sidecar_location(&row.location)) {
-            Ok(Some(bytes)) => {
-                serde_json::from_slice::<MediaSidecar>(&bytes).is_ok_and(|s| s.describes(row))
-            }
-            _ => false,
-        }
+        matches!(self.read_sidecar(row), Ok(SidecarState::Sound))
+    }
+
+    /// What the sidecar of `row` is now.
+    fn read_sidecar(&self, row: &MediaRow) -> Result<SidecarState> {
+        Ok(match self.files.read(sidecar_location(&row.location))? {
+            None => SidecarState::Missing,
+            Some(bytes) => match serde_json::from_slice::<MediaSidecar>(&bytes) {
+                Ok(s) if s.describes(row) => SidecarState::Sound,
+                _ => SidecarState::Unreadable,
+            },
+        })
     }
 
     fn rewrite_sidecar(&self, tx: &rusqlite::Transaction<'_>, row: &MediaRow) -> Result<()> {
         let first = index::first_reference(tx, &row.location).map_err(|e| self.index.err(e))?;
         if let Some(first) = first {
-            let json = MediaSidecar::new(row, &first).to_json()?;
+            let json =
+                MediaSidecar::new(row, &first.metadata, first.policy, first.created).to_json()?;
             self.files
                 .write_atomic(&sidecar_location(&row.location), &json)?;
         }
@@ -201,19 +207,10 @@ impl Engine {
     /// The sidecar of `row`; a problem is confirmed after any write in
     /// progress has committed (a concurrent delete removes it legitimately).
     fn sidecar_state(&self, row: &MediaRow) -> Result<SidecarState> {
-        let read = || -> Result<SidecarState> {
-            Ok(match self.files.read(sidecar_location(&row.location))? {
-                None => SidecarState::Missing,
-                Some(bytes) => match serde_json::from_slice::<MediaSidecar>(&bytes) {
-                    Ok(s) if s.describes(row) => SidecarState::Sound,
-                    _ => SidecarState::Unreadable,
-                },
-            })
-        };
-        match read()? {
+        match self.read_sidecar(row)? {
             SidecarState::Sound => Ok(SidecarState::Sound),
             _ if !self.still_tracked(&row.location)? => Ok(SidecarState::Gone),
-            _ => read(),
+            _ => self.read_sidecar(row),
         }
     }
 

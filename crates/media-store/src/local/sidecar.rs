@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::index::MediaRow;
 use crate::layout::META_SUFFIX;
-use crate::{Result, RetentionPolicy, StoredReference};
+use crate::{MediaMetadata, Result, RetentionPolicy};
 
 /// Version of the sidecar format written.
 pub(crate) const FORMAT_VERSION: u32 = 3;
@@ -68,9 +68,14 @@ pub struct MediaSidecar {
 }
 
 impl MediaSidecar {
-    /// The sidecar of `media`, first stored by `first`.
-    pub(crate) fn new(media: &MediaRow, first: &StoredReference) -> MediaSidecar {
-        let m = &first.metadata;
+    /// The sidecar of `media`, first stored with metadata `m` under `policy`
+    /// at `created`.
+    pub(crate) fn new(
+        media: &MediaRow,
+        m: &MediaMetadata,
+        policy: RetentionPolicy,
+        created: OffsetDateTime,
+    ) -> MediaSidecar {
         MediaSidecar {
             version: FORMAT_VERSION,
             file: media
@@ -89,8 +94,8 @@ impl MediaSidecar {
             message_index: m.message_index,
             part_index: m.part_index,
             provider_id: m.provider_id.clone(),
-            retention_policy: first.policy,
-            created_at: first.created,
+            retention_policy: policy,
+            created_at: created,
         }
     }
 
