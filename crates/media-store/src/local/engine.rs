@@ -7,14 +7,20 @@ use rusqlite::Transaction;
 use time::OffsetDateTime;
 
 use super::config::FileStoreConfig;
-use super::files::{Files, Temp, parent};
+use super::files::Files;
 use super::index::{self, Index, MediaRow, NewRef};
 use super::naming;
 use super::sidecar::{MediaSidecar, sidecar_location};
+use crate::layout::META_SUFFIX;
 use crate::{
     Error, MediaMetadata, Result, RetentionPolicy, StorageReference, StoredReference,
     extension_for_mime,
 };
+
+/// The BLAKE3 hash of `data` (hex).
+pub(crate) fn content_hash(data: &[u8]) -> String {
+    blake3::hash(data).to_hex().to_string()
+}
 
 /// Name of the index database in the state folder.
 pub(crate) const INDEX_FILE: &str = ".promptkit/index.sqlite3";
@@ -79,99 +85,76 @@ impl Engine {
     /// Stores `req`; returns the new reference.
     ///
     /// The hash is known before anything is written: a dedup hit writes no
-    /// media at all. New content is written to temp files outside the lock;
-    /// inside one write transaction the dedup record is checked again, the
-    /// files are renamed to their final names and the rows inserted.
+    /// media at all. New content is written to a temp file outside the
+    /// lock; inside one write transaction the dedup record is checked again,
+    /// the file renamed to its final name, its sidecar written and the rows
+    /// inserted.
     pub(crate) fn store(&self, req: &Request) -> Result<StorageReference> {
         self.writable("store")?;
-        let hash = blake3::hash(&req.data).to_hex().to_string();
         let id = naming::new_ref_id();
         let dedup = self.config.enable_deduplication;
         let policy = req.metadata.policy.unwrap_or(self.config.default_policy);
-        if dedup {
-            let known = self.index.read(|c| index::content(c, &hash))?;
-            if known.is_some() {
-                let hit = self.index.write(|tx| {
-                    let Some(row) = index::content(tx, &hash).map_err(|e| self.index.err(e))?
-                    else {
-                        return Ok(false);
-                    };
-                    if !self.files.is_file(&row.location)? {
-                        return Ok(false); // lost: rewritten by the path below
-                    }
-                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location))
-                        .map_err(|e| self.index.err(e))?;
+        let size = req.data.len() as u64;
+        let hash = content_hash(&req.data);
+        // Looked up without the write lock first: new bytes are prepared
+        // while another process holds it.
+        if dedup && self.index.read(|c| index::content(c, size, &hash))?.is_some() {
+            let hit = self.index.write(|tx| match self.db(index::content(tx, size, &hash))? {
+                Some(row) if self.files.is_file(&row.location)? => {
+                    self.db(index::insert_ref(tx, &new_ref(&id, req, policy, &row.location)))?;
                     Ok(true)
-                })?;
-                if hit {
-                    return naming::reference_for(&id);
                 }
+                _ => Ok(false), // new, or lost: written below
+            })?;
+            if hit {
+                return naming::reference_for(&id);
             }
         }
-
-        let ext = extension_for_mime(&req.mime_type);
+        let folder = self.files.folder(&req.dir)?;
+        let temp = folder.write_temp(&req.data)?;
         let stem = if dedup { &hash[..32] } else { id.as_str() };
-        // The folder's real path: a symlinked folder inside the store is
-        // recorded where gc will find its files.
-        let dir = self.files.ensure_dir(&req.dir)?;
+        let name = format!("{stem}.{}", extension_for_mime(&req.mime_type));
         let media = MediaRow {
-            location: format!("{dir}/{stem}.{ext}"),
-            blake3: hash.clone(),
-            size: req.data.len() as u64,
+            location: format!("{}/{name}", folder.rel),
+            blake3: hash,
+            size,
             mime_type: req.mime_type.clone(),
             dedup,
         };
         let sidecar = MediaSidecar::new(&media, &req.metadata, policy, req.now).to_json()?;
-        let temp_media = self.files.write_temp(&dir, &req.data)?;
-        let temp_sidecar = self.files.write_temp(&dir, &sidecar)?;
         self.index.write(|tx| {
-            let existing = if dedup {
-                index::content(tx, &hash).map_err(|e| self.index.err(e))?
-            } else {
-                None
+            let existing = match dedup {
+                true => self.db(index::content(tx, size, &media.blake3))?,
+                false => None,
             };
-            match existing {
-                // Stored by someone else meanwhile: a dedup hit after all
-                // (putting the bytes back if its file was lost).
+            // Stored by someone else meanwhile: a dedup hit after all
+            // (putting the bytes back if its file was lost).
+            let location = match existing {
                 Some(row) => {
                     if !self.files.is_file(&row.location)? {
-                        self.place(temp_media, &row.location, None)?;
+                        let (dir, name) = row.location.rsplit_once('/').unwrap_or_default();
+                        let target = self.files.folder(dir)?;
+                        target.rename(temp, name)?;
+                        target.sync()?;
                     }
-                    index::insert_ref(tx, &new_ref(&id, req, policy, &row.location))
-                        .map_err(|e| self.index.err(e))
+                    row.location
                 }
-                None => self.commit_new(
-                    tx,
-                    &media,
-                    temp_media,
-                    temp_sidecar,
-                    &new_ref(&id, req, policy, &media.location),
-                ),
-            }
+                None => {
+                    folder.rename(temp, &name)?;
+                    folder.write(&format!("{name}{META_SUFFIX}"), &sidecar)?;
+                    folder.sync()?;
+                    self.db(index::insert_media(tx, &media))?;
+                    media.location.clone()
+                }
+            };
+            self.db(index::insert_ref(tx, &new_ref(&id, req, policy, &location)))
         })?;
         naming::reference_for(&id)
     }
 
-    fn commit_new(
-        &self,
-        tx: &Transaction<'_>,
-        media: &MediaRow,
-        temp_media: Temp<'_>,
-        temp_sidecar: Temp<'_>,
-        new_ref: &NewRef<'_>,
-    ) -> Result<()> {
-        self.place(temp_media, &media.location, Some(temp_sidecar))?;
-        index::insert_media(tx, media).map_err(|e| self.index.err(e))?;
-        index::insert_ref(tx, new_ref).map_err(|e| self.index.err(e))
-    }
-
-    /// Renames the temp files to `location` (and its sidecar), durably.
-    fn place(&self, media: Temp<'_>, location: &str, sidecar: Option<Temp<'_>>) -> Result<()> {
-        self.files.rename(media, location)?;
-        if let Some(s) = sidecar {
-            self.files.rename(s, &sidecar_location(location))?;
-        }
-        self.files.sync_dir(parent(location))
+    /// Maps an error of the index database.
+    pub(crate) fn db<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+        r.map_err(|e| self.index.err(e))
     }
 
     /// What the index records about `reference`.
@@ -188,7 +171,7 @@ impl Engine {
     pub(crate) fn read(&self, reference: &StorageReference) -> Result<(String, Bytes)> {
         let head = self.head(reference)?;
         match self.files.read(&head.location)? {
-            Some(data) if blake3::hash(&data).to_hex().as_str() == head.blake3 => {
+            Some(data) if content_hash(&data) == head.blake3 => {
                 Ok((head.mime_type, Bytes::from(data)))
             }
             Some(_) => Err(Error::Corrupt {

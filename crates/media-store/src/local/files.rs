@@ -37,24 +37,89 @@ pub(crate) struct Found {
     pub(crate) modified: Option<SystemTime>,
 }
 
-/// A temporary file that is removed unless [`Files::rename`] moved it.
+/// A media folder, open: temp files, renames and sidecars in it go
+/// through its handle (one path walk per store, not one per file).
 #[derive(Debug)]
-pub(crate) struct Temp<'a> {
-    files: &'a Files,
-    rel: Option<String>,
+pub(crate) struct Folder {
+    dir: Dir,
+    /// Its real path, relative to the base folder (`media/...`).
+    pub(crate) rel: String,
+    abs: PathBuf,
+    fsync: bool,
 }
 
-impl Temp<'_> {
-    fn rel(&self) -> &str {
-        self.rel.as_deref().unwrap_or_default()
-    }
+/// A temporary file in a [`Folder`], removed unless renamed.
+#[derive(Debug)]
+pub(crate) struct Temp<'a> {
+    folder: &'a Folder,
+    name: Option<String>,
 }
 
 impl Drop for Temp<'_> {
     fn drop(&mut self) {
-        if let Some(rel) = self.rel.take() {
-            let _ = self.files.root.remove_file(&rel);
+        if let Some(name) = self.name.take() {
+            let _ = self.folder.dir.remove_file(&name);
         }
+    }
+}
+
+impl Folder {
+    fn err(&self, name: &str, e: io::Error) -> Error {
+        Error::io(self.abs.join(name), e)
+    }
+
+    /// Writes `data` to the file `name`, creating or truncating it (fsynced
+    /// when the store fsyncs).
+    fn write_file(&self, name: &str, data: &[u8], options: &OpenOptions) -> Result<()> {
+        let mut file = self
+            .dir
+            .open_with(name, options)
+            .map_err(|e| self.err(name, e))?;
+        file.write_all(data)
+            .and_then(|()| if self.fsync { file.sync_all() } else { Ok(()) })
+            .map_err(|e| self.err(name, e))
+    }
+
+    /// Writes `data` to a new temporary file.
+    pub(crate) fn write_temp(&self, data: &[u8]) -> Result<Temp<'_>> {
+        let temp = Temp {
+            folder: self,
+            name: Some(temp_name()),
+        };
+        let name = temp.name.as_deref().unwrap_or_default();
+        self.write_file(name, data, OpenOptions::new().write(true).create_new(true))?;
+        Ok(temp)
+    }
+
+    /// Writes the file `name` in place (a sidecar: the index, not the file,
+    /// is the truth, so a torn write is only a sidecar for `gc` to rewrite).
+    pub(crate) fn write(&self, name: &str, data: &[u8]) -> Result<()> {
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        self.write_file(name, data, &options)
+    }
+
+    /// Moves a temporary file (of any folder) to the name `name` here.
+    pub(crate) fn rename(&self, mut temp: Temp<'_>, name: &str) -> Result<()> {
+        let from = temp.name.take().unwrap_or_default();
+        let source = &temp.folder.dir;
+        source.rename(&from, &self.dir, name).map_err(|e| {
+            let _ = source.remove_file(&from);
+            self.err(name, e)
+        })
+    }
+
+    /// Makes the folder's entries durable (when the store fsyncs).
+    pub(crate) fn sync(&self) -> Result<()> {
+        if !self.fsync {
+            return Ok(());
+        }
+        // A directory opened for reading (cap-std's `open_dir` handle is
+        // `O_PATH`, which cannot be synced).
+        self.dir
+            .open_with(".", OpenOptions::new().read(true))
+            .and_then(|d| d.sync_all())
+            .map_err(|e| self.err(".", e))
     }
 }
 
@@ -126,15 +191,16 @@ impl Files {
     }
 
     /// Creates the media folder `rel` and its parents, inside the base
-    /// folder only; returns its real path (symlinks inside the store
+    /// folder only, and opens it at its real path (symlinks inside the store
     /// resolved), which must still be under `media/`, so what the index
     /// records is what `gc` finds when it walks without following symlinks.
-    pub(crate) fn ensure_dir(&self, rel: &str) -> Result<String> {
-        inside_media(Path::new(rel))
-            .then_some(())
-            .ok_or_else(|| Error::PathEscape {
-                path: self.abs(rel),
-            })?;
+    pub(crate) fn folder(&self, rel: &str) -> Result<Folder> {
+        let escape = || Error::PathEscape {
+            path: self.abs(rel),
+        };
+        if !inside_media(Path::new(rel)) {
+            return Err(escape());
+        }
         if let Err(e) = self.root.create_dir_all(rel) {
             // An existing symlink to a folder is fine if it stays inside.
             match self.root.metadata(rel) {
@@ -144,12 +210,16 @@ impl Files {
             }
         }
         let real = self.root.canonicalize(rel).map_err(|e| self.err(rel, e))?;
-        match real.to_str() {
-            Some(r) if inside_media(&real) => Ok(r.to_owned()),
-            _ => Err(Error::PathEscape {
-                path: self.abs(rel),
-            }),
-        }
+        let real = match real.to_str() {
+            Some(r) if inside_media(&real) => r.to_owned(),
+            _ => return Err(escape()),
+        };
+        Ok(Folder {
+            dir: self.root.open_dir(&real).map_err(|e| self.err(&real, e))?,
+            abs: self.abs(&real),
+            rel: real,
+            fsync: self.fsync,
+        })
     }
 
     /// The absolute path of the media file `rel` for a caller outside the
@@ -170,59 +240,6 @@ impl Files {
                 path: self.abs(rel),
             })
         }
-    }
-
-    /// Writes `data` to a new temporary file in folder `dir` (fsynced when
-    /// the store fsyncs).
-    pub(crate) fn write_temp(&self, dir: &str, data: &[u8]) -> Result<Temp<'_>> {
-        let rel = format!("{dir}/{}", temp_name());
-        let mut file = self
-            .root
-            .open_with(&rel, OpenOptions::new().write(true).create_new(true))
-            .map_err(|e| self.err(&rel, e))?;
-        let temp = Temp {
-            files: self,
-            rel: Some(rel),
-        };
-        file.write_all(data)
-            .and_then(|()| if self.fsync { file.sync_all() } else { Ok(()) })
-            .map_err(|e| self.err(temp.rel(), e))?;
-        Ok(temp)
-    }
-
-    /// Moves a temporary file to its final name `to` (replacing what is there).
-    pub(crate) fn rename(&self, mut temp: Temp<'_>, to: &str) -> Result<()> {
-        let from = temp.rel.take().unwrap_or_default();
-        if let Err(e) = self.media_path(Path::new(to)) {
-            let _ = self.root.remove_file(&from);
-            return Err(e);
-        }
-        if let Err(e) = self.root.rename(&from, &self.root, to) {
-            let _ = self.root.remove_file(&from);
-            return Err(self.err(to, e));
-        }
-        Ok(())
-    }
-
-    /// Writes `data` to `rel` atomically (temp file + rename).
-    pub(crate) fn write_atomic(&self, rel: &str, data: &[u8]) -> Result<()> {
-        let dir = parent(rel);
-        let temp = self.write_temp(dir, data)?;
-        self.rename(temp, rel)
-    }
-
-    /// Makes the entries of folder `dir` durable (when the store fsyncs).
-    pub(crate) fn sync_dir(&self, dir: &str) -> Result<()> {
-        if !self.fsync {
-            return Ok(());
-        }
-        // A directory opened for reading (cap-std's `open_dir` handle is
-        // `O_PATH`, which cannot be synced).
-        let d = self
-            .root
-            .open_with(dir, OpenOptions::new().read(true))
-            .map_err(|e| self.err(dir, e))?;
-        d.sync_all().map_err(|e| self.err(dir, e))
     }
 
     /// Reads the file `rel`; `None` when it does not exist.
@@ -305,10 +322,6 @@ pub(crate) fn is_temp(rel: &Path) -> bool {
         .is_some_and(|n| n.starts_with(TEMP_PREFIX))
 }
 
-/// The folder part of a `/`-separated relative path.
-pub(crate) fn parent(rel: &str) -> &str {
-    rel.rsplit_once('/').map_or("", |(d, _)| d)
-}
 #[cfg(test)]
 mod tests {
     use super::*;

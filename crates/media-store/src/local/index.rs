@@ -14,7 +14,7 @@ use crate::reports::{StoredReference, expiry};
 use crate::{Error, MediaMetadata, Result, RetentionPolicy, StorageStats, TypeStats};
 
 /// Schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,8 +26,8 @@ CREATE TABLE media (
     size      INTEGER NOT NULL,
     mime_type TEXT NOT NULL,
     dedup     INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX media_content ON media(blake3) WHERE dedup = 1;
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX media_content ON media(size, blake3) WHERE dedup = 1;
 CREATE TABLE refs (
     id              TEXT PRIMARY KEY,
     location        TEXT NOT NULL REFERENCES media(location),
@@ -44,7 +44,7 @@ CREATE TABLE refs (
     explicit_policy INTEGER NOT NULL,
     created_ns      INTEGER NOT NULL,
     expires_ns      INTEGER
-);
+) WITHOUT ROWID;
 CREATE INDEX refs_location ON refs(location);
 CREATE TABLE totals (
     dimension TEXT NOT NULL,
@@ -285,12 +285,13 @@ fn from_nanos(n: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The dedup record of `blake3`, if the store holds those bytes.
-pub(crate) fn content(c: &Connection, blake3: &str) -> rusqlite::Result<Option<MediaRow>> {
+/// The dedup record of the bytes of `size` and hash `blake3`, if stored.
+pub(crate) fn content(c: &Connection, size: u64, blake3: &str) -> rusqlite::Result<Option<MediaRow>> {
     c.prepare_cached(
-        "SELECT location, blake3, size, mime_type, dedup FROM media WHERE blake3 = ?1 AND dedup = 1",
+        "SELECT location, blake3, size, mime_type, dedup FROM media
+         WHERE size = ?1 AND blake3 = ?2 AND dedup = 1",
     )?
-    .query_row([blake3], media_row)
+    .query_row(rusqlite::params![size as i64, blake3], media_row)
     .optional()
 }
 

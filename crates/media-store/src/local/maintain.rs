@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::engine::Engine;
+use super::engine::{Engine, content_hash};
 use super::files::is_temp;
 use super::index::{self, MediaRow};
 use super::naming;
@@ -163,8 +163,8 @@ impl Engine {
         if let Some(first) = first {
             let json =
                 MediaSidecar::new(row, &first.metadata, first.policy, first.created).to_json()?;
-            self.files
-                .write_atomic(&sidecar_location(&row.location), &json)?;
+            let (dir, name) = row.location.rsplit_once('/').unwrap_or_default();
+            self.files.folder(dir)?.write(&format!("{name}{META_SUFFIX}"), &json)?;
         }
         Ok(())
     }
@@ -180,7 +180,7 @@ impl Engine {
                 Some(data) => {
                     report.checked += 1;
                     if data.len() as u64 != row.size
-                        || blake3::hash(&data).to_hex().as_str() != row.blake3
+                        || content_hash(&data) != row.blake3
                     {
                         report.corrupt.push(PathBuf::from(&row.location));
                     }
