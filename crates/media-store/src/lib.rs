@@ -77,7 +77,9 @@ mod metadata;
 mod mime;
 #[cfg(feature = "object-store")]
 pub mod object;
+mod options;
 mod reports;
+mod sidecar;
 mod store;
 mod url;
 
@@ -97,4 +99,5 @@ pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMedi
 pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};
 pub use reports::{GcOptions, GcReport, RetentionReport, StoredReference, VerifyReport};
+pub use sidecar::MediaSidecar;
 pub use store::{MediaStore, MediaStoreExt};

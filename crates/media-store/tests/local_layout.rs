@@ -105,13 +105,13 @@ async fn sidecar_records_owner_hash_size_and_policy() {
     assert_eq!(j["mime_type"], "audio/ogg");
     assert_eq!(j["size_bytes"], 1234);
     assert_eq!(j["blake3"], blake3::hash(&data).to_hex().as_str());
-    assert_eq!(j["retention_policy"], "retain-7days");
-    assert_eq!(j["version"], 3);
+    assert_eq!(j["policy"], "retain-7days");
+    assert_eq!(j["version"], 4);
     // The sidecar lists no references: the index holds them, with owners.
     assert!(j.get("ref_count").is_none() && j.get("references").is_none());
-    let created = j["created_at"].as_str().unwrap();
+    let created = j["created"].as_str().unwrap();
     time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
-        .expect("created_at is RFC 3339");
+        .expect("created is RFC 3339");
     let id = r.as_str().strip_prefix("file:").unwrap();
     let listed = store.list().await.unwrap();
     assert_eq!(listed.len(), 1);

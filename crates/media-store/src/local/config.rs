@@ -1,9 +1,9 @@
 //! Configuration of the local file store and its builder.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use super::FileStore;
+use crate::options::{LOCAL_VARIABLES, Options, SHARED_VARIABLES};
 use crate::{Error, Organization, Result, RetentionPolicy};
 
 /// Configuration of a [`FileStore`].
@@ -83,7 +83,7 @@ impl Default for FileStoreConfig {
 #[must_use]
 pub struct FileStoreBuilder {
     config: FileStoreConfig,
-    env_error: Option<(String, String)>,
+    env_error: Option<String>,
 }
 
 impl FileStoreBuilder {
@@ -181,43 +181,34 @@ impl FileStoreBuilder {
     /// assert_eq!(b.config().organization, Organization::ByRun);
     /// ```
     pub fn from_lookup(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        if let Some(v) = lookup("MEDIA_STORE_DIR") {
+        if let Some(v) = lookup("MEDIA_STORE_DIR").filter(|v| !v.trim().is_empty()) {
             self.config.base_dir = PathBuf::from(v);
         }
-        self.parse_var(&lookup, "MEDIA_ORGANIZATION", |c, v| {
-            c.organization = Organization::from_str(v).map_err(|e| e.to_string())?;
-            Ok(())
-        });
-        self.parse_var(&lookup, "MEDIA_DEDUPLICATION", |c, v| {
-            c.enable_deduplication = parse_bool(v)?;
-            Ok(())
-        });
-        self.parse_var(&lookup, "MEDIA_DEFAULT_POLICY", |c, v| {
-            c.default_policy = RetentionPolicy::from_str(v).map_err(|e| e.to_string())?;
-            Ok(())
-        });
-        self.parse_var(&lookup, "MEDIA_MAX_FILE_SIZE", |c, v| {
-            c.max_file_size = Some(v.trim().parse().map_err(|e| format!("{e}"))?);
-            Ok(())
-        });
-        self.parse_var(&lookup, "MEDIA_FSYNC", |c, v| {
-            c.fsync = parse_bool(v)?;
-            Ok(())
-        });
-        self
+        let mut o = Options::default();
+        let read = o.read_vars(&lookup, &SHARED_VARIABLES);
+        match read.and_then(|()| o.read_vars(&lookup, &LOCAL_VARIABLES)) {
+            Ok(()) => self.with_options(&o),
+            Err(e) => {
+                let message = match e {
+                    Error::Config(m) => m,
+                    e => e.to_string(),
+                };
+                self.env_error.get_or_insert(message);
+                self
+            }
+        }
     }
 
-    fn parse_var(
-        &mut self,
-        lookup: &impl Fn(&str) -> Option<String>,
-        name: &str,
-        set: impl FnOnce(&mut FileStoreConfig, &str) -> Result<(), String>,
-    ) {
-        if let Some(v) = lookup(name)
-            && let Err(e) = set(&mut self.config, &v)
-        {
-            self.env_error.get_or_insert((name.to_owned(), e));
-        }
+    /// Applies the options that were given.
+    pub(crate) fn with_options(mut self, o: &Options) -> Self {
+        let c = &mut self.config;
+        c.organization = o.organization.unwrap_or(c.organization);
+        c.default_policy = o.default_policy.unwrap_or(c.default_policy);
+        c.max_file_size = o.max_file_size.or(c.max_file_size);
+        c.enable_deduplication = o.deduplication.unwrap_or(c.enable_deduplication);
+        c.fsync = o.fsync.unwrap_or(c.fsync);
+        c.read_only |= o.read_only;
+        self
     }
 
     /// The configuration built so far.
@@ -227,18 +218,10 @@ impl FileStoreBuilder {
 
     /// Creates the base directory and opens the store.
     pub fn build(self) -> Result<FileStore> {
-        if let Some((var, e)) = self.env_error {
-            return Err(Error::Config(format!("invalid {var}: {e}")));
+        if let Some(e) = self.env_error {
+            return Err(Error::Config(e));
         }
         FileStore::new(self.config)
-    }
-}
-
-fn parse_bool(v: &str) -> Result<bool, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(format!("`{other}` is not a boolean (true/false)")),
     }
 }
 

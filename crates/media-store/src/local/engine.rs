@@ -10,8 +10,8 @@ use super::config::FileStoreConfig;
 use super::files::Files;
 use super::index::{self, Index, MediaRow, NewRef};
 use super::naming;
-use super::sidecar::{MediaSidecar, sidecar_location};
 use crate::layout::META_SUFFIX;
+use crate::sidecar::sidecar_location;
 use crate::{
     Error, MediaMetadata, Result, RetentionPolicy, StorageReference, StoredReference,
     extension_for_mime,
@@ -98,14 +98,24 @@ impl Engine {
         let hash = content_hash(&req.data);
         // Looked up without the write lock first: new bytes are prepared
         // while another process holds it.
-        if dedup && self.index.read(|c| index::content(c, size, &hash))?.is_some() {
-            let hit = self.index.write(|tx| match self.db(index::content(tx, size, &hash))? {
-                Some(row) if self.files.is_file(&row.location)? => {
-                    self.db(index::insert_ref(tx, &new_ref(&id, req, policy, &row.location)))?;
-                    Ok(true)
-                }
-                _ => Ok(false), // new, or lost: written below
-            })?;
+        if dedup
+            && self
+                .index
+                .read(|c| index::content(c, size, &hash))?
+                .is_some()
+        {
+            let hit = self
+                .index
+                .write(|tx| match self.db(index::content(tx, size, &hash))? {
+                    Some(row) if self.files.is_file(&row.location)? => {
+                        self.db(index::insert_ref(
+                            tx,
+                            &new_ref(&id, req, policy, &row.location),
+                        ))?;
+                        Ok(true)
+                    }
+                    _ => Ok(false), // new, or lost: written below
+                })?;
             if hit {
                 return naming::reference_for(&id);
             }
@@ -121,7 +131,7 @@ impl Engine {
             mime_type: req.mime_type.clone(),
             dedup,
         };
-        let sidecar = MediaSidecar::new(&media, &req.metadata, policy, req.now).to_json()?;
+        let sidecar = media.sidecar(&req.metadata, policy, req.now)?;
         self.index.write(|tx| {
             let existing = match dedup {
                 true => self.db(index::content(tx, size, &media.blake3))?,
@@ -216,7 +226,7 @@ impl Engine {
         id: &str,
         reference: &StorageReference,
     ) -> Result<Option<MediaRow>> {
-        match index::remove_ref(tx, id).map_err(|e| self.index.err(e))? {
+        match self.db(index::remove_ref(tx, id))? {
             None => Err(Error::NotFound {
                 reference: reference.to_string(),
             }),
@@ -232,10 +242,7 @@ impl Engine {
         }
         self.index.write(|tx| {
             for m in rows {
-                if index::media_at(tx, &m.location)
-                    .map_err(|e| self.index.err(e))?
-                    .is_none()
-                {
+                if self.db(index::media_at(tx, &m.location))?.is_none() {
                     self.files.remove(&m.location)?;
                     self.files.remove(sidecar_location(&m.location))?;
                 }

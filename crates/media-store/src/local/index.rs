@@ -90,6 +90,24 @@ pub(crate) struct MediaRow {
     pub(crate) dedup: bool,
 }
 
+impl MediaRow {
+    /// The sidecar of this file, first stored with `metadata` under
+    /// `policy` at `created`.
+    pub(crate) fn sidecar(
+        &self,
+        metadata: &MediaMetadata,
+        policy: RetentionPolicy,
+        created: OffsetDateTime,
+    ) -> Result<Vec<u8>> {
+        let metadata = MediaMetadata {
+            policy: Some(policy),
+            ..metadata.clone()
+        };
+        crate::MediaSidecar::new(&self.blake3, &self.mime_type, self.size, created, metadata)
+            .to_json()
+    }
+}
+
 /// One reference to be recorded.
 pub(crate) struct NewRef<'a> {
     pub(crate) id: &'a str,
@@ -286,7 +304,11 @@ fn from_nanos(n: i64) -> OffsetDateTime {
 }
 
 /// The dedup record of the bytes of `size` and hash `blake3`, if stored.
-pub(crate) fn content(c: &Connection, size: u64, blake3: &str) -> rusqlite::Result<Option<MediaRow>> {
+pub(crate) fn content(
+    c: &Connection,
+    size: u64,
+    blake3: &str,
+) -> rusqlite::Result<Option<MediaRow>> {
     c.prepare_cached(
         "SELECT location, blake3, size, mime_type, dedup FROM media
          WHERE size = ?1 AND blake3 = ?2 AND dedup = 1",

@@ -12,9 +12,9 @@ use super::engine::{Engine, content_hash};
 use super::files::is_temp;
 use super::index::{self, MediaRow};
 use super::naming;
-use super::sidecar::{MediaSidecar, sidecar_location};
 use crate::layout::META_SUFFIX;
 use crate::lifecycle::Progress;
+use crate::sidecar::{MediaSidecar, sidecar_location};
 use crate::{GcOptions, GcReport, Result, RetentionReport, StorageReference, VerifyReport};
 
 /// References dropped per write transaction by retention.
@@ -88,7 +88,7 @@ impl Engine {
         }
 
         self.index.write(|tx| {
-            let tracked = |loc: &str| index::media_at(tx, loc).map_err(|e| self.index.err(e));
+            let tracked = |loc: &str| self.db(index::media_at(tx, loc));
             // A name that is not UTF-8 is never one the index gave.
             let untracked = |rel: &Path| -> Result<bool> {
                 Ok(match rel.to_str() {
@@ -115,8 +115,7 @@ impl Engine {
             }
             for row in lost {
                 if tracked(&row.location)?.is_some() && !self.files.is_file(&row.location)? {
-                    let ids =
-                        index::remove_location(tx, &row.location).map_err(|e| self.index.err(e))?;
+                    let ids = self.db(index::remove_location(tx, &row.location))?;
                     self.files.remove(sidecar_location(&row.location))?;
                     report
                         .dangling_references
@@ -124,7 +123,7 @@ impl Engine {
                 }
             }
             for id in dangling {
-                index::remove_ref(tx, &id).map_err(|e| self.index.err(e))?;
+                self.db(index::remove_ref(tx, &id))?;
                 report.dangling_references.extend(ref_string(&id));
             }
             for row in unsound {
@@ -151,20 +150,21 @@ impl Engine {
     fn read_sidecar(&self, row: &MediaRow) -> Result<SidecarState> {
         Ok(match self.files.read(sidecar_location(&row.location))? {
             None => SidecarState::Missing,
-            Some(bytes) => match serde_json::from_slice::<MediaSidecar>(&bytes) {
-                Ok(s) if s.describes(row) => SidecarState::Sound,
+            Some(bytes) => match MediaSidecar::parse(&row.location, &bytes) {
+                Ok(s) if s.blake3 == row.blake3 && s.size_bytes == row.size => SidecarState::Sound,
                 _ => SidecarState::Unreadable,
             },
         })
     }
 
     fn rewrite_sidecar(&self, tx: &rusqlite::Transaction<'_>, row: &MediaRow) -> Result<()> {
-        let first = index::first_reference(tx, &row.location).map_err(|e| self.index.err(e))?;
+        let first = self.db(index::first_reference(tx, &row.location))?;
         if let Some(first) = first {
-            let json =
-                MediaSidecar::new(row, &first.metadata, first.policy, first.created).to_json()?;
+            let json = row.sidecar(&first.metadata, first.policy, first.created)?;
             let (dir, name) = row.location.rsplit_once('/').unwrap_or_default();
-            self.files.folder(dir)?.write(&format!("{name}{META_SUFFIX}"), &json)?;
+            self.files
+                .folder(dir)?
+                .write(&format!("{name}{META_SUFFIX}"), &json)?;
         }
         Ok(())
     }
@@ -179,9 +179,7 @@ impl Engine {
             match self.files.read(&row.location)? {
                 Some(data) => {
                     report.checked += 1;
-                    if data.len() as u64 != row.size
-                        || content_hash(&data) != row.blake3
-                    {
+                    if data.len() as u64 != row.size || content_hash(&data) != row.blake3 {
                         report.corrupt.push(PathBuf::from(&row.location));
                     }
                     match self.sidecar_state(row)? {
@@ -221,8 +219,7 @@ impl Engine {
         let tracked = if self.config.read_only {
             self.index.read(check)?
         } else {
-            self.index
-                .write(|tx| check(tx).map_err(|e| self.index.err(e)))?
+            self.index.write(|tx| self.db(check(tx)))?
         };
         Ok(tracked.is_some())
     }

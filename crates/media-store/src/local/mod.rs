@@ -42,7 +42,6 @@ mod files;
 mod index;
 mod maintain;
 mod naming;
-mod sidecar;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -54,7 +53,6 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use config::{FileStoreBuilder, FileStoreConfig};
-pub use sidecar::MediaSidecar;
 
 use self::engine::{Engine, Request};
 use crate::lifecycle::{MediaLifecycle, Progress};

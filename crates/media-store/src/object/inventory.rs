@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::ObjectStoreMediaStore;
 use super::layout::{MediaKey, RefKey, is_hash};
-use super::record::MediaRecord;
+use crate::sidecar::MediaSidecar;
 use crate::{Error, Result};
 
 /// Small reads (markers) in flight at once.
@@ -121,13 +121,13 @@ impl ObjectStoreMediaStore {
     pub(super) async fn read_markers(
         &self,
         markers: Vec<RefKey>,
-    ) -> Result<(Vec<(RefKey, MediaRecord)>, Vec<Path>)> {
+    ) -> Result<(Vec<(RefKey, MediaSidecar)>, Vec<Path>)> {
         let results: Vec<_> = futures::stream::iter(markers)
             .map(|r| async move {
                 let key = self.layout.marker_key(&r);
                 match self.get_opt(&key).await? {
                     None => Ok::<_, Error>(None),
-                    Some(b) => Ok(Some(match MediaRecord::from_bytes(key.as_ref(), &b) {
+                    Some(b) => Ok(Some(match MediaSidecar::parse(key.as_ref(), &b) {
                         Ok(rec) => Ok((r, rec)),
                         Err(_) => Err(key),
                     })),

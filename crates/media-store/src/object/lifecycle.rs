@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::ObjectStoreMediaStore;
 use super::layout::RefKey;
-use super::record::MediaRecord;
 use crate::reports::{RetentionReport, StoredReference, is_expired};
+use crate::sidecar::MediaSidecar;
 use crate::{Error, Result, RetentionPolicy, StorageReference};
 
 /// Hashes whose references are dropped at the same time.
@@ -83,7 +83,7 @@ impl ObjectStoreMediaStore {
     fn stored_reference(
         &self,
         r: &RefKey,
-        rec: MediaRecord,
+        rec: MediaSidecar,
         key: &object_store::path::Path,
     ) -> Result<StoredReference> {
         Ok(StoredReference {
@@ -194,7 +194,7 @@ impl ObjectStoreMediaStore {
     /// references of one hash in turn, so the last one is counted once).
     async fn drop_references(
         &self,
-        pick: impl Fn(&MediaRecord) -> bool + Send + Sync,
+        pick: impl Fn(&MediaSidecar) -> bool + Send + Sync,
     ) -> Result<RetentionReport> {
         let inv = self.inventory().await?;
         let markers = inv

@@ -107,7 +107,6 @@ mod inventory;
 mod layout;
 mod lifecycle;
 mod read;
-mod record;
 #[cfg(feature = "s3")]
 mod s3;
 mod stats;

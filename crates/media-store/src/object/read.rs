@@ -7,9 +7,9 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 
 use super::layout::RefKey;
-use super::record::MediaRecord;
 use super::write::hash_hex;
 use super::{ObjectStoreMediaStore, UrlSource};
+use crate::sidecar::MediaSidecar;
 use crate::{Error, MediaContent, Result, StorageReference};
 
 impl ObjectStoreMediaStore {
@@ -18,7 +18,7 @@ impl ObjectStoreMediaStore {
     pub(super) async fn resolve(
         &self,
         reference: &StorageReference,
-    ) -> Result<(RefKey, MediaRecord, Path)> {
+    ) -> Result<(RefKey, MediaSidecar, Path)> {
         let r = RefKey::parse(reference)?;
         let marker_key = self.layout.marker_key(&r);
         let (marker, location) =
@@ -26,7 +26,7 @@ impl ObjectStoreMediaStore {
         let not_found = || Error::NotFound {
             reference: reference.to_string(),
         };
-        let record = MediaRecord::from_bytes(marker_key.as_ref(), &marker.ok_or_else(not_found)?)?;
+        let record = MediaSidecar::parse(marker_key.as_ref(), &marker.ok_or_else(not_found)?)?;
         Ok((r, record, location.ok_or_else(not_found)?))
     }
 

@@ -15,7 +15,7 @@ use object_store::ObjectMeta;
 
 use super::ObjectStoreMediaStore;
 use super::layout::MediaKey;
-use super::record::MediaRecord;
+use crate::sidecar::MediaSidecar;
 use crate::{Result, StorageStats, TypeStats};
 
 /// Marker reads in flight at once.
@@ -32,8 +32,8 @@ struct MarkerSummary {
     session_id: Option<String>,
 }
 
-impl From<MediaRecord> for MarkerSummary {
-    fn from(r: MediaRecord) -> Self {
+impl From<MediaSidecar> for MarkerSummary {
+    fn from(r: MediaSidecar) -> Self {
         MarkerSummary {
             size_bytes: r.size_bytes,
             mime_type: r.mime_type,
@@ -130,7 +130,7 @@ impl ObjectStoreMediaStore {
         let read: Vec<Option<(ObjectMeta, MarkerSummary)>> = futures::stream::iter(unknown)
             .map(|meta| async move {
                 match self.get_opt(&meta.location).await? {
-                    Some(b) => MediaRecord::from_bytes(meta.location.as_ref(), &b)
+                    Some(b) => MediaSidecar::parse(meta.location.as_ref(), &b)
                         .map(|r| Some((meta, MarkerSummary::from(r)))),
                     None => Ok(None), // deleted since the listing
                 }

@@ -8,8 +8,8 @@ use object_store::path::Path;
 
 use super::ObjectStoreMediaStore;
 use super::inventory::{READS_IN_FLIGHT, content_of_sidecar, key_path};
-use super::record::MediaRecord;
 use crate::reports::VerifyReport;
+use crate::sidecar::MediaSidecar;
 use crate::{Error, Result};
 
 /// Media objects read and re-hashed at once.
@@ -68,13 +68,13 @@ impl ObjectStoreMediaStore {
             .values()
             .flat_map(|e| e.sidecars.iter().map(|m| m.location.clone()))
             .collect();
-        let sidecars: Vec<(Path, Option<Result<MediaRecord>>)> =
+        let sidecars: Vec<(Path, Option<Result<MediaSidecar>>)> =
             futures::stream::iter(sidecar_keys)
                 .map(|key| async move {
                     let rec = self
                         .get_opt(&key)
                         .await?
-                        .map(|b| MediaRecord::from_bytes(key.as_ref(), &b));
+                        .map(|b| MediaSidecar::parse(key.as_ref(), &b));
                     Ok::<_, Error>((key, rec))
                 })
                 .buffer_unordered(READS_IN_FLIGHT)

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::ObjectStoreMediaStore;
 use super::config::PART_SIZE;
 use super::layout::{RefKey, sidecar_key};
-use super::record::MediaRecord;
+use crate::sidecar::MediaSidecar;
 use crate::{
     Error, MediaContent, MediaMetadata, Result, StorageReference, extension_for_mime,
     validate_media,
@@ -42,14 +42,16 @@ impl ObjectStoreMediaStore {
             .content_key(self.config.organization, metadata, &hash, ext)?;
         let mut metadata = metadata.clone();
         metadata.policy = Some(metadata.policy.unwrap_or(self.config.default_policy));
-        let record = MediaRecord {
-            blake3: hash.clone(),
-            mime_type: content.mime_type.to_string(),
-            size_bytes: data.len() as u64,
-            created: OffsetDateTime::now_utc(),
-            metadata,
-        }
-        .to_bytes()?;
+        let record = Bytes::from(
+            MediaSidecar::new(
+                &hash,
+                &content.mime_type,
+                data.len() as u64,
+                OffsetDateTime::now_utc(),
+                metadata,
+            )
+            .to_json()?,
+        );
 
         let reference = self.put_marker(&hash, record.clone()).await?;
         let marker = self.layout.marker_key(&reference);

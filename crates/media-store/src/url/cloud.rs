@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use ::url::Url;
 
+use super::Env;
 #[cfg(not(all(feature = "s3", feature = "gcs", feature = "azure")))]
 use super::missing_feature;
-use super::{Env, Options};
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 use crate::Error;
 use crate::MediaLifecycle;
 use crate::Result;
+use crate::options::Options;
 
 /// Whether the query parameter `key` of a `scheme://` URL is an object_store
 /// option of that backend (our own parameters never are).
@@ -122,13 +123,15 @@ fn query_options<B, K: FromStr>(mut builder: B, url: &Url, with: impl Fn(B, K, S
     builder
 }
 
-/// Object stores have no read-only mode: `read_only=true` is refused rather
-/// than ignored.
+/// Object stores have no read-only mode, always deduplicate and leave
+/// durability to the service: `read_only=true`, `deduplication` and `fsync`
+/// are refused rather than ignored.
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 fn refuse_read_only(url: &Url, o: &Options) -> Result<()> {
-    if o.read_only {
+    if o.read_only || o.deduplication.is_some() || o.fsync.is_some() {
         return Err(Error::Config(format!(
-            "media store URL `{}`: read_only=true is supported by file:// stores only",
+            "media store URL `{}`: read_only=true, deduplication and fsync are supported by \
+             file:// stores only",
             super::redact_url(url.as_str())
         )));
     }

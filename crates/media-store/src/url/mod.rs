@@ -1,12 +1,12 @@
 //! Choosing the media store at run time: `MEDIA_STORE_URL` and friends.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use ::url::Url;
 
-use crate::{Error, MediaLifecycle, Organization, Result, RetentionPolicy};
+use crate::options::{Options, SHARED_VARIABLES};
+use crate::{Error, MediaLifecycle, Result};
 
 mod cloud;
 
@@ -206,11 +206,13 @@ fn default_store(_get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
 
 /// The query parameters [`Options`] reads: never handed to object_store,
 /// and shown in errors (they hold no secret).
-const OWN_PARAMETERS: [&str; 4] = [
+const OWN_PARAMETERS: [&str; 6] = [
     "organization",
     "default_policy",
     "max_file_size",
     "read_only",
+    "deduplication",
+    "fsync",
 ];
 
 /// `url` as an error, a log or `Debug` may show it: user and password
@@ -264,71 +266,16 @@ fn redact_unparsed(url: &str) -> String {
     format!("{head}{tail}")
 }
 
-/// Options every backend understands.
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Options {
-    organization: Option<Organization>,
-    default_policy: Option<RetentionPolicy>,
-    max_file_size: Option<u64>,
-    read_only: bool,
-}
-
 impl Options {
     /// From the environment, then the URL's query (which wins).
     fn read(url: &Url, get: Lookup<'_>) -> Result<Options> {
         let mut o = Options::default();
-        let vars = [
-            ("MEDIA_ORGANIZATION", "organization"),
-            ("MEDIA_DEFAULT_POLICY", "default_policy"),
-            ("MEDIA_MAX_FILE_SIZE", "max_file_size"),
-        ];
-        for (var, key) in vars {
-            if let Some(v) = get(var) {
-                o.set(key, &v)
-                    .map_err(|e| Error::Config(format!("{var}: {e}")))?;
-            }
-        }
+        o.read_vars(get, &SHARED_VARIABLES)?;
         for (k, v) in url.query_pairs() {
             o.set(&k, &v)
                 .map_err(|e| Error::Config(format!("media store URL parameter `{k}`: {e}")))?;
         }
         Ok(o)
-    }
-
-    fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), String> {
-        match key {
-            "organization" => {
-                self.organization = Some(Organization::from_str(value).map_err(|e| e.to_string())?)
-            }
-            "default_policy" => {
-                self.default_policy =
-                    Some(RetentionPolicy::from_str(value).map_err(|e| e.to_string())?)
-            }
-            "max_file_size" => {
-                self.max_file_size = Some(
-                    value
-                        .trim()
-                        .parse()
-                        .map_err(|e| format!("`{value}` is not a byte count: {e}"))?,
-                )
-            }
-            "read_only" => {
-                self.read_only = match value.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" => false,
-                    _ => return Err(format!("`{value}` is not true/false")),
-                }
-            }
-            _ => {
-                return Err(
-                    "unknown parameter (organization, default_policy, max_file_size, read_only; \
-                     s3://, gs:// and az:// URLs also take their object_store options, \
-                     e.g. aws_endpoint)"
-                        .into(),
-                );
-            }
-        }
-        Ok(())
     }
 
     #[cfg(feature = "object-store")]
@@ -399,20 +346,13 @@ fn file_path(url: &Url) -> Result<std::path::PathBuf> {
 
 #[cfg(feature = "local")]
 fn file_store(url: &Url, o: &Options, get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
-    let mut b = crate::FileStore::builder()
-        .from_lookup(get)
-        .with_base_dir(file_path(url)?)
-        .with_read_only(o.read_only);
-    if let Some(org) = o.organization {
-        b = b.with_organization(org);
-    }
-    if let Some(p) = o.default_policy {
-        b = b.with_default_policy(p);
-    }
-    if let Some(m) = o.max_file_size {
-        b = b.with_max_file_size(m);
-    }
-    Ok(Arc::new(b.build()?))
+    let builder = crate::FileStore::builder().from_lookup(get);
+    Ok(Arc::new(
+        builder
+            .with_options(o)
+            .with_base_dir(file_path(url)?)
+            .build()?,
+    ))
 }
 
 #[cfg(not(feature = "local"))]
@@ -436,6 +376,7 @@ fn memory_store(_o: &Options) -> Result<Arc<dyn MediaLifecycle>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Organization, RetentionPolicy};
 
     fn none(_: &str) -> Option<String> {
         None
