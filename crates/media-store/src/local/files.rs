@@ -201,15 +201,16 @@ impl Files {
         if !inside_media(Path::new(rel)) {
             return Err(escape());
         }
-        if let Err(e) = self.root.create_dir_all(rel) {
-            // An existing symlink to a folder is fine if it stays inside.
-            match self.root.metadata(rel) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(self.err(rel, e)),
-                Err(e) => return Err(self.err(rel, e)),
+        // Usually there already (an existing symlink to a folder is fine if
+        // it stays inside); created when missing.
+        let real = match self.root.canonicalize(rel) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.root.create_dir_all(rel).map_err(|e| self.err(rel, e))?;
+                self.root.canonicalize(rel)
             }
-        }
-        let real = self.root.canonicalize(rel).map_err(|e| self.err(rel, e))?;
+            found => found,
+        };
+        let real = real.map_err(|e| self.err(rel, e))?;
         let real = match real.to_str() {
             Some(r) if inside_media(&real) => r.to_owned(),
             _ => return Err(escape()),

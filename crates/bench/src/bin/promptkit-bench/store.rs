@@ -183,7 +183,14 @@ pub(crate) async fn bench(quick: bool) -> Result<Section, String> {
             st.percentile(50.0).as_secs_f64() / afsw.percentile(50.0).as_secs_f64().max(1e-12);
         let hash_p50 = hash.percentile(50.0);
         let dedup_p50 = dedup.percentile(50.0);
-        ratios.push((label, ratio, vs_async, hash_p50, dedup_p50, hop.percentile(50.0)));
+        ratios.push((
+            label,
+            ratio,
+            vs_async,
+            hash_p50,
+            dedup_p50,
+            hop.percentile(50.0),
+        ));
         for (op, samples, base) in [
             ("std::fs::write media + sidecar", &mut fsw, None),
             ("tokio::fs::write", &mut afsw, Some(fs_p50)),
