@@ -89,6 +89,18 @@ impl Drop for Pending {
     }
 }
 
+/// Runs `undo` on a thread of its own: it runs even when the caller's
+/// runtime is shutting down (which runs no more tasks) or the caller is a
+/// `Drop`. Abandoned stores are rare, so a thread each costs nothing.
+pub(crate) fn undo_on_own_thread(undo: impl FnOnce() + Send + 'static) {
+    let spawned = std::thread::Builder::new()
+        .name("promptkit-media-undo".into())
+        .spawn(undo);
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start a thread to drop an abandoned store's reference");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

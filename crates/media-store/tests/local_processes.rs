@@ -84,7 +84,7 @@ async fn processes_share_one_directory() {
                 .env(CHILD_DIR, dir.path())
                 .env(CHILD_NAME, format!("proc{i}"))
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stderr(Stdio::inherit())
                 .spawn()
                 .unwrap()
         })

@@ -369,3 +369,62 @@ async fn store_from_process_environment_with_aws_endpoint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A runtime shut down while stores are in flight (a server stopping with
+/// requests in progress): each store either reached its caller or left no
+/// reference. The marker of a store cut short is removed on a thread of its
+/// own, since the runtime runs no more tasks.
+#[test]
+fn a_runtime_shut_down_mid_store_leaves_no_reference() {
+    use promptkit_media_store::{MediaLifecycle, MediaMetadata};
+    let venv = require_venv!();
+    let (server, bucket) = moto(&venv);
+    let received = Arc::new(std::sync::Mutex::new(HashSet::new()));
+    let meta = MediaMetadata::new()
+        .with_session("s")
+        .with_conversation("shutdown");
+    for round in 0..8u64 {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = s3_store(&server.base_url(), &bucket, Organization::BySession);
+        for i in 0..12u64 {
+            let (store, received, meta) = (store.clone(), Arc::clone(&received), meta.clone());
+            rt.spawn(async move {
+                let mut bytes = vec![0u8; 64 * 1024];
+                bytes[..16].copy_from_slice(&[round.to_le_bytes(), i.to_le_bytes()].concat());
+                if let Ok(r) = store.store_bytes("image/png", bytes.into(), &meta).await {
+                    received.lock().unwrap().insert(r.to_string());
+                }
+            });
+        }
+        // Let some stores finish, then shut down with others in flight.
+        std::thread::sleep(Duration::from_millis(200 * round));
+        drop(rt);
+    }
+    let expected = received.lock().unwrap().clone();
+    let check = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = s3_store(&server.base_url(), &bucket, Organization::BySession);
+    let listed = || -> HashSet<String> {
+        check
+            .block_on(store.list())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.reference.to_string())
+            .collect()
+    };
+    // Undo threads may still be at work: wait (up to 20 s) for them.
+    for _ in 0..100 {
+        if listed() == expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(listed(), expected);
+    assert!(!expected.is_empty(), "no store finished before a shutdown");
+}

@@ -205,7 +205,9 @@ impl Files {
         // it stays inside); created when missing.
         let real = match self.root.canonicalize(rel) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.root.create_dir_all(rel).map_err(|e| self.err(rel, e))?;
+                self.root
+                    .create_dir_all(rel)
+                    .map_err(|e| self.err(rel, e))?;
                 self.root.canonicalize(rel)
             }
             found => found,

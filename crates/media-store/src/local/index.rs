@@ -139,19 +139,7 @@ impl Index {
         let conn = if read_only {
             open_read_only(path)?
         } else {
-            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_NOFOLLOW;
-            let conn = Connection::open_with_flags(path, flags).map_err(|e| db_err(path, e))?;
-            conn.busy_timeout(BUSY_TIMEOUT)
-                .map_err(|e| db_err(path, e))?;
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| db_err(path, e))?;
-            conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "OFF" })
-                .map_err(|e| db_err(path, e))?;
-            migrate(&conn).map_err(|e| db_err(path, e))?;
-            conn
+            open_writable(path, fsync).map_err(|e| db_err(path, e))?
         };
         check_version(&conn, path)?;
         Ok(Index {
@@ -235,6 +223,39 @@ fn open_read_only(path: &Path) -> Result<Connection> {
         // mount): read the database as an immutable file.
         .or_else(|_| try_open(format!("{uri}?immutable=1")))
         .map_err(|e| db_err(path, e))
+}
+
+fn open_writable(path: &Path, fsync: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Switching a new database to WAL can be refused as busy without the
+    // busy timeout's wait (another process setting up the same database):
+    // retried for as long as a statement would wait.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let set_up = conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|()| {
+                let sync = if fsync { "FULL" } else { "OFF" };
+                conn.pragma_update(None, "synchronous", sync)
+            })
+            .and_then(|()| migrate(&conn));
+        match set_up {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            set_up => return set_up.map(|()| conn),
+        }
+    }
 }
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {

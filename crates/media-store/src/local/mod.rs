@@ -160,12 +160,8 @@ impl FileStore {
         let runtime = tokio_runtime()?;
         let undo_engine = Arc::clone(&self.engine);
         let (delivery, pending) = delivery::channel(move |reference| {
-            // The caller is gone with the result in hand: drop it again, on
-            // a thread of its own (a runtime shutting down runs no more
-            // blocking tasks, and this runs inside a `Drop`).
-            let _ = std::thread::Builder::new()
-                .name("promptkit-media-undo".into())
-                .spawn(move || undo(&undo_engine, &reference));
+            // The caller is gone with the result in hand (inside a `Drop`).
+            delivery::undo_on_own_thread(move || undo(&undo_engine, &reference));
         });
         let engine = Arc::clone(&self.engine);
         runtime.spawn_blocking(move || {

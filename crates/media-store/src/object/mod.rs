@@ -377,9 +377,9 @@ impl MediaStore for ObjectStoreMediaStore {
             // another executor): stored in place.
             return self.store_media(content, metadata).await;
         };
-        let (this, undoer, undo_runtime) = (self.clone(), self.clone(), runtime.clone());
+        let (this, undoer) = (self.clone(), self.clone());
         let (delivery, pending) = delivery::channel(move |reference| {
-            undo_runtime.spawn(async move { undoer.drop_abandoned(&reference).await });
+            undoer.drop_abandoned(reference);
         });
         let (content, metadata) = (content.clone(), metadata.clone());
         runtime.spawn(async move {
@@ -388,7 +388,7 @@ impl MediaStore for ObjectStoreMediaStore {
             }
             let result = this.store_media(&content, &metadata).await;
             if let Some(reference) = delivery.deliver(result) {
-                this.drop_abandoned(&reference).await;
+                this.drop_abandoned(reference);
             }
         });
         pending.wait().await
@@ -413,10 +413,58 @@ impl MediaStore for ObjectStoreMediaStore {
 
 impl ObjectStoreMediaStore {
     /// Drops the reference of a store whose caller went away.
-    async fn drop_abandoned(&self, reference: &StorageReference) {
-        if let Err(e) = self.delete_reference(reference).await {
+    /// Drops the reference of a store nobody will receive: as a task of the
+    /// runtime at hand, or, where none runs it (a runtime shutting down drops
+    /// its tasks), on a thread and runtime of its own.
+    pub(super) fn drop_abandoned(&self, reference: StorageReference) {
+        let undo = Undo {
+            store: self.clone(),
+            reference,
+            done: false,
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(undo.run());
+        }
+    }
+}
+
+/// A reference to drop; dropped unrun, it runs on a thread of its own. (Not
+/// there first: a runtime made for it, once gone, would leave dead
+/// connections in the store's HTTP pool for the application's runtime.)
+struct Undo {
+    store: ObjectStoreMediaStore,
+    reference: StorageReference,
+    done: bool,
+}
+
+impl Undo {
+    async fn run(mut self) {
+        let deleted = self.store.delete_reference(&self.reference).await;
+        self.done = true;
+        if let Err(e) = deleted {
+            let reference = &self.reference;
             tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
         }
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let (store, reference) = (self.store.clone(), self.reference.clone());
+        delivery::undo_on_own_thread(move || {
+            let deleted = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::backend("object store", "undo a store", true, e))
+                .and_then(|rt| rt.block_on(store.delete_reference(&reference)));
+            if let Err(e) = deleted {
+                tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
+            }
+        });
     }
 }
 

@@ -22,6 +22,28 @@ const PARTS_IN_FLIGHT: usize = 4;
 /// Media from this size on is hashed off the async threads.
 const HASH_OFFLOAD: usize = 4 * 1024 * 1024;
 
+/// The reference of a store in progress, dropped again unless disarmed.
+struct Abandoned<'a> {
+    store: &'a ObjectStoreMediaStore,
+    reference: StorageReference,
+    armed: bool,
+}
+
+impl Abandoned<'_> {
+    fn disarm(mut self) -> StorageReference {
+        self.armed = false;
+        self.reference.clone()
+    }
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.store.drop_abandoned(self.reference.clone());
+        }
+    }
+}
+
 /// Outcome of a conditional create.
 enum Created {
     Yes,
@@ -55,8 +77,17 @@ impl ObjectStoreMediaStore {
 
         let reference = self.put_marker(&hash, record.clone()).await?;
         let marker = self.layout.marker_key(&reference);
-        match self.ensure_content(&hash, &own_key, &data, record).await {
-            Ok(()) => reference.to_reference(),
+        // Dropped before the bytes are in place (the task cancelled, e.g. by
+        // a runtime shutting down): the marker is removed all the same.
+        let pending = Abandoned {
+            store: self,
+            reference: reference.to_reference()?,
+            armed: true,
+        };
+        let written = self.ensure_content(&hash, &own_key, &data, record).await;
+        let reference = pending.disarm();
+        match written {
+            Ok(()) => Ok(reference),
             Err(e) => {
                 // No reference for bytes that were not written. If this fails
                 // too (backend down), the stray marker only keeps bytes alive.
