@@ -442,7 +442,7 @@ fn smoke_all(venv: &Path, envs: &[(&str, String)], dir: &Path) -> R {
         &["--threshold-kb", "0"],
         None,
         &[
-            "Provider: OpenAI (http://smoke:***@127.0.0.1:",
+            "Provider: OpenAI (http://***:***@127.0.0.1:",
             "image externalized: ",
             "image/svg+xml",
         ],

@@ -1,33 +1,42 @@
 //! Showing URLs in messages without the secrets they may carry.
 
-/// Query parameters whose values are hidden: names containing one of these
-/// (case-insensitive), e.g. `sig` (Azure SAS), `api-key`, `access_token`.
-const SECRET_PARAMS: [&str; 7] = [
-    "sig",
-    "key",
-    "token",
-    "secret",
-    "password",
-    "credential",
-    "signature",
+/// Query parameters whose values are shown: known to hold no secret (Azure
+/// OpenAI's `api-version`, the media store's own options). Every other
+/// value is hidden: an unknown parameter may carry a key.
+const SHOWN_PARAMS: [&str; 7] = [
+    "api-version",
+    "organization",
+    "default_policy",
+    "max_file_size",
+    "read_only",
+    "deduplication",
+    "fsync",
 ];
 
-/// `url` as it may be shown in a message or log: a password in it becomes
-/// `***`, and so do the values of query parameters that hold secrets (`sig`,
-/// `*key*`, `*token*`, `*secret*`, `*password*`, `*credential*`). The user
-/// name, host, path and other parameters are kept. Text that is not a URL is
-/// returned as is, except that anything between `://` and an `@` is hidden.
+/// `url` as it may be shown in a message, a log or `Debug`: the user
+/// information becomes `***` (a token may stand there alone, and an S3
+/// URL's user is its access key), the values of query parameters other than
+/// a few known to hold no secret become `***`, and the fragment is dropped.
+/// Scheme, host, port and path are kept. Text without `://` is returned as
+/// is; text that is not a valid URL is redacted the same way.
+///
+/// Every crate of the workspace shows URLs through this one function.
 ///
 /// ```
 /// use promptkit_core::redact_url;
-/// assert_eq!(redact_url("s3://key:secret@bucket/prefix"), "s3://key:***@bucket/prefix");
+/// assert_eq!(redact_url("s3://key:secret@bucket/prefix"), "s3://***:***@bucket/prefix");
+/// assert_eq!(redact_url("https://TOKEN@proxy.example/v1"), "https://***@proxy.example/v1");
 /// assert_eq!(
 ///     redact_url("https://me:pw@host:8443/openai/v1?api-version=2024-10-21&api-key=abc"),
-///     "https://me:***@host:8443/openai/v1?api-version=2024-10-21&api-key=***"
+///     "https://***:***@host:8443/openai/v1?api-version=2024-10-21&api-key=***"
 /// );
-/// assert_eq!(redact_url("az://c/p?sig=AbC%3D&sv=2024"), "az://c/p?sig=***&sv=2024");
+/// assert_eq!(redact_url("az://c/p?sig=AbC%3D&sv=2024"), "az://c/p?sig=***&sv=***");
+/// assert_eq!(
+///     redact_url("s3://b/p?organization=flat&aws_secret_access_key=X#frag"),
+///     "s3://b/p?organization=flat&aws_secret_access_key=***"
+/// );
 /// assert_eq!(redact_url("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080/v1");
-/// assert_eq!(redact_url("s3://key:sec ret@b/p"), "s3://key:***@b/p");
+/// assert_eq!(redact_url("s3://key:sec ret@b/p?k=v"), "s3://***:***@b/p?k=***");
 /// assert_eq!(redact_url("api.openai.com"), "api.openai.com");
 /// ```
 pub fn redact_url(url: &str) -> String {
@@ -39,46 +48,64 @@ pub fn redact_url(url: &str) -> String {
     let authority = &rest[..authority_end];
     let mut out = String::with_capacity(url.len());
     out.push_str(&url[..scheme_end]);
-    match authority.rfind('@') {
+    let host = match authority.rfind('@') {
         Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.split_once(':') {
-                Some((user, _password)) => {
-                    out.push_str(user);
-                    out.push_str(":***");
-                }
-                None => out.push_str(userinfo),
-            }
-            out.push_str(&authority[at..]);
+            out.push_str(if authority[..at].contains(':') {
+                "***:***@"
+            } else {
+                "***@"
+            });
+            &authority[at + 1..]
         }
-        None => out.push_str(authority),
-    }
-    let tail = &rest[authority_end..];
-    let (before_fragment, fragment) = match tail.find('#') {
-        Some(i) => tail.split_at(i),
-        None => (tail, ""),
+        None => authority,
     };
-    match before_fragment.split_once('?') {
+    out.push_str(host);
+    let tail = &rest[authority_end..];
+    let tail = tail.split_once('#').map_or(tail, |(before, _)| before);
+    match tail.split_once('?') {
         Some((path, query)) => {
             out.push_str(path);
             out.push('?');
             let params: Vec<String> = query.split('&').map(redact_param).collect();
             out.push_str(&params.join("&"));
         }
-        None => out.push_str(before_fragment),
+        None => out.push_str(tail),
     }
-    out.push_str(fragment);
     out
 }
 
 fn redact_param(param: &str) -> String {
     match param.split_once('=') {
-        Some((name, _value)) if is_secret(name) => format!("{name}=***"),
-        _ => param.to_owned(),
+        Some((name, _)) if SHOWN_PARAMS.contains(&name) => param.to_owned(),
+        Some((name, _)) => format!("{name}=***"),
+        None if param.is_empty() => String::new(),
+        None => "***".to_owned(),
     }
 }
 
-fn is_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_PARAMS.iter().any(|s| name.contains(s))
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn no_secret_survives() {
+        for (url, want) in [
+            ("https://user:SECRET1@host/x", "https://***:***@host/x"),
+            ("https://SECRET2@host/x#SECRET3", "https://***@host/x"),
+            (
+                "s3://user:SECRET4@ bad/x?k=SECRET5",
+                "s3://***:***@ bad/x?k=***",
+            ),
+            (
+                "https://h/v1?SECRET6&api-version=1",
+                "https://h/v1?***&api-version=1",
+            ),
+            ("memory://", "memory://"),
+            ("not a url", "not a url"),
+        ] {
+            let got = redact_url(url);
+            assert_eq!(got, want, "{url}");
+            assert!(!got.contains("SECRET"), "{got}");
+        }
+    }
 }

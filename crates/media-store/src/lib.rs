@@ -79,6 +79,7 @@ mod mime;
 pub mod object;
 mod options;
 mod reports;
+#[cfg(any(feature = "local", feature = "object-store"))]
 mod sidecar;
 mod store;
 mod url;
@@ -99,5 +100,6 @@ pub use object::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig, ObjectStoreMedi
 pub use object::{S3MediaStore, S3MediaStoreBuilder};
 pub use promptkit_core::{MediaContent, StorageReference};
 pub use reports::{GcOptions, GcReport, RetentionReport, StoredReference, VerifyReport};
+#[cfg(any(feature = "local", feature = "object-store"))]
 pub use sidecar::MediaSidecar;
 pub use store::{MediaStore, MediaStoreExt};

@@ -13,6 +13,7 @@ pub(crate) const SHARED_VARIABLES: [(&str, &str); 3] = [
 ];
 
 /// The local store's own variables (besides `MEDIA_STORE_DIR`).
+#[cfg(feature = "local")]
 pub(crate) const LOCAL_VARIABLES: [(&str, &str); 2] = [
     ("MEDIA_DEDUPLICATION", "deduplication"),
     ("MEDIA_FSYNC", "fsync"),
@@ -85,7 +86,7 @@ fn parse_bool(v: &str) -> std::result::Result<bool, String> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "local"))]
 mod tests {
     use super::*;
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+#[cfg(feature = "local")]
 use crate::layout::META_SUFFIX;
 use crate::{Error, MediaMetadata, Result};
 
@@ -87,6 +88,7 @@ impl MediaSidecar {
 }
 
 /// `<location>.meta`
+#[cfg(feature = "local")]
 pub(crate) fn sidecar_location(location: &str) -> String {
     format!("{location}{META_SUFFIX}")
 }

@@ -66,13 +66,19 @@ pub(crate) struct Config {
 }
 
 /// The pieces of `base` that [`promptkit_core::redact_url`] hides, each with
-/// its replacement: `:PASSWORD@` and `name=VALUE` of secret query parameters.
+/// its replacement: the user information and `name=VALUE` of query
+/// parameters.
 fn url_secrets(base: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Ok(u) = reqwest::Url::parse(base)
-        && let Some(pw) = u.password()
-    {
-        out.push((format!(":{pw}@"), ":***@".to_string()));
+    if let Ok(u) = reqwest::Url::parse(base) {
+        if let Some(pw) = u.password() {
+            out.push((format!(":{pw}@"), ":***@".to_string()));
+        }
+        if !u.username().is_empty() {
+            let user = u.username();
+            out.push((format!("//{user}:"), "//***:".to_string()));
+            out.push((format!("//{user}@"), "//***@".to_string()));
+        }
     }
     if let Some((_, query)) = base.split_once('?') {
         for param in query.split('&') {

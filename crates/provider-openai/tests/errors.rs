@@ -335,12 +335,12 @@ async fn a_password_in_the_base_url_is_never_shown() {
         .unwrap();
     let shown_debug = format!("{provider:?}");
     assert!(
-        shown_debug.contains("user:***@127.0.0.1:9"),
+        shown_debug.contains("//***:***@127.0.0.1:9"),
         "{shown_debug}"
     );
     let err = provider.chat(&req()).await.unwrap_err();
     let shown = format!("{err} {err:?} {shown_debug}");
-    for secret in ["url-pass-123", "qkey-456", KEY] {
+    for secret in ["url-pass-123", "qkey-456", KEY, "user:"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
     let bad = builder("ftp://user:url-pass-123@host/v1")

@@ -182,8 +182,8 @@ mod tests {
     fn passwords_are_hidden() {
         use promptkit_core::redact_url;
         let url = Url::parse("s3://key:secret@bucket/prefix").unwrap();
-        assert_eq!(redact_url(url.as_str()), "s3://key:***@bucket/prefix");
-        assert_eq!(redact_url("s3://key:sec ret@b/p"), "s3://key:***@b/p");
+        assert_eq!(redact_url(url.as_str()), "s3://***:***@bucket/prefix");
+        assert_eq!(redact_url("s3://key:sec ret@b/p"), "s3://***:***@b/p");
         assert_eq!(redact_url("az://c/p?sig=abc"), "az://c/p?sig=***");
         assert_eq!(redact_url("memory://"), "memory://");
     }

@@ -204,8 +204,8 @@ fn default_store(_get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
     )))
 }
 
-/// The query parameters [`Options`] reads: never handed to object_store,
-/// and shown in errors (they hold no secret).
+/// The query parameters [`Options`] reads: never handed to object_store
+/// (and shown by [`redact_url`]: they hold no secret).
 const OWN_PARAMETERS: [&str; 6] = [
     "organization",
     "default_policy",
@@ -215,56 +215,7 @@ const OWN_PARAMETERS: [&str; 6] = [
     "fsync",
 ];
 
-/// `url` as an error, a log or `Debug` may show it: user and password
-/// replaced by `***`, and so the values of query parameters other than the
-/// media store's own (object_store options such as
-/// `aws_secret_access_key`).
-pub(crate) fn redact_url(url: &str) -> String {
-    let Ok(mut u) = Url::parse(url.trim()) else {
-        return redact_unparsed(url);
-    };
-    if u.password().is_some() {
-        let _ = u.set_password(Some("***"));
-    }
-    if !u.username().is_empty() {
-        let _ = u.set_username("***");
-    }
-    if u.query().is_some() {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if OWN_PARAMETERS.contains(&k.as_ref()) {
-                    v.into_owned()
-                } else {
-                    "***".to_string()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.set_fragment(None);
-    u.into()
-}
-
-/// [`redact_url`] for a string that is not a URL: no user information and no query.
-fn redact_unparsed(url: &str) -> String {
-    let (head, tail) = match url.find(['?', '#']) {
-        Some(i) => (&url[..i], "?***"),
-        None => (url, ""),
-    };
-    let head = match head.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            match authority.rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://***@{host}{path}"),
-                None => head.to_string(),
-            }
-        }
-        None => head.to_string(),
-    };
-    format!("{head}{tail}")
-}
+pub(crate) use promptkit_core::redact_url;
 
 impl Options {
     /// From the environment, then the URL's query (which wins).
@@ -482,12 +433,22 @@ mod tests {
             ),
             ("https://user:SECRET2@host/x", "https://***:***@host/x"),
             ("https://SECRET3@host/x#frag", "https://***@host/x"),
-            ("s3://user:SECRET4@ bad/x?k=SECRET5", "s3://***@ bad/x?***"),
+            (
+                "s3://user:SECRET4@ bad/x?k=SECRET5",
+                "s3://***:***@ bad/x?k=***",
+            ),
             ("not a url", "not a url"),
         ] {
             let got = redact_url(url);
             assert_eq!(got, want, "{url}");
             assert!(!got.contains("SECRET"), "{got}");
+        }
+        // The media store's own options are shown (they hold no secret).
+        for p in OWN_PARAMETERS {
+            assert!(
+                redact_url(&format!("s3://b/p?{p}=v")).ends_with(&format!("{p}=v")),
+                "{p}"
+            );
         }
         let err = from_url_with("s3://user:SECRET6@ bad/x", &no_vars()).unwrap_err();
         assert!(!err.to_string().contains("SECRET6"), "{err}");
