@@ -26,9 +26,10 @@ pub const MEDIA_STORE_URL: &str = "MEDIA_STORE_URL";
 ///
 /// Query parameters set options for any backend: `organization`
 /// (`flat`, `by-session`, `by-conversation`, `by-run`), `default_policy`
-/// (`retain`, `retain-7days`, ...), `max_file_size` (bytes) and `read_only`
-/// (`true`: open without writing anything; mutations are refused; `file://`
-/// only, refused on `s3://`, `gs://` and `az://`), e.g.
+/// (`retain`, `retain-7days`, ...) and `max_file_size` (bytes); `file://`
+/// stores also take `read_only` (`true`: open without writing anything;
+/// mutations are refused), `deduplication` and `fsync` (`true`/`false`),
+/// which `s3://`, `gs://` and `az://` refuse. E.g.
 /// `s3://media/prod?organization=by-conversation`.
 ///
 /// For `s3://`, `gs://` and `az://`, every other query parameter is an
