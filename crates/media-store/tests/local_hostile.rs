@@ -321,3 +321,44 @@ async fn a_dedup_hit_writes_nothing_but_its_reference() {
     assert_eq!(fresh.retrieve_bytes(&again).await.unwrap(), data);
     assert_eq!(fresh.retrieve_bytes(&r).await.unwrap(), data);
 }
+
+/// A symlink planted where a sidecar goes (pointing at another file of the
+/// store) is replaced by the sidecar, never written through: by a store and
+/// by `gc` rewriting a lost sidecar.
+#[tokio::test]
+async fn a_symlink_where_a_sidecar_goes_is_replaced_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let kept = random_bytes(b"\x89PNG\r\n\x1a\n", 3000);
+    let a = store
+        .store_bytes("image/png", kept.clone(), &meta("s", "c"))
+        .await
+        .unwrap();
+    let a_path = store.path_of(&a).await.unwrap();
+    let folder = a_path.parent().unwrap().to_path_buf();
+    let victim = a_path.file_name().unwrap().to_owned();
+
+    // The sidecar of bytes not stored yet (deduplicated names come from the hash).
+    let data = random_bytes(b"\x89PNG\r\n\x1a\n", 4000);
+    let name = format!("{}.png", &blake3::hash(&data).to_hex()[..32]);
+    let planted = folder.join(format!("{name}.meta"));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let b = store
+        .store_bytes("image/png", data.clone(), &meta("s", "c"))
+        .await
+        .unwrap();
+    assert_eq!(store.path_of(&b).await.unwrap(), folder.join(&name));
+    assert!(!std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&a_path).unwrap(), kept);
+
+    // gc rewriting a lost sidecar replaces a symlink standing in for it.
+    std::fs::remove_file(&planted).unwrap();
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let report = store.gc(GcOptions::new(false)).await.unwrap();
+    assert_eq!(report.rewritten_sidecars.len(), 1, "{report:?}");
+    assert!(!std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&a_path).unwrap(), kept);
+    assert_eq!(store.retrieve_bytes(&a).await.unwrap(), kept);
+    assert_eq!(store.retrieve_bytes(&b).await.unwrap(), data);
+    assert!(store.verify().await.unwrap().is_ok());
+}

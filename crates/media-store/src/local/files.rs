@@ -93,10 +93,14 @@ impl Folder {
 
     /// Writes the file `name` in place (a sidecar: the index, not the file,
     /// is the truth, so a torn write is only a sidecar for `gc` to rewrite).
+    /// What was there goes first, so a symlink planted there is replaced,
+    /// never written through.
     pub(crate) fn write(&self, name: &str, data: &[u8]) -> Result<()> {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        self.write_file(name, data, &options)
+        match self.dir.remove_file(name) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(self.err(name, e)),
+            _ => {}
+        }
+        self.write_file(name, data, OpenOptions::new().write(true).create_new(true))
     }
 
     /// Moves a temporary file (of any folder) to the name `name` here.
