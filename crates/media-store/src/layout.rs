@@ -20,6 +20,12 @@ use crate::{Error, MediaMetadata, Organization, Result};
 pub(crate) const MEDIA_DIR: &str = "media";
 /// Suffix appended to a media file's name for its sidecar.
 pub(crate) const META_SUFFIX: &str = ".meta";
+
+/// The content address of bytes: their BLAKE3 hash, lowercase hex (what the
+/// index, sidecars and deduplicated names record, on every backend).
+pub(crate) fn content_hash(data: &[u8]) -> String {
+    blake3::hash(data).to_hex().to_string()
+}
 /// Longest accepted id, in bytes.
 pub(crate) const MAX_ID_LEN: usize = 128;
 

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use crate::{Error, Organization, Result, RetentionPolicy};
+use crate::{Organization, RetentionPolicy};
 
 /// The variables every backend reads, with the option each sets.
 pub(crate) const SHARED_VARIABLES: [(&str, &str); 3] = [
@@ -32,23 +32,23 @@ pub(crate) struct Options {
 
 impl Options {
     /// Sets the options of the `variables` that `get` finds (blank counts
-    /// as unset).
+    /// as unset); an error says which variable is at fault.
     pub(crate) fn read_vars(
         &mut self,
         get: &dyn Fn(&str) -> Option<String>,
         variables: &[(&str, &str)],
-    ) -> Result<()> {
+    ) -> Result<(), String> {
         for (var, key) in variables {
             if let Some(v) = get(var).filter(|v| !v.trim().is_empty()) {
                 self.set(key, &v)
-                    .map_err(|e| Error::Config(format!("invalid {var}: {e}")))?;
+                    .map_err(|e| format!("invalid {var}: {e}"))?;
             }
         }
         Ok(())
     }
 
     /// Sets the option `key` from its text.
-    pub(crate) fn set(&mut self, key: &str, value: &str) -> std::result::Result<(), String> {
+    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
             "organization" => {
                 self.organization = Some(Organization::from_str(value).map_err(|e| e.to_string())?)
@@ -115,6 +115,6 @@ mod tests {
         );
         let bad = |k: &str| (k == "MEDIA_DEFAULT_POLICY").then(|| "forever".to_string());
         let err = o.read_vars(&bad, &SHARED_VARIABLES).unwrap_err();
-        assert!(err.to_string().contains("MEDIA_DEFAULT_POLICY"), "{err}");
+        assert!(err.contains("MEDIA_DEFAULT_POLICY"), "{err}");
     }
 }

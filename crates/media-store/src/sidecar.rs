@@ -87,7 +87,7 @@ impl MediaSidecar {
     }
 }
 
-/// `<location>.meta`
+/// `<location>.meta` (or `<name>.meta` for a file name alone)
 #[cfg(feature = "local")]
 pub(crate) fn sidecar_location(location: &str) -> String {
     format!("{location}{META_SUFFIX}")

@@ -189,11 +189,7 @@ impl FileStoreBuilder {
         match read.and_then(|()| o.read_vars(&lookup, &LOCAL_VARIABLES)) {
             Ok(()) => self.with_options(&o),
             Err(e) => {
-                let message = match e {
-                    Error::Config(m) => m,
-                    e => e.to_string(),
-                };
-                self.env_error.get_or_insert(message);
+                self.env_error.get_or_insert(e);
                 self
             }
         }

@@ -10,17 +10,12 @@ use super::config::FileStoreConfig;
 use super::files::Files;
 use super::index::{self, Index, MediaRow, NewRef};
 use super::naming;
-use crate::layout::META_SUFFIX;
+use crate::layout::content_hash;
 use crate::sidecar::sidecar_location;
 use crate::{
     Error, MediaMetadata, Result, RetentionPolicy, StorageReference, StoredReference,
     extension_for_mime,
 };
-
-/// The BLAKE3 hash of `data` (hex).
-pub(crate) fn content_hash(data: &[u8]) -> String {
-    blake3::hash(data).to_hex().to_string()
-}
 
 /// Name of the index database in the state folder.
 pub(crate) const INDEX_FILE: &str = ".promptkit/index.sqlite3";
@@ -142,8 +137,7 @@ impl Engine {
             let location = match existing {
                 Some(row) => {
                     if !self.files.is_file(&row.location)? {
-                        let (dir, name) = row.location.rsplit_once('/').unwrap_or_default();
-                        let target = self.files.folder(dir)?;
+                        let (target, name) = self.files.folder_of(&row.location)?;
                         target.rename(temp, name)?;
                         target.sync()?;
                     }
@@ -151,7 +145,7 @@ impl Engine {
                 }
                 None => {
                     folder.rename(temp, &name)?;
-                    folder.write(&format!("{name}{META_SUFFIX}"), &sidecar)?;
+                    folder.write(&sidecar_location(&name), &sidecar)?;
                     folder.sync()?;
                     self.db(index::insert_media(tx, &media))?;
                     media.location.clone()

@@ -65,11 +65,11 @@ impl Drop for Temp<'_> {
 
 impl Folder {
     fn err(&self, name: &str, e: io::Error) -> Error {
-        Error::io(self.abs.join(name), e)
+        fs_error(self.abs.join(name), e)
     }
 
-    /// Writes `data` to the file `name`, creating or truncating it (fsynced
-    /// when the store fsyncs).
+    /// Writes `data` to the file `name`, opened with `options` (fsynced when
+    /// the store fsyncs).
     fn write_file(&self, name: &str, data: &[u8], options: &OpenOptions) -> Result<()> {
         let mut file = self
             .dir
@@ -168,13 +168,7 @@ impl Files {
     }
 
     fn err(&self, rel: impl AsRef<Path>, e: io::Error) -> Error {
-        let path = self.abs(rel);
-        // cap-std's word for a path that resolves outside the folder.
-        if e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside") {
-            Error::PathEscape { path }
-        } else {
-            Error::io(path, e)
-        }
+        fs_error(self.abs(rel), e)
     }
 
     /// Refuses a symlink (or anything but a folder) at `rel`; a missing
@@ -227,6 +221,13 @@ impl Files {
             rel: real,
             fsync: self.fsync,
         })
+    }
+
+    /// The folder of the media file at `location` (created if missing), and
+    /// the file's name in it.
+    pub(crate) fn folder_of<'l>(&self, location: &'l str) -> Result<(Folder, &'l str)> {
+        let (dir, name) = location.rsplit_once('/').unwrap_or_default();
+        Ok((self.folder(dir)?, name))
     }
 
     /// The absolute path of the media file `rel` for a caller outside the
@@ -320,6 +321,16 @@ fn inside_media(rel: &Path) -> bool {
     let mut parts = rel.components();
     parts.next() == Some(Component::Normal(MEDIA_DIR.as_ref()))
         && parts.all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// A file operation's error at `path`: one that cap-std refused because the
+/// path resolves outside its folder is [`Error::PathEscape`].
+fn fs_error(path: PathBuf, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("outside") {
+        Error::PathEscape { path }
+    } else {
+        Error::io(path, e)
+    }
 }
 
 /// Whether a file name is one of the store's temporary files.

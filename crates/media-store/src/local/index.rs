@@ -245,12 +245,7 @@ fn open_writable(path: &Path, fsync: bool) -> rusqlite::Result<Connection> {
             })
             .and_then(|()| migrate(&conn));
         match set_up {
-            Err(e)
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                ) && std::time::Instant::now() < deadline =>
-            {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             set_up => return set_up.map(|()| conn),
@@ -300,16 +295,24 @@ fn check_version(conn: &Connection, path: &Path) -> Result<()> {
 /// database a transient [`Error::Backend`].
 pub(crate) fn db_err(path: &Path, e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode as C;
-    match e.sqlite_error_code() {
-        Some(C::DatabaseCorrupt | C::NotADatabase) => Error::Corrupt {
+    if let Some(C::DatabaseCorrupt | C::NotADatabase) = e.sqlite_error_code() {
+        return Error::Corrupt {
             reference: path.display().to_string(),
             message: e.to_string(),
-        },
-        Some(C::DatabaseBusy | C::DatabaseLocked) => {
-            Error::backend("local", format!("index {}", path.display()), true, e)
-        }
-        _ => Error::backend("local", format!("index {}", path.display()), false, e),
+        };
     }
+    let busy = is_busy(&e);
+    Error::backend("local", format!("index {}", path.display()), busy, e)
+}
+
+/// Whether another connection holding the database made `e` (worth waiting
+/// for, or retrying).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(C::DatabaseBusy | C::DatabaseLocked)
+    )
 }
 
 fn nanos(t: OffsetDateTime) -> i64 {

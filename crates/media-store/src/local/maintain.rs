@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::engine::{Engine, content_hash};
+use super::engine::Engine;
 use super::files::is_temp;
 use super::index::{self, MediaRow};
 use super::naming;
-use crate::layout::META_SUFFIX;
+use crate::layout::{META_SUFFIX, content_hash};
 use crate::lifecycle::Progress;
 use crate::sidecar::{MediaSidecar, sidecar_location};
 use crate::{GcOptions, GcReport, Result, RetentionReport, StorageReference, VerifyReport};
@@ -161,10 +161,8 @@ impl Engine {
         let first = self.db(index::first_reference(tx, &row.location))?;
         if let Some(first) = first {
             let json = row.sidecar(&first.metadata, first.policy, first.created)?;
-            let (dir, name) = row.location.rsplit_once('/').unwrap_or_default();
-            self.files
-                .folder(dir)?
-                .write(&format!("{name}{META_SUFFIX}"), &json)?;
+            let (folder, name) = self.files.folder_of(&row.location)?;
+            folder.write(&sidecar_location(name), &json)?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::ObjectStoreMediaStore;
 use super::config::PART_SIZE;
 use super::layout::{RefKey, sidecar_key};
+use crate::layout::content_hash;
 use crate::sidecar::MediaSidecar;
 use crate::{
     Error, MediaContent, MediaMetadata, Result, StorageReference, extension_for_mime,
@@ -227,11 +228,11 @@ pub(super) async fn hash_hex(data: &Bytes) -> Result<String> {
         // Small media, or no Tokio runtime to hand the work to (an object
         // store that needs none, such as the in-memory one, polled by
         // another executor).
-        _ => return Ok(blake3::hash(data).to_hex().to_string()),
+        _ => return Ok(content_hash(data)),
     };
     let d = data.clone();
     runtime
-        .spawn_blocking(move || blake3::hash(&d).to_hex().to_string())
+        .spawn_blocking(move || content_hash(&d))
         .await
         .map_err(|e| Error::backend("blake3", "hash media", false, e))
 }

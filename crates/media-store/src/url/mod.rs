@@ -222,7 +222,7 @@ impl Options {
     /// From the environment, then the URL's query (which wins).
     fn read(url: &Url, get: Lookup<'_>) -> Result<Options> {
         let mut o = Options::default();
-        o.read_vars(get, &SHARED_VARIABLES)?;
+        o.read_vars(get, &SHARED_VARIABLES).map_err(Error::Config)?;
         for (k, v) in url.query_pairs() {
             o.set(&k, &v)
                 .map_err(|e| Error::Config(format!("media store URL parameter `{k}`: {e}")))?;
