@@ -341,44 +341,58 @@ async fn gc_collects_planted_orphans_and_repairs_interrupted_deletes() {
 }
 
 /// gc collecting unreferenced bytes, or the location record of deleted
-/// bytes, while a store of the same bytes runs: the new reference resolves.
+/// bytes, while stores of the same bytes run: the new references resolve.
 ///
 /// gc's clock is set so that everything written before the race is past
-/// the grace period and everything the racing store writes is not: in use,
+/// the grace period and everything the racing stores write is not: in use,
 /// the grace period (an hour) is what keeps a store in progress from gc.
+/// Object stores date objects to the second, so the race starts more than a
+/// second after the old state is in place, and eight races share each gc.
 /// (With gc's clock hours ahead, a marker written just before gc lists it,
 /// whose bytes come just after gc's last look, is rightly collected.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_racing_a_store_of_the_same_bytes_keeps_the_new_reference() {
     let store = Arc::new(ObjectStoreMediaStore::in_memory(config()).unwrap());
     let grace = std::time::Duration::from_secs(3600);
-    for round in 0..64 {
-        let data = random_bytes(PNG, 2000);
-        let old = store_png(&store, &data, RetentionPolicy::Retain, "c").await;
-        if round % 2 == 0 {
-            // Bytes whose marker vanished (gc removes the bytes).
-            remove(&store, &marker_key(&old)).await;
-        } else {
-            // Deleted bytes; only the location record is left (gc removes it).
-            store.delete(&old).await.unwrap();
+    for round in 0..8 {
+        let mut contents = Vec::new();
+        for i in 0..8 {
+            let data = random_bytes(PNG, 2000);
+            let old = store_png(&store, &data, RetentionPolicy::Retain, "c").await;
+            if i % 2 == 0 {
+                // Bytes whose marker vanished (gc removes the bytes).
+                remove(&store, &marker_key(&old)).await;
+            } else {
+                // Deleted bytes; only the location record is left (gc removes it).
+                store.delete(&old).await.unwrap();
+            }
+            contents.push(data);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        let later = OffsetDateTime::now_utc() + grace;
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let later = OffsetDateTime::now_utc() + grace - Duration::seconds(1);
         let options = GcOptions::new(false).with_temp_grace(grace).with_now(later);
-        let (s1, s2, d) = (store.clone(), store.clone(), data.clone());
+        let s1 = store.clone();
         let gc = tokio::spawn(async move { s1.gc(options).await });
-        let fresh = tokio::spawn(async move {
-            s2.store_bytes("image/png", d, &fresh_metadata("gc-race"))
-                .await
-        });
+        let fresh: Vec<_> = contents
+            .iter()
+            .map(|d| {
+                let (s2, d) = (store.clone(), d.clone());
+                tokio::spawn(async move {
+                    s2.store_bytes("image/png", d, &fresh_metadata("gc-race"))
+                        .await
+                })
+            })
+            .collect();
         gc.await.unwrap().unwrap();
-        let fresh = fresh.await.unwrap().unwrap();
-        assert_eq!(
-            store.retrieve_bytes(&fresh).await.unwrap(),
-            data,
-            "round {round}"
-        );
-        store.delete(&fresh).await.unwrap();
+        for (data, fresh) in contents.iter().zip(fresh) {
+            let fresh = fresh.await.unwrap().unwrap();
+            assert_eq!(
+                &store.retrieve_bytes(&fresh).await.unwrap(),
+                data,
+                "round {round}"
+            );
+            store.delete(&fresh).await.unwrap();
+        }
     }
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.objects, stats.references), (0, 0));
