@@ -81,9 +81,9 @@ impl Engine {
     ///
     /// The hash is known before anything is written: a dedup hit writes no
     /// media at all. New content is written to a temp file outside the
-    /// lock; inside one write transaction the dedup record is checked again,
-    /// the file renamed to its final name, its sidecar written and the rows
-    /// inserted.
+    /// database's write lock; inside one write transaction the dedup record
+    /// is checked again, the file renamed to its final name, its sidecar
+    /// written and the rows inserted.
     pub(crate) fn store(&self, req: &Request) -> Result<StorageReference> {
         self.writable("store")?;
         let id = naming::new_ref_id();
@@ -91,30 +91,18 @@ impl Engine {
         let policy = req.metadata.policy.unwrap_or(self.config.default_policy);
         let size = req.data.len() as u64;
         let hash = content_hash(&req.data);
-        // Looked up without the write lock first: new bytes are prepared
-        // while another process holds it.
+        // A dedup hit is one statement, which records the reference only if
+        // the content's row is still there (a delete may have removed it).
         if dedup
+            && let Some(row) = self.index.run(|c| index::content(c, size, &hash))?
+            && self.files.is_file(&row.location)?
             && self
                 .index
-                .read(|c| index::content(c, size, &hash))?
-                .is_some()
+                .run(|c| index::insert_ref(c, &new_ref(&id, req, policy, &row.location)))?
         {
-            let hit = self
-                .index
-                .write(|tx| match self.db(index::content(tx, size, &hash))? {
-                    Some(row) if self.files.is_file(&row.location)? => {
-                        self.db(index::insert_ref(
-                            tx,
-                            &new_ref(&id, req, policy, &row.location),
-                        ))?;
-                        Ok(true)
-                    }
-                    _ => Ok(false), // new, or lost: written below
-                })?;
-            if hit {
-                return naming::reference_for(&id);
-            }
+            return naming::reference_for(&id);
         }
+        // New, gone meanwhile, or its file lost: written below.
         let folder = self.files.folder(&req.dir)?;
         let temp = folder.write_temp(&req.data)?;
         let stem = if dedup { &hash[..32] } else { id.as_str() };
@@ -151,6 +139,7 @@ impl Engine {
                     media.location.clone()
                 }
             };
+            // The media row is there: found or inserted in this transaction.
             self.db(index::insert_ref(tx, &new_ref(&id, req, policy, &location)))
         })?;
         naming::reference_for(&id)
@@ -165,7 +154,7 @@ impl Engine {
     pub(crate) fn head(&self, reference: &StorageReference) -> Result<StoredReference> {
         let id = naming::parse_reference(reference)?;
         self.index
-            .read(|c| index::reference(c, id))?
+            .run(|c| index::reference(c, id))?
             .ok_or_else(|| Error::NotFound {
                 reference: reference.to_string(),
             })

@@ -159,8 +159,9 @@ impl Index {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` over the database (reads).
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    /// Runs `f` over the database outside an explicit transaction: reads,
+    /// or one write statement, which commits by itself.
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         f(&self.conn()).map_err(|e| db_err(&self.path, e))
     }
 
@@ -184,7 +185,7 @@ impl Index {
 
     /// Checks the database's integrity (`PRAGMA quick_check`).
     pub(crate) fn check_integrity(&self) -> Result<()> {
-        let problems: Vec<String> = self.read(|c| {
+        let problems: Vec<String> = self.run(|c| {
             let mut st = c.prepare("PRAGMA quick_check")?;
             st.query_map([], |r| r.get(0))?.collect()
         })?;
@@ -381,32 +382,36 @@ pub(crate) fn insert_media(tx: &Transaction<'_>, m: &MediaRow) -> rusqlite::Resu
     Ok(())
 }
 
-pub(crate) fn insert_ref(tx: &Transaction<'_>, r: &NewRef<'_>) -> rusqlite::Result<()> {
+/// Records reference `r` if the media row at its location is (still)
+/// there; whether it did.
+pub(crate) fn insert_ref(c: &Connection, r: &NewRef<'_>) -> rusqlite::Result<bool> {
     let m = r.metadata;
-    tx.prepare_cached(
-        "INSERT INTO refs (id, location, mime_type, size, conversation_id, session_id, run_id,
-             user_id, message_index, part_index, provider_id, policy, explicit_policy,
-             created_ns, expires_ns)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(rusqlite::params![
-        r.id,
-        r.location,
-        r.mime_type,
-        r.size as i64,
-        m.conversation_id,
-        m.session_id,
-        m.run_id,
-        m.user_id,
-        m.message_index,
-        m.part_index,
-        m.provider_id,
-        r.policy.to_string(),
-        m.policy.is_some(),
-        nanos(r.created),
-        expiry(r.policy, r.created).map(nanos),
-    ])?;
-    Ok(())
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO refs (id, location, mime_type, size, conversation_id, session_id, run_id,
+                 user_id, message_index, part_index, provider_id, policy, explicit_policy,
+                 created_ns, expires_ns)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
+             WHERE EXISTS (SELECT 1 FROM media WHERE location = ?2)",
+        )?
+        .execute(rusqlite::params![
+            r.id,
+            r.location,
+            r.mime_type,
+            r.size as i64,
+            m.conversation_id,
+            m.session_id,
+            m.run_id,
+            m.user_id,
+            m.message_index,
+            m.part_index,
+            m.provider_id,
+            r.policy.to_string(),
+            m.policy.is_some(),
+            nanos(r.created),
+            expiry(r.policy, r.created).map(nanos),
+        ])?;
+    Ok(inserted == 1)
 }
 
 /// Removes reference `id`; returns its media row when it was the last

@@ -29,7 +29,7 @@ impl Engine {
             dry_run: options.dry_run,
             ..GcReport::default()
         };
-        let rows = self.index.read(index::all_media)?;
+        let rows = self.index.run(index::all_media)?;
         let known: HashSet<&str> = rows.iter().map(|r| r.location.as_str()).collect();
         let found = self.files.walk_media()?;
         let present: HashSet<&Path> = found.iter().map(|f| f.rel.as_path()).collect();
@@ -66,16 +66,14 @@ impl Engine {
             .filter(|r| present.contains(Path::new(&r.location)))
             .filter(|r| !self.sidecar_ok(r))
             .collect();
-        let dangling = self.index.read(index::dangling)?;
+        let dangling = self.index.run(index::dangling)?;
 
         if options.dry_run {
             report.freed_bytes = orphans.iter().map(|(_, n)| n).sum();
             report.orphan_media = orphans.into_iter().map(|(p, _)| p).collect();
             report.orphan_sidecars = orphan_sidecars;
             for row in lost {
-                let ids = self
-                    .index
-                    .read(|c| index::references_at(c, &row.location))?;
+                let ids = self.index.run(|c| index::references_at(c, &row.location))?;
                 report
                     .dangling_references
                     .extend(ids.iter().filter_map(|id| ref_string(id)));
@@ -169,7 +167,7 @@ impl Engine {
 
     pub(crate) fn verify(&self, progress: &Progress) -> Result<VerifyReport> {
         self.index.check_integrity()?;
-        let rows = self.index.read(index::all_media)?;
+        let rows = self.index.run(index::all_media)?;
         let total = rows.len() as u64;
         let mut report = VerifyReport::default();
         progress(0, total);
@@ -215,7 +213,7 @@ impl Engine {
     fn still_tracked(&self, location: &str) -> Result<bool> {
         let check = |c: &rusqlite::Connection| index::media_at(c, location);
         let tracked = if self.config.read_only {
-            self.index.read(check)?
+            self.index.run(check)?
         } else {
             self.index.write(|tx| self.db(check(tx)))?
         };
@@ -256,7 +254,7 @@ impl Engine {
     }
 
     pub(crate) fn expired(&self, now: OffsetDateTime) -> Result<Vec<String>> {
-        self.index.read(|c| index::expired(c, now))
+        self.index.run(|c| index::expired(c, now))
     }
 }
 

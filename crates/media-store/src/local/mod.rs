@@ -249,7 +249,7 @@ impl MediaStore for FileStore {
     }
 
     async fn stats(&self) -> Result<StorageStats> {
-        self.blocking(|e| e.index.read(index::stats)).await
+        self.blocking(|e| e.index.run(index::stats)).await
     }
 }
 
@@ -261,7 +261,7 @@ impl MediaLifecycle for FileStore {
     }
 
     async fn list(&self) -> Result<Vec<StoredReference>> {
-        self.blocking(|e| e.index.read(index::all_references)).await
+        self.blocking(|e| e.index.run(index::all_references)).await
     }
 
     async fn gc(&self, options: GcOptions) -> Result<GcReport> {
@@ -280,7 +280,7 @@ impl MediaLifecycle for FileStore {
     async fn conversation_deleted(&self, conversation_id: &str) -> Result<RetentionReport> {
         let id = conversation_id.to_owned();
         self.blocking(move |e| {
-            let ids = e.index.read(|c| index::of_conversation(c, &id))?;
+            let ids = e.index.run(|c| index::of_conversation(c, &id))?;
             e.drop_references(ids)
         })
         .await
@@ -290,7 +290,7 @@ impl MediaLifecycle for FileStore {
         self.blocking(move |e| {
             let ids = e
                 .index
-                .read(index::with_conversation)?
+                .run(index::with_conversation)?
                 .into_iter()
                 .filter(|(_, conv)| conv.as_ref().is_some_and(|c| !live.contains(c)))
                 .map(|(id, _)| id)
