@@ -185,7 +185,8 @@ pub struct GcReport {
     pub stale_temp_files: Vec<PathBuf>,
     /// Media no reference points to (left by a crash, or put there by hand).
     pub orphan_media: Vec<PathBuf>,
-    /// Sidecars without media.
+    /// Sidecars without media, and those of `orphan_media` (removed with
+    /// them).
     pub orphan_sidecars: Vec<PathBuf>,
     /// References whose media is gone (removed from the index).
     pub dangling_references: Vec<String>,

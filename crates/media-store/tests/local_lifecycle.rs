@@ -170,12 +170,17 @@ async fn gc_repairs_leftovers_around_shared_files() {
 
     // A reference record lost (the shared file keeps its other reference),
     // a media file whose sidecar and bytes vanished (dangling reference),
-    // a stray media file, a sidecar without media, and a stale temp file.
+    // a stray media file, a stray media file with its sidecar, a sidecar
+    // without media, and a stale temp file.
     drop_record(dir.path(), &a);
     std::fs::remove_file(&lone_path).unwrap();
     std::fs::remove_file(format!("{}.meta", lone_path.display())).unwrap();
     let stray = dir.path().join("media/a/stray.png");
     std::fs::write(&stray, b"stray").unwrap();
+    let described = dir.path().join("media/a/described.png");
+    std::fs::write(&described, b"described").unwrap();
+    let described_meta = dir.path().join("media/a/described.png.meta");
+    std::fs::write(&described_meta, b"{}").unwrap();
     let lost_meta = dir.path().join("media/a/lost.png.meta");
     std::fs::write(&lost_meta, b"{}").unwrap();
     let temp = dir.path().join("media/a/.pk-tmp-0123");
@@ -188,7 +193,7 @@ async fn gc_repairs_leftovers_around_shared_files() {
         .unwrap();
     assert!(dry.dry_run);
     assert!(
-        stray.exists() && lost_meta.exists() && temp.exists(),
+        stray.exists() && lost_meta.exists() && temp.exists() && described_meta.exists(),
         "dry run changed files"
     );
     let wet = store
@@ -199,13 +204,23 @@ async fn gc_repairs_leftovers_around_shared_files() {
     for report in [&dry, &wet] {
         assert_eq!(report.stale_temp_files.len(), 1, "{report:?}");
         assert!(report.stale_temp_files[0].ends_with(".pk-tmp-0123"));
-        assert_eq!(report.orphan_media.len(), 1, "{report:?}");
-        assert!(report.orphan_media[0].ends_with("stray.png"));
-        assert_eq!(report.orphan_sidecars.len(), 1, "{report:?}");
+        let names = |paths: &[std::path::PathBuf]| -> Vec<String> {
+            let names = paths
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy());
+            names.map(String::from).collect()
+        };
+        assert_eq!(names(&report.orphan_media), ["described.png", "stray.png"]);
+        assert_eq!(
+            names(&report.orphan_sidecars),
+            ["described.png.meta", "lost.png.meta"],
+            "a dry run reports the sidecar of orphan media too"
+        );
         assert_eq!(report.dangling_references, vec![lone.to_string()]);
-        assert_eq!(report.freed_bytes, 5);
+        assert_eq!(report.freed_bytes, 5 + 9);
     }
     assert!(!stray.exists() && !lost_meta.exists() && !temp.exists());
+    assert!(!described.exists() && !described_meta.exists());
     assert!(
         shared_path.exists(),
         "the shared file keeps its live reference"

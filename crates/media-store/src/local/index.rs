@@ -162,7 +162,12 @@ impl Index {
     /// Runs `f` over the database outside an explicit transaction: reads,
     /// or one write statement, which commits by itself.
     pub(crate) fn run<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        f(&self.conn()).map_err(|e| db_err(&self.path, e))
+        self.with(|c| f(c).map_err(|e| db_err(&self.path, e)))
+    }
+
+    /// [`run`](Self::run) for work that also does more than database calls.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.conn())
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: it holds the
@@ -416,11 +421,9 @@ pub(crate) fn insert_ref(c: &Connection, r: &NewRef<'_>) -> rusqlite::Result<boo
 
 /// Removes reference `id`; returns its media row when it was the last
 /// reference to it (the row is removed too), `Some(None)` when other
-/// references remain, `None` when there was no such reference.
-pub(crate) fn remove_ref(
-    tx: &Transaction<'_>,
-    id: &str,
-) -> rusqlite::Result<Option<Option<MediaRow>>> {
+/// references remain, `None` when there was no such reference. Runs in a
+/// write transaction (`tx`).
+pub(crate) fn remove_ref(tx: &Connection, id: &str) -> rusqlite::Result<Option<Option<MediaRow>>> {
     let Some(location): Option<String> = tx
         .prepare_cached("DELETE FROM refs WHERE id = ?1 RETURNING location")?
         .query_row([id], |r| r.get(0))
@@ -432,8 +435,8 @@ pub(crate) fn remove_ref(
 }
 
 /// Removes the media row at `location` when no reference points to it.
-pub(crate) fn remove_media_if_unreferenced(
-    tx: &Transaction<'_>,
+fn remove_media_if_unreferenced(
+    tx: &Connection,
     location: &str,
 ) -> rusqlite::Result<Option<MediaRow>> {
     let still: bool = tx
@@ -449,11 +452,8 @@ pub(crate) fn remove_media_if_unreferenced(
 }
 
 /// Removes the media row at `location` and every reference to it; returns
-/// the ids of those references.
-pub(crate) fn remove_location(
-    tx: &Transaction<'_>,
-    location: &str,
-) -> rusqlite::Result<Vec<String>> {
+/// the ids of those references. Runs in a write transaction (`tx`).
+pub(crate) fn remove_location(tx: &Connection, location: &str) -> rusqlite::Result<Vec<String>> {
     let ids = tx
         .prepare_cached("DELETE FROM refs WHERE location = ?1 RETURNING id")?
         .query_map([location], |r| r.get(0))?

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::engine::Engine;
@@ -68,25 +69,12 @@ impl Engine {
             .collect();
         let dangling = self.index.run(index::dangling)?;
 
-        if options.dry_run {
-            report.freed_bytes = orphans.iter().map(|(_, n)| n).sum();
-            report.orphan_media = orphans.into_iter().map(|(p, _)| p).collect();
-            report.orphan_sidecars = orphan_sidecars;
-            for row in lost {
-                let ids = self.index.run(|c| index::references_at(c, &row.location))?;
-                report
-                    .dangling_references
-                    .extend(ids.iter().filter_map(|id| ref_string(id)));
-            }
-            report
-                .dangling_references
-                .extend(dangling.iter().filter_map(|id| ref_string(id)));
-            report.rewritten_sidecars = unsound.iter().map(|r| sidecar_path(r)).collect();
-            return Ok(report);
-        }
-
-        self.index.write(|tx| {
-            let tracked = |loc: &str| self.db(index::media_at(tx, loc));
+        // Every candidate is checked again, then removed or repaired (a dry
+        // run only reports): inside a write transaction, where stores and
+        // deletes of other processes cannot interleave.
+        let apply = !options.dry_run;
+        let collect = |c: &Connection| -> Result<()> {
+            let tracked = |loc: &str| self.db(index::media_at(c, loc));
             // A name that is not UTF-8 is never one the index gave.
             let untracked = |rel: &Path| -> Result<bool> {
                 Ok(match rel.to_str() {
@@ -94,48 +82,65 @@ impl Engine {
                     None => true,
                 })
             };
+            // Removes the file `rel` (whether it was there).
+            let remove = |rel: &Path| match apply {
+                true => self.files.remove(rel),
+                false => self.files.is_file(rel),
+            };
             for (rel, len) in orphans {
-                if untracked(&rel)? && self.files.remove(&rel)? {
+                if untracked(&rel)? && remove(&rel)? {
                     report.freed_bytes += len;
                     report.orphan_media.push(rel.clone());
                     let mut meta = rel.into_os_string();
                     meta.push(META_SUFFIX);
-                    if self.files.remove(&meta)? {
+                    if remove(Path::new(&meta))? {
                         report.orphan_sidecars.push(meta.into());
                     }
                 }
             }
             for rel in orphan_sidecars {
                 let media = media_of_sidecar(&rel).unwrap_or_default();
-                if untracked(&media)? && !self.files.is_file(&media)? && self.files.remove(&rel)? {
+                if untracked(&media)? && !self.files.is_file(&media)? && remove(&rel)? {
                     report.orphan_sidecars.push(rel);
                 }
             }
             for row in lost {
                 if tracked(&row.location)?.is_some() && !self.files.is_file(&row.location)? {
-                    let ids = self.db(index::remove_location(tx, &row.location))?;
-                    self.files.remove(sidecar_location(&row.location))?;
+                    let ids = match apply {
+                        true => self.db(index::remove_location(c, &row.location))?,
+                        false => self.db(index::references_at(c, &row.location))?,
+                    };
+                    remove(Path::new(&sidecar_location(&row.location)))?;
                     report
                         .dangling_references
                         .extend(ids.iter().filter_map(|id| ref_string(id)));
                 }
             }
             for id in dangling {
-                self.db(index::remove_ref(tx, &id))?;
+                if apply {
+                    self.db(index::remove_ref(c, &id))?;
+                }
                 report.dangling_references.extend(ref_string(&id));
             }
             for row in unsound {
                 if let Some(row) = tracked(&row.location)?
                     && self.files.is_file(&row.location)?
                 {
-                    self.rewrite_sidecar(tx, &row)?;
+                    if apply {
+                        self.rewrite_sidecar(c, &row)?;
+                    }
                     report.rewritten_sidecars.push(sidecar_path(&row));
                 }
             }
             Ok(())
-        })?;
+        };
+        match apply {
+            true => self.index.write(|tx| collect(tx))?,
+            false => self.index.with(collect)?,
+        }
         report.orphan_media.sort();
         report.orphan_sidecars.sort();
+        report.dangling_references.sort();
         Ok(report)
     }
 
@@ -155,8 +160,8 @@ impl Engine {
         })
     }
 
-    fn rewrite_sidecar(&self, tx: &rusqlite::Transaction<'_>, row: &MediaRow) -> Result<()> {
-        let first = self.db(index::first_reference(tx, &row.location))?;
+    fn rewrite_sidecar(&self, c: &Connection, row: &MediaRow) -> Result<()> {
+        let first = self.db(index::first_reference(c, &row.location))?;
         if let Some(first) = first {
             let json = row.sidecar(&first.metadata, first.policy, first.created)?;
             let (folder, name) = self.files.folder_of(&row.location)?;

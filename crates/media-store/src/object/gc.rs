@@ -232,9 +232,14 @@ impl ObjectStoreMediaStore {
             let Some(content) = content_of_sidecar(&m.location) else {
                 continue;
             };
+            if gone_sidecars.contains(&m.location) {
+                // Removed with its media.
+                report.orphan_sidecars.push(key_path(&m.location));
+                continue;
+            }
             let has_bytes = e.content.iter().any(|c| c.location == content)
                 || (content_present && location.as_ref() == Some(&content));
-            if has_bytes || gone_sidecars.contains(&m.location) || !stale(m) {
+            if has_bytes || !stale(m) {
                 continue;
             }
             if apply {

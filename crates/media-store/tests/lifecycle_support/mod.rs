@@ -198,7 +198,8 @@ pub(crate) async fn plant(store: &ObjectStoreMediaStore) -> Planted {
             (rm.clone(), m),
         ],
         orphan_media: BTreeSet::from([stray, kb.to_string(), unrecorded, moved]),
-        orphan_sidecars: BTreeSet::from([sidecar]),
+        // The sidecar of bytes without references goes with them.
+        orphan_sidecars: BTreeSet::from([sidecar, format!("{kb}.meta")]),
         dangling: vec![rc],
         repaired: vec![rf, rh, rm],
         trash: BTreeSet::from([
