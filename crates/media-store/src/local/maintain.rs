@@ -69,9 +69,9 @@ impl Engine {
             .collect();
         let dangling = self.index.run(index::dangling)?;
 
-        // Every candidate is checked again, then removed or repaired (a dry
-        // run only reports): inside a write transaction, where stores and
-        // deletes of other processes cannot interleave.
+        // Every candidate is checked again, then removed or repaired, inside
+        // a write transaction, where stores and deletes of other processes
+        // cannot interleave; a dry run makes the same checks and only reports.
         let apply = !options.dry_run;
         let collect = |c: &Connection| -> Result<()> {
             let tracked = |loc: &str| self.db(index::media_at(c, loc));
@@ -82,7 +82,7 @@ impl Engine {
                     None => true,
                 })
             };
-            // Removes the file `rel` (whether it was there).
+            // Removes the file `rel` (a dry run only looks); whether it was there.
             let remove = |rel: &Path| match apply {
                 true => self.files.remove(rel),
                 false => self.files.is_file(rel),
