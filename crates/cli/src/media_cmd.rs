@@ -75,8 +75,9 @@ enum MediaCommand {
         /// Print one JSON document on stdout.
         #[arg(long)]
         json: bool,
-        /// Temporary files younger than this may belong to a write in
-        /// progress and are kept (e.g. `30s`, `10min`, `1h`).
+        /// Temporary files (object stores: any object) younger than this may
+        /// belong to a write in progress and are kept (e.g. `30s`, `10min`,
+        /// `1h`); on object stores, keep it longer than any upload takes.
         #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
         temp_grace: Duration,
     },

@@ -112,7 +112,10 @@ pub struct GcOptions {
     /// Grace period for work in progress: temporary files (local store), and
     /// objects (object stores) younger than this may belong to a store or
     /// delete in progress, possibly in another process, and are kept.
-    /// Default: one hour.
+    /// Default: one hour. On object stores it must be longer than any store
+    /// in flight takes: a shorter one lets `gc` collect the reference marker
+    /// of a store whose bytes have not landed yet (the local store decides
+    /// inside its index's transactions and needs no grace for that).
     pub temp_grace: Duration,
     /// The current time (for the grace period).
     pub now: OffsetDateTime,
