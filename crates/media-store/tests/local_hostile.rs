@@ -1,5 +1,5 @@
 //! The local store under hostile or damaged layouts: symlinks leading out,
-//! lost sidecars, read-only use, concurrent deletes during `verify`, a
+//! lost sidecars, named pipes, read-only use, concurrent deletes during `verify`, a
 //! damaged index. Nothing outside the store is ever touched.
 #![cfg(all(feature = "local", unix))]
 
@@ -361,4 +361,84 @@ async fn a_symlink_where_a_sidecar_goes_is_replaced_not_written_through() {
     assert_eq!(store.retrieve_bytes(&a).await.unwrap(), kept);
     assert_eq!(store.retrieve_bytes(&b).await.unwrap(), data);
     assert!(store.verify().await.unwrap().is_ok());
+}
+
+/// Awaits `op`, which must not wait on the named pipe `fifo`. If it still
+/// runs after a few seconds (it would wait forever), the test fails, and a
+/// thread keeps opening the pipe for writing to release every wait on it
+/// (the runtime could not shut down otherwise).
+async fn without_waiting_on<T>(fifo: &Path, op: impl std::future::Future<Output = T>) -> T {
+    use std::os::unix::fs::OpenOptionsExt;
+    match tokio::time::timeout(std::time::Duration::from_secs(10), op).await {
+        Ok(out) => out,
+        Err(_) => {
+            let pipe = fifo.to_owned();
+            std::thread::spawn(move || {
+                loop {
+                    let mut writer = std::fs::OpenOptions::new();
+                    drop(
+                        writer
+                            .write(true)
+                            .custom_flags(libc::O_NONBLOCK)
+                            .open(&pipe),
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            });
+            panic!("waited on the named pipe {}", fifo.display());
+        }
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.unwrap().success(), "mkfifo {}", path.display());
+}
+
+/// A named pipe planted where a sidecar or a media file goes is never
+/// waited on: `gc`, `verify` and `retrieve` treat it as no file (a root cron
+/// job running `gc` must not hang on it), and `gc` replaces the sidecar.
+#[tokio::test]
+async fn a_named_pipe_in_the_store_is_never_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let png = random_bytes(b"\x89PNG\r\n\x1a\n", 64);
+    let r = store
+        .store_bytes("image/png", png.clone(), &MediaMetadata::new())
+        .await
+        .unwrap();
+    let media = store.path_of(&r).await.unwrap();
+    let sidecar = PathBuf::from(format!("{}.meta", media.display()));
+    std::fs::remove_file(&sidecar).unwrap();
+    mkfifo(&sidecar);
+
+    let report = without_waiting_on(&sidecar, store.verify()).await.unwrap();
+    assert_eq!(report.checked, 1);
+    assert_eq!(report.missing_sidecars.len(), 1, "{report:?}");
+    let dry = GcOptions::new(true);
+    let report = without_waiting_on(&sidecar, store.gc(dry)).await.unwrap();
+    assert_eq!(report.rewritten_sidecars.len(), 1, "{report:?}");
+    let report = without_waiting_on(&sidecar, store.gc(GcOptions::new(false)))
+        .await
+        .unwrap();
+    assert_eq!(report.rewritten_sidecars.len(), 1, "{report:?}");
+    assert!(
+        std::fs::metadata(&sidecar).unwrap().is_file(),
+        "the pipe was replaced"
+    );
+    assert!(store.verify().await.unwrap().is_ok());
+
+    std::fs::remove_file(&media).unwrap();
+    mkfifo(&media);
+    let got = without_waiting_on(&media, store.retrieve(&r)).await;
+    assert!(matches!(got, Err(Error::NotFound { .. })), "{got:?}");
+    let report = without_waiting_on(&media, store.verify()).await.unwrap();
+    assert_eq!(report.missing.len(), 1, "{report:?}");
+    // A store of the same bytes puts a file back in its place.
+    let again = store
+        .store_bytes("image/png", png.clone(), &MediaMetadata::new())
+        .await
+        .unwrap();
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), png);
+    assert_eq!(store.retrieve_bytes(&again).await.unwrap(), png);
 }

@@ -250,13 +250,27 @@ impl Files {
         }
     }
 
-    /// Reads the file `rel`; `None` when it does not exist.
+    /// Reads the file `rel`; `None` when no regular file is there. Opened
+    /// without blocking and checked before reading, so a named pipe or a
+    /// device planted in the store is never waited on or read.
     pub(crate) fn read(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
         let rel = self.media_path(rel.as_ref())?;
-        match self.root.read(rel) {
-            Ok(v) => Ok(Some(v)),
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        cap_std::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let read = self.root.open_with(rel, &options).and_then(|mut file| {
+            let meta = file.metadata()?;
+            if !meta.is_file() {
+                return Ok(None);
+            }
+            let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+            io::Read::read_to_end(&mut file, &mut data)?;
+            Ok(Some(data))
+        });
+        match read {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.err(rel, e)),
+            read => read.map_err(|e| self.err(rel, e)),
         }
     }
 
