@@ -1,5 +1,5 @@
 //! The local store under hostile or damaged layouts: symlinks leading out,
-//! lost sidecars, named pipes, read-only use, concurrent deletes during `verify`, a
+//! lost sidecars, named pipes, huge files, read-only use, concurrent deletes during `verify`, a
 //! damaged index. Nothing outside the store is ever touched.
 #![cfg(all(feature = "local", unix))]
 
@@ -441,4 +441,41 @@ async fn a_named_pipe_in_the_store_is_never_waited_on() {
         .unwrap();
     assert_eq!(store.retrieve_bytes(&r).await.unwrap(), png);
     assert_eq!(store.retrieve_bytes(&again).await.unwrap(), png);
+}
+
+/// A huge file planted where a media file or sidecar goes is never read
+/// whole (a sparse terabyte would exhaust the memory of `verify`, `gc` or
+/// `retrieve`): only as much as the index expects, plus one byte.
+#[tokio::test]
+async fn a_huge_planted_file_is_not_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let png = random_bytes(b"\x89PNG\r\n\x1a\n", 64);
+    let r = store
+        .store_bytes("image/png", png.clone(), &MediaMetadata::new())
+        .await
+        .unwrap();
+    let media = store.path_of(&r).await.unwrap();
+    let sidecar = PathBuf::from(format!("{}.meta", media.display()));
+    let terabyte = 1 << 40;
+    std::fs::File::options()
+        .write(true)
+        .open(&sidecar)
+        .and_then(|f| f.set_len(terabyte))
+        .unwrap();
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.unreadable_sidecars.len(), 1, "{report:?}");
+    let report = store.gc(GcOptions::new(false)).await.unwrap();
+    assert_eq!(report.rewritten_sidecars.len(), 1, "{report:?}");
+    assert!(store.verify().await.unwrap().is_ok());
+
+    std::fs::File::options()
+        .write(true)
+        .open(&media)
+        .and_then(|f| f.set_len(terabyte))
+        .unwrap();
+    let got = store.retrieve(&r).await;
+    assert!(matches!(got, Err(Error::Corrupt { .. })), "{got:?}");
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.corrupt.len(), 1, "{report:?}");
 }

@@ -163,7 +163,7 @@ impl Engine {
     /// The media behind `reference` and its MIME type.
     pub(crate) fn read(&self, reference: &StorageReference) -> Result<(String, Bytes)> {
         let head = self.head(reference)?;
-        match self.files.read(&head.location)? {
+        match self.files.read(&head.location, head.size_bytes)? {
             Some(data) if content_hash(&data) == head.blake3 => {
                 Ok((head.mime_type, Bytes::from(data)))
             }

@@ -250,10 +250,11 @@ impl Files {
         }
     }
 
-    /// Reads the file `rel`; `None` when no regular file is there. Opened
-    /// without blocking and checked before reading, so a named pipe or a
-    /// device planted in the store is never waited on or read.
-    pub(crate) fn read(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
+    /// Reads the file `rel`, up to one byte more than `limit` (a file longer
+    /// than expected is not read whole); `None` when no regular file is
+    /// there. Opened without blocking and checked before reading, so a named
+    /// pipe or a device planted in the store is never waited on or read.
+    pub(crate) fn read(&self, rel: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
         let rel = self.media_path(rel.as_ref())?;
         let mut options = OpenOptions::new();
         options.read(true);
@@ -264,8 +265,9 @@ impl Files {
             if !meta.is_file() {
                 return Ok(None);
             }
-            let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-            io::Read::read_to_end(&mut file, &mut data)?;
+            let limit = limit.saturating_add(1);
+            let mut data = Vec::with_capacity(usize::try_from(meta.len().min(limit)).unwrap_or(0));
+            io::Read::read_to_end(&mut io::Read::take(&mut file, limit), &mut data)?;
             Ok(Some(data))
         });
         match read {

@@ -20,6 +20,9 @@ use crate::{GcOptions, GcReport, Result, RetentionReport, StorageReference, Veri
 
 /// References dropped per write transaction by retention.
 const BATCH: usize = 256;
+/// Bytes of a sidecar read at most: a longer one is unreadable (and is not
+/// read whole into memory).
+const SIDECAR_LIMIT: u64 = 1 << 20;
 
 impl Engine {
     pub(crate) fn gc(&self, options: GcOptions) -> Result<GcReport> {
@@ -151,13 +154,20 @@ impl Engine {
 
     /// What the sidecar of `row` is now.
     fn read_sidecar(&self, row: &MediaRow) -> Result<SidecarState> {
-        Ok(match self.files.read(sidecar_location(&row.location))? {
-            None => SidecarState::Missing,
-            Some(bytes) => match MediaSidecar::parse(&row.location, &bytes) {
-                Ok(s) if s.blake3 == row.blake3 && s.size_bytes == row.size => SidecarState::Sound,
-                _ => SidecarState::Unreadable,
+        Ok(
+            match self
+                .files
+                .read(sidecar_location(&row.location), SIDECAR_LIMIT)?
+            {
+                None => SidecarState::Missing,
+                Some(bytes) => match MediaSidecar::parse(&row.location, &bytes) {
+                    Ok(s) if s.blake3 == row.blake3 && s.size_bytes == row.size => {
+                        SidecarState::Sound
+                    }
+                    _ => SidecarState::Unreadable,
+                },
             },
-        })
+        )
     }
 
     fn rewrite_sidecar(&self, c: &Connection, row: &MediaRow) -> Result<()> {
@@ -177,7 +187,7 @@ impl Engine {
         let mut report = VerifyReport::default();
         progress(0, total);
         for (i, row) in rows.iter().enumerate() {
-            match self.files.read(&row.location)? {
+            match self.files.read(&row.location, row.size)? {
                 Some(data) => {
                     report.checked += 1;
                     if data.len() as u64 != row.size || content_hash(&data) != row.blake3 {
