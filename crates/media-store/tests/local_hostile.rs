@@ -1,6 +1,7 @@
 //! The local store under hostile or damaged layouts: symlinks leading out,
-//! lost sidecars, named pipes, huge files, read-only use, concurrent deletes during `verify`, a
-//! damaged index. Nothing outside the store is ever touched.
+//! lost sidecars, named pipes, huge files, read-only use, concurrent deletes
+//! during `verify`, a damaged index. Nothing outside the store is ever
+//! touched.
 #![cfg(all(feature = "local", unix))]
 
 use std::collections::BTreeMap;
