@@ -250,30 +250,58 @@ impl Files {
         }
     }
 
-    /// Reads the file `rel`, up to one byte more than `limit` (a file longer
-    /// than expected is not read whole); `None` when no regular file is
-    /// there. Opened without blocking and checked before reading, so a named
-    /// pipe or a device planted in the store is never waited on or read.
-    pub(crate) fn read(&self, rel: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
-        let rel = self.media_path(rel.as_ref())?;
+    /// Opens the regular file `rel` for reading, with its length; `None`
+    /// when no regular file is there. Opened without blocking and checked
+    /// before any read, so a named pipe or a device planted in the store is
+    /// never waited on or read.
+    fn open_regular(&self, rel: &Path) -> Result<Option<(cap_std::fs::File, u64)>> {
+        let rel = self.media_path(rel)?;
         let mut options = OpenOptions::new();
         options.read(true);
         #[cfg(unix)]
         cap_std::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-        let read = self.root.open_with(rel, &options).and_then(|mut file| {
+        let opened = self.root.open_with(rel, &options).and_then(|file| {
             let meta = file.metadata()?;
-            if !meta.is_file() {
-                return Ok(None);
-            }
-            let limit = limit.saturating_add(1);
-            let mut data = Vec::with_capacity(usize::try_from(meta.len().min(limit)).unwrap_or(0));
-            io::Read::read_to_end(&mut io::Read::take(&mut file, limit), &mut data)?;
-            Ok(Some(data))
+            Ok(meta.is_file().then(|| (file, meta.len())))
         });
-        match read {
+        match opened {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            read => read.map_err(|e| self.err(rel, e)),
+            opened => opened.map_err(|e| self.err(rel, e)),
         }
+    }
+
+    /// Reads the file `rel`, up to one byte more than `limit` (a file longer
+    /// than expected is never read whole); `None` when no regular file is
+    /// there.
+    pub(crate) fn read(&self, rel: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
+        let rel = rel.as_ref();
+        let Some((file, len)) = self.open_regular(rel)? else {
+            return Ok(None);
+        };
+        let limit = limit.saturating_add(1);
+        let mut data = Vec::with_capacity(usize::try_from(len.min(limit)).unwrap_or(0));
+        io::Read::read_to_end(&mut io::Read::take(file, limit), &mut data)
+            .map_err(|e| self.err(rel, e))?;
+        Ok(Some(data))
+    }
+
+    /// The BLAKE3 hash (hex) of the file `rel`, read in pieces (a large file
+    /// is never held in memory), if it has `size` bytes: `Some(None)` when
+    /// its length differs (it is not read), `None` when no regular file is
+    /// there.
+    pub(crate) fn hash(&self, rel: impl AsRef<Path>, size: u64) -> Result<Option<Option<String>>> {
+        let rel = rel.as_ref();
+        let Some((file, len)) = self.open_regular(rel)? else {
+            return Ok(None);
+        };
+        if len != size {
+            return Ok(Some(None));
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(io::Read::take(file, size.saturating_add(1)))
+            .map_err(|e| self.err(rel, e))?;
+        Ok(Some(Some(hasher.finalize().to_hex().to_string())))
     }
 
     /// Whether a regular file is at `rel` (a symlink is not followed).

@@ -13,7 +13,7 @@ use super::engine::Engine;
 use super::files::is_temp;
 use super::index::{self, MediaRow};
 use super::naming;
-use crate::layout::{META_SUFFIX, content_hash};
+use crate::layout::META_SUFFIX;
 use crate::lifecycle::Progress;
 use crate::sidecar::{MediaSidecar, sidecar_location};
 use crate::{GcOptions, GcReport, Result, RetentionReport, StorageReference, VerifyReport};
@@ -187,10 +187,10 @@ impl Engine {
         let mut report = VerifyReport::default();
         progress(0, total);
         for (i, row) in rows.iter().enumerate() {
-            match self.files.read(&row.location, row.size)? {
-                Some(data) => {
+            match self.files.hash(&row.location, row.size)? {
+                Some(hash) => {
                     report.checked += 1;
-                    if data.len() as u64 != row.size || content_hash(&data) != row.blake3 {
+                    if hash.is_none_or(|h| h != row.blake3) {
                         report.corrupt.push(PathBuf::from(&row.location));
                     }
                     match self.sidecar_state(row)? {
