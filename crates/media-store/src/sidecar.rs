@@ -11,6 +11,10 @@ use crate::{Error, MediaMetadata, Result};
 /// Version of the format written.
 const FORMAT_VERSION: u32 = 4;
 
+/// Bytes of a sidecar (or an object store's record) read at most: a longer
+/// one is unreadable, and is never read whole into memory.
+pub(crate) const SIDECAR_LIMIT: u64 = 1 << 20;
+
 /// The `.meta` JSON sidecar of stored bytes: what they are and the store
 /// call that wrote them. Every backend writes the same format; a backend's
 /// index (the local SQLite database, the object stores' markers) holds each

@@ -121,3 +121,57 @@ async fn two_instances_on_one_directory_store_identical_bytes_once() {
     let stats = b.stats().await.unwrap();
     assert_eq!((stats.objects, stats.references), (0, 0));
 }
+
+/// A huge object planted where a store's bytes or a reference marker go is
+/// never downloaded into memory (a sparse terabyte would abort the process):
+/// `retrieve` says `Corrupt`, `verify` reports an unreadable marker, and
+/// listings and statistics carry on.
+#[tokio::test]
+async fn a_huge_planted_object_is_never_read_whole() {
+    use promptkit_media_store::{Error, MediaLifecycle, MediaLifecycleExt};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Organization::Flat);
+    let data = random_bytes(b"\x89PNG\r\n\x1a\n", 3000);
+    let r = store
+        .store_bytes("image/png", data.clone(), &fresh_metadata("huge"))
+        .await
+        .unwrap();
+    let other = store
+        .store_bytes("image/png", data.clone(), &fresh_metadata("other"))
+        .await
+        .unwrap();
+    let hash = blake3::hash(&data).to_hex().to_string();
+    let grow = |path: std::path::PathBuf| {
+        let file = std::fs::File::options().write(true).open(&path);
+        file.and_then(|f| f.set_len(1 << 40)).unwrap();
+    };
+
+    grow(dir.path().join("media").join(format!("{hash}.png")));
+    let got = store.retrieve(&r).await;
+    assert!(
+        matches!(&got, Err(Error::Corrupt { message, .. }) if message.contains("more than 3000")),
+        "{got:?}"
+    );
+    std::fs::write(dir.path().join("media").join(format!("{hash}.png")), &data).unwrap();
+    assert_eq!(store.retrieve_bytes(&r).await.unwrap(), data);
+
+    // `obj:<hash>/<ref-id>` has its marker at `index/<hash>/refs/<ref-id>`.
+    let ref_id = r.as_str().rsplit('/').next().unwrap();
+    grow(
+        dir.path()
+            .join("index")
+            .join(&hash)
+            .join("refs")
+            .join(ref_id),
+    );
+    let got = store.retrieve(&r).await;
+    assert!(matches!(got, Err(Error::Corrupt { .. })), "{got:?}");
+    assert_eq!(store.retrieve_bytes(&other).await.unwrap(), data);
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.unreadable_sidecars.len(), 1, "{report:?}");
+    assert_eq!(
+        store.list().await.unwrap().len(),
+        1,
+        "the readable reference is listed"
+    );
+}

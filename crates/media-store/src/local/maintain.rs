@@ -15,14 +15,11 @@ use super::index::{self, MediaRow};
 use super::naming;
 use crate::layout::META_SUFFIX;
 use crate::lifecycle::Progress;
-use crate::sidecar::{MediaSidecar, sidecar_location};
+use crate::sidecar::{MediaSidecar, SIDECAR_LIMIT, sidecar_location};
 use crate::{GcOptions, GcReport, Result, RetentionReport, StorageReference, VerifyReport};
 
 /// References dropped per write transaction by retention.
 const BATCH: usize = 256;
-/// Bytes of a sidecar read at most: a longer one is unreadable (and is not
-/// read whole into memory).
-const SIDECAR_LIMIT: u64 = 1 << 20;
 
 impl Engine {
     pub(crate) fn gc(&self, options: GcOptions) -> Result<GcReport> {

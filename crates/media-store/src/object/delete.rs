@@ -6,6 +6,7 @@ use object_store::path::Path;
 
 use super::ObjectStoreMediaStore;
 use super::layout::{RefKey, sidecar_key};
+use crate::sidecar::SIDECAR_LIMIT;
 use crate::{Error, Result, StorageReference};
 
 impl ObjectStoreMediaStore {
@@ -60,7 +61,11 @@ impl ObjectStoreMediaStore {
             Err(e) => return Err(self.err("copy", &key, e)),
         }
         let sidecar = sidecar_key(&key);
-        let sidecar_bytes = self.get_opt(&sidecar).await?;
+        // A sidecar too large to be one is not kept (nor read).
+        let sidecar_bytes = match self.get_opt(&sidecar, SIDECAR_LIMIT).await {
+            Err(Error::Corrupt { .. }) => None,
+            read => read?,
+        };
         self.delete_key(&sidecar).await?;
         self.delete_key(&key).await?;
         let restored = self.has_references(hash).await?;

@@ -15,8 +15,8 @@ use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutOptions};
 use super::ObjectStoreMediaStore;
 use super::inventory::{HashEntry, content_of_sidecar, key_path, modified};
 use super::layout::{RefKey, sidecar_key};
-use super::write::hash_hex;
 use crate::reports::{GcOptions, GcReport};
+use crate::sidecar::SIDECAR_LIMIT;
 use crate::{Error, Result};
 
 /// Hashes collected at once.
@@ -280,12 +280,15 @@ impl ObjectStoreMediaStore {
         apply: bool,
     ) -> Result<bool> {
         for copy in copies {
-            let Some(data) = self.get_opt(&copy.location).await? else {
-                continue;
-            };
-            if hash_hex(&data).await? != hash {
-                tracing::warn!(key = %copy.location, "copy does not match its hash");
-                continue;
+            // Hashed as a stream and copied by the backend: a copy is never
+            // held whole in memory.
+            match self.hash_object(&copy.location).await? {
+                Some((h, _)) if h == hash => {}
+                Some(_) => {
+                    tracing::warn!(key = %copy.location, "copy does not match its hash");
+                    continue;
+                }
+                None => continue,
             }
             if !apply {
                 return Ok(true);
@@ -294,10 +297,11 @@ impl ObjectStoreMediaStore {
             if let Some(record) = self.first_marker_record(markers).await? {
                 self.create_if_absent(&sidecar_key(loc), record).await?;
             }
-            self.store
-                .put(loc, data.into())
-                .await
-                .map_err(|err| self.err("put", loc, err))?;
+            match self.store.copy(&copy.location, loc).await {
+                Ok(()) => {}
+                Err(object_store::Error::NotFound { .. }) => continue, // gone meanwhile
+                Err(err) => return Err(self.err("copy", loc, err)),
+            }
             tracing::info!(%loc, from = %copy.location, "gc put media back where its references look");
             return Ok(true);
         }
@@ -307,8 +311,13 @@ impl ObjectStoreMediaStore {
     /// The bytes of the first readable reference marker (the sidecar format).
     async fn first_marker_record(&self, markers: &[(RefKey, ObjectMeta)]) -> Result<Option<Bytes>> {
         for (r, _) in markers {
-            if let Some(b) = self.get_opt(&self.layout.marker_key(r)).await? {
-                return Ok(Some(b));
+            match self
+                .get_opt(&self.layout.marker_key(r), SIDECAR_LIMIT)
+                .await
+            {
+                Ok(Some(b)) => return Ok(Some(b)),
+                Ok(None) | Err(Error::Corrupt { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(None)

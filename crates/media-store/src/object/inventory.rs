@@ -125,13 +125,11 @@ impl ObjectStoreMediaStore {
         let results: Vec<_> = futures::stream::iter(markers)
             .map(|r| async move {
                 let key = self.layout.marker_key(&r);
-                match self.get_opt(&key).await? {
-                    None => Ok::<_, Error>(None),
-                    Some(b) => Ok(Some(match MediaSidecar::parse(key.as_ref(), &b) {
-                        Ok(rec) => Ok((r, rec)),
-                        Err(_) => Err(key),
-                    })),
-                }
+                Ok::<_, Error>(match self.read_sidecar(&key).await? {
+                    None => None,
+                    Some(Ok(rec)) => Some(Ok((r, rec))),
+                    Some(Err(_)) => Some(Err(key)),
+                })
             })
             .buffer_unordered(READS_IN_FLIGHT)
             .try_collect()

@@ -130,6 +130,7 @@ pub use config::{DEFAULT_MULTIPART_THRESHOLD, ObjectStoreConfig};
 pub use s3::{S3MediaStore, S3MediaStoreBuilder};
 
 use crate::lifecycle::{MediaLifecycle, Progress};
+use crate::sidecar::{MediaSidecar, SIDECAR_LIMIT};
 use crate::{
     Error, MediaContent, MediaMetadata, MediaStore, Result, StorageReference, StorageStats,
     delivery,
@@ -317,9 +318,17 @@ impl ObjectStoreMediaStore {
         errors::map_err(&self.backend, operation, key, e)
     }
 
-    /// Reads a whole object; `None` when it does not exist.
-    async fn get_opt(&self, key: &Path) -> Result<Option<Bytes>> {
+    /// Reads a whole object of at most `limit` bytes; `None` when it does
+    /// not exist. A larger one is [`Error::Corrupt`] and is not downloaded
+    /// (something planted there is never read into memory).
+    async fn get_opt(&self, key: &Path, limit: u64) -> Result<Option<Bytes>> {
         let res = match self.store.get(key).await {
+            Ok(r) if r.meta.size > limit => {
+                return Err(Error::Corrupt {
+                    reference: key.to_string(),
+                    message: format!("{key} holds {} bytes, more than {limit}", r.meta.size),
+                });
+            }
             Ok(r) => r.bytes().await,
             Err(e) => Err(e),
         };
@@ -327,6 +336,18 @@ impl ObjectStoreMediaStore {
             Ok(b) => Ok(Some(b)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.err("get", key, e)),
+        }
+    }
+
+    /// The sidecar-format object at `key` (a sidecar or a reference
+    /// marker): `None` when it does not exist, `Some(Err(Corrupt))` when it
+    /// cannot be read as one.
+    async fn read_sidecar(&self, key: &Path) -> Result<Option<Result<MediaSidecar>>> {
+        match self.get_opt(key, SIDECAR_LIMIT).await {
+            Ok(Some(b)) => Ok(Some(MediaSidecar::parse(key.as_ref(), &b))),
+            Ok(None) => Ok(None),
+            Err(e @ Error::Corrupt { .. }) => Ok(Some(Err(e))),
+            Err(e) => Err(e),
         }
     }
 
@@ -350,7 +371,7 @@ impl ObjectStoreMediaStore {
     /// The key of the bytes of `hash`, from its location record.
     async fn location(&self, hash: &str) -> Result<Option<Path>> {
         let key = self.layout.location_key(hash);
-        match self.get_opt(&key).await? {
+        match self.get_opt(&key, SIDECAR_LIMIT).await? {
             None => Ok(None),
             Some(b) => {
                 let text = std::str::from_utf8(&b).map_err(|_| Error::Corrupt {

@@ -22,11 +22,11 @@ impl ObjectStoreMediaStore {
         let r = RefKey::parse(reference)?;
         let marker_key = self.layout.marker_key(&r);
         let (marker, location) =
-            futures::try_join!(self.get_opt(&marker_key), self.location(&r.hash))?;
+            futures::try_join!(self.read_sidecar(&marker_key), self.location(&r.hash))?;
         let not_found = || Error::NotFound {
             reference: reference.to_string(),
         };
-        let record = MediaSidecar::parse(marker_key.as_ref(), &marker.ok_or_else(not_found)?)?;
+        let record = marker.ok_or_else(not_found)??;
         Ok((r, record, location.ok_or_else(not_found)?))
     }
 
@@ -38,11 +38,16 @@ impl ObjectStoreMediaStore {
         let not_found = || Error::NotFound {
             reference: reference.to_string(),
         };
-        let data = match self.get_opt(&key).await? {
+        // Never more than its marker says it holds.
+        let size = record.size_bytes;
+        let data = match self.get_opt(&key, size).await? {
             Some(d) => d,
             // A delete may be re-checking right now (or was interrupted): its
             // trash copy holds the bytes.
-            None => self.read_trash(&r.hash).await?.ok_or_else(not_found)?,
+            None => self
+                .read_trash(&r.hash, size)
+                .await?
+                .ok_or_else(not_found)?,
         };
         if hash_hex(&data).await? != r.hash {
             return Err(Error::Corrupt {
@@ -55,8 +60,9 @@ impl ObjectStoreMediaStore {
         Ok(media)
     }
 
-    /// The bytes of `hash` from a trash copy left by a delete, if any.
-    async fn read_trash(&self, hash: &str) -> Result<Option<Bytes>> {
+    /// The bytes of `hash` (`size` of them) from a trash copy left by a
+    /// delete, if any.
+    async fn read_trash(&self, hash: &str, size: u64) -> Result<Option<Bytes>> {
         let dir = self.layout.trash_dir(hash);
         let copies: Vec<_> = self
             .store
@@ -65,7 +71,7 @@ impl ObjectStoreMediaStore {
             .await
             .map_err(|e| self.err("list", &dir, e))?;
         for copy in copies {
-            if let Some(b) = self.get_opt(&copy.location).await? {
+            if let Some(b) = self.get_opt(&copy.location, size).await? {
                 return Ok(Some(b));
             }
         }

@@ -129,9 +129,8 @@ impl ObjectStoreMediaStore {
         }
         let read: Vec<Option<(ObjectMeta, MarkerSummary)>> = futures::stream::iter(unknown)
             .map(|meta| async move {
-                match self.get_opt(&meta.location).await? {
-                    Some(b) => MediaSidecar::parse(meta.location.as_ref(), &b)
-                        .map(|r| Some((meta, MarkerSummary::from(r)))),
+                match self.read_sidecar(&meta.location).await? {
+                    Some(rec) => rec.map(|r| Some((meta, MarkerSummary::from(r)))),
                     None => Ok(None), // deleted since the listing
                 }
             })

@@ -71,10 +71,7 @@ impl ObjectStoreMediaStore {
         let sidecars: Vec<(Path, Option<Result<MediaSidecar>>)> =
             futures::stream::iter(sidecar_keys)
                 .map(|key| async move {
-                    let rec = self
-                        .get_opt(&key)
-                        .await?
-                        .map(|b| MediaSidecar::parse(key.as_ref(), &b));
+                    let rec = self.read_sidecar(&key).await?;
                     Ok::<_, Error>((key, rec))
                 })
                 .buffer_unordered(READS_IN_FLIGHT)
@@ -161,7 +158,7 @@ impl ObjectStoreMediaStore {
 
     /// BLAKE3 (hex) and length of an object, streamed (large media is never
     /// held in memory whole); `None` when it does not exist.
-    async fn hash_object(&self, key: &Path) -> Result<Option<(String, u64)>> {
+    pub(super) async fn hash_object(&self, key: &Path) -> Result<Option<(String, u64)>> {
         let mut stream = match self.store.get(key).await {
             Ok(r) => r.into_stream(),
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
