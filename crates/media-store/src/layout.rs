@@ -28,6 +28,9 @@ pub(crate) fn content_hash(data: &[u8]) -> String {
 }
 /// Longest accepted id, in bytes.
 pub(crate) const MAX_ID_LEN: usize = 128;
+/// Longest accepted `provider_id` (free text), in bytes: with the ids, a
+/// sidecar stays far below what a reader takes in (`SIDECAR_LIMIT`).
+pub(crate) const MAX_PROVIDER_ID_LEN: usize = 1024;
 
 /// Checks that an id (session, conversation, run, user) can name one folder
 /// on every backend.
@@ -60,8 +63,9 @@ pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
 }
 
 /// The folders (below `media/`) where new media of `meta` goes under
-/// `organization`. Every id present in `meta` is checked, used or not; an id
-/// the organization needs and `meta` lacks is [`Error::InvalidInput`].
+/// `organization`. Every id present in `meta` is checked, used or not (and
+/// `provider_id` is at most 1,024 bytes); an id the organization needs and
+/// `meta` lacks is [`Error::InvalidInput`].
 pub(crate) fn media_dirs(organization: Organization, meta: &MediaMetadata) -> Result<Vec<&str>> {
     for (field, v) in [
         ("session_id", &meta.session_id),
@@ -72,6 +76,14 @@ pub(crate) fn media_dirs(organization: Organization, meta: &MediaMetadata) -> Re
         if let Some(v) = v {
             check_id(field, v)?;
         }
+    }
+    if let Some(p) = meta
+        .provider_id
+        .as_deref()
+        .filter(|p| p.len() > MAX_PROVIDER_ID_LEN)
+    {
+        let why = format!("is {} bytes, more than {MAX_PROVIDER_ID_LEN}", p.len());
+        return Err(Error::invalid("provider_id", why));
     }
     let need = |field: &str, v: &'_ Option<String>| -> Result<()> {
         match v {

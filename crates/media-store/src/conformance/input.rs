@@ -8,8 +8,9 @@ use super::support::{fresh_metadata, put, random_bytes, stats};
 use crate::{Error, MediaContent, MediaStore, StorageReference};
 
 /// Bad input gets a typed error and writes nothing: no inline bytes, empty
-/// bytes, a MIME type contradicting the magic number, a malformed MIME type;
-/// garbage references are `NotFound`/`InvalidInput`/`PathEscape`, never a panic.
+/// bytes, a MIME type contradicting the magic number, a malformed MIME type,
+/// a `provider_id` over 1,024 bytes; garbage references are
+/// `NotFound`/`InvalidInput`/`PathEscape`, never a panic.
 pub async fn bad_input_rejected(store: &dyn MediaStore) {
     let before = stats(store, "bad input").await;
     let meta = fresh_metadata("bad");
@@ -42,6 +43,15 @@ pub async fn bad_input_rejected(store: &dyn MediaStore) {
             Err(e) => panic!("bad input ({what}): expected InvalidInput, got {e}"),
             Ok(r) => panic!("bad input ({what}): was stored as {r}"),
         }
+    }
+    let long = crate::MediaMetadata {
+        provider_id: Some("p".repeat(1025)),
+        ..meta.clone()
+    };
+    let png = MediaContent::from_bytes("image/png", random_bytes(b"\x89PNG\r\n\x1a\n", 64));
+    match store.store(&png, &long).await {
+        Err(Error::InvalidInput { ref field, .. }) if field == "provider_id" => {}
+        other => panic!("a provider_id of 1,025 bytes: expected InvalidInput, got {other:?}"),
     }
     for garbage in [
         "garbage",
