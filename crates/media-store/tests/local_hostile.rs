@@ -11,7 +11,7 @@ use std::sync::Arc;
 use promptkit_media_store::conformance::random_bytes;
 use promptkit_media_store::{
     Error, FileStore, GcOptions, MediaLifecycle, MediaLifecycleExt, MediaMetadata, MediaStore,
-    MediaStoreExt, Organization,
+    MediaStoreExt, Organization, StorageReference,
 };
 
 #[path = "support/files.rs"]
@@ -391,6 +391,20 @@ async fn without_waiting_on<T>(fifo: &Path, op: impl std::future::Future<Output 
     }
 }
 
+/// A flat store in `dir` holding one small PNG: the store, its reference,
+/// the bytes, and the paths of its media file and its sidecar.
+async fn one_png(dir: &Path) -> (FileStore, StorageReference, bytes::Bytes, PathBuf, PathBuf) {
+    let store = open(dir, Organization::Flat);
+    let png = random_bytes(b"\x89PNG\r\n\x1a\n", 64);
+    let r = store
+        .store_bytes("image/png", png.clone(), &MediaMetadata::new())
+        .await
+        .unwrap();
+    let media = store.path_of(&r).await.unwrap();
+    let sidecar = PathBuf::from(format!("{}.meta", media.display()));
+    (store, r, png, media, sidecar)
+}
+
 fn mkfifo(path: &Path) {
     let made = std::process::Command::new("mkfifo").arg(path).status();
     assert!(made.unwrap().success(), "mkfifo {}", path.display());
@@ -402,14 +416,7 @@ fn mkfifo(path: &Path) {
 #[tokio::test]
 async fn a_named_pipe_in_the_store_is_never_waited_on() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path(), Organization::Flat);
-    let png = random_bytes(b"\x89PNG\r\n\x1a\n", 64);
-    let r = store
-        .store_bytes("image/png", png.clone(), &MediaMetadata::new())
-        .await
-        .unwrap();
-    let media = store.path_of(&r).await.unwrap();
-    let sidecar = PathBuf::from(format!("{}.meta", media.display()));
+    let (store, r, png, media, sidecar) = one_png(dir.path()).await;
     std::fs::remove_file(&sidecar).unwrap();
     mkfifo(&sidecar);
 
@@ -450,14 +457,7 @@ async fn a_named_pipe_in_the_store_is_never_waited_on() {
 #[tokio::test]
 async fn a_huge_planted_file_is_not_read_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path(), Organization::Flat);
-    let png = random_bytes(b"\x89PNG\r\n\x1a\n", 64);
-    let r = store
-        .store_bytes("image/png", png.clone(), &MediaMetadata::new())
-        .await
-        .unwrap();
-    let media = store.path_of(&r).await.unwrap();
-    let sidecar = PathBuf::from(format!("{}.meta", media.display()));
+    let (store, r, _, media, sidecar) = one_png(dir.path()).await;
     let terabyte = 1 << 40;
     std::fs::File::options()
         .write(true)
