@@ -480,3 +480,30 @@ async fn a_huge_planted_file_is_not_read_whole() {
     let report = store.verify().await.unwrap();
     assert_eq!(report.corrupt.len(), 1, "{report:?}");
 }
+
+/// Symlinks planted where SQLite keeps the index's write-ahead log and
+/// shared memory (pointing outside the store) are refused, never written
+/// through: the store does not open and the file outside is untouched.
+#[tokio::test]
+async fn symlinks_beside_the_index_are_not_followed() {
+    for side in ["-wal", "-shm"] {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, ..) = one_png(dir.path()).await;
+        let planted = PathBuf::from(format!("{}{side}", store.index_path().display()));
+        drop(store);
+        let _ = std::fs::remove_file(&planted);
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let opened = async {
+            let store = FileStore::builder().with_base_dir(dir.path()).build()?;
+            let png = random_bytes(b"\x89PNG\r\n\x1a\n", 64);
+            store
+                .store_bytes("image/png", png, &MediaMetadata::new())
+                .await
+        };
+        assert!(opened.await.is_err(), "{side}: opened through the symlink");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "{side}");
+    }
+}
