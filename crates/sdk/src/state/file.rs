@@ -42,6 +42,23 @@ impl FileStateStore {
     }
 }
 
+/// Reads the regular file at `path`, opened without blocking: a named pipe
+/// (or a device) planted there is an error, never waited on.
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(&mut file, &mut data)?;
+    Ok(data)
+}
+
 #[async_trait]
 impl StateStore for FileStateStore {
     async fn save(&self, state: &ConversationState) -> Result<()> {
@@ -70,7 +87,11 @@ impl StateStore for FileStateStore {
 
     async fn load(&self, id: &str) -> Result<Option<ConversationState>> {
         let path = self.path(id)?;
-        match tokio::fs::read(&path).await {
+        let file = path.clone();
+        let read = tokio::task::spawn_blocking(move || read_regular(&file))
+            .await
+            .map_err(|e| state_err(&path, e))?;
+        match read {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
                 .map_err(|e| state_err(&path, e)),
@@ -104,5 +125,42 @@ impl StateStore for FileStateStore {
         }
         ids.sort();
         Ok(ids)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A named pipe planted where a conversation's state goes is an error,
+    /// never waited on (a wait would hold a blocking thread forever).
+    #[tokio::test]
+    async fn a_named_pipe_is_an_error_not_a_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStateStore::new(dir.path()).unwrap();
+        let pipe = dir.path().join("c1.json");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+        assert!(made.unwrap().success());
+        let load = tokio::time::timeout(std::time::Duration::from_secs(10), store.load("c1"));
+        let Ok(loaded) = load.await else {
+            // Release the waiting thread (again and again), so the runtime
+            // can shut down, and fail.
+            std::thread::spawn(move || {
+                loop {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut writer = std::fs::OpenOptions::new();
+                    drop(
+                        writer
+                            .write(true)
+                            .custom_flags(libc::O_NONBLOCK)
+                            .open(&pipe),
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            });
+            panic!("load waited on a named pipe");
+        };
+        let err = loaded.unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 }
