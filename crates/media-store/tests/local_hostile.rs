@@ -20,6 +20,7 @@ mod files;
 mod store;
 
 use files::files_under;
+use promptkit_testkit::pipes;
 use store::open_organized as open;
 
 fn meta(session: &str, conversation: &str) -> MediaMetadata {
@@ -364,28 +365,13 @@ async fn a_symlink_where_a_sidecar_goes_is_replaced_not_written_through() {
     assert!(store.verify().await.unwrap().is_ok());
 }
 
-/// Awaits `op`, which must not wait on the named pipe `fifo`. If it still
-/// runs after a few seconds (it would wait forever), the test fails, and a
-/// thread keeps opening the pipe for writing to release every wait on it
-/// (the runtime could not shut down otherwise).
+/// Awaits `op`, which must not wait on the named pipe `fifo`: if it still
+/// runs after a few seconds (it would wait forever), the test fails.
 async fn without_waiting_on<T>(fifo: &Path, op: impl std::future::Future<Output = T>) -> T {
-    use std::os::unix::fs::OpenOptionsExt;
     match tokio::time::timeout(std::time::Duration::from_secs(10), op).await {
         Ok(out) => out,
         Err(_) => {
-            let pipe = fifo.to_owned();
-            std::thread::spawn(move || {
-                loop {
-                    let mut writer = std::fs::OpenOptions::new();
-                    drop(
-                        writer
-                            .write(true)
-                            .custom_flags(libc::O_NONBLOCK)
-                            .open(&pipe),
-                    );
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-            });
+            pipes::keep_releasing(fifo);
             panic!("waited on the named pipe {}", fifo.display());
         }
     }
@@ -405,11 +391,6 @@ async fn one_png(dir: &Path) -> (FileStore, StorageReference, bytes::Bytes, Path
     (store, r, png, media, sidecar)
 }
 
-fn mkfifo(path: &Path) {
-    let made = std::process::Command::new("mkfifo").arg(path).status();
-    assert!(made.unwrap().success(), "mkfifo {}", path.display());
-}
-
 /// A named pipe planted where a sidecar or a media file goes is never
 /// waited on: `gc`, `verify` and `retrieve` treat it as no file (a root cron
 /// job running `gc` must not hang on it), and `gc` replaces the sidecar.
@@ -418,7 +399,7 @@ async fn a_named_pipe_in_the_store_is_never_waited_on() {
     let dir = tempfile::tempdir().unwrap();
     let (store, r, png, media, sidecar) = one_png(dir.path()).await;
     std::fs::remove_file(&sidecar).unwrap();
-    mkfifo(&sidecar);
+    pipes::named_pipe(&sidecar);
 
     let report = without_waiting_on(&sidecar, store.verify()).await.unwrap();
     assert_eq!(report.checked, 1);
@@ -437,7 +418,7 @@ async fn a_named_pipe_in_the_store_is_never_waited_on() {
     assert!(store.verify().await.unwrap().is_ok());
 
     std::fs::remove_file(&media).unwrap();
-    mkfifo(&media);
+    pipes::named_pipe(&media);
     let got = without_waiting_on(&media, store.retrieve(&r)).await;
     assert!(matches!(got, Err(Error::NotFound { .. })), "{got:?}");
     let report = without_waiting_on(&media, store.verify()).await.unwrap();

@@ -6,6 +6,8 @@
 //! case a missing venv fails the test.
 #![warn(missing_docs)]
 
+pub mod pipes;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

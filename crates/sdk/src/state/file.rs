@@ -139,25 +139,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStateStore::new(dir.path()).unwrap();
         let pipe = dir.path().join("c1.json");
-        let made = std::process::Command::new("mkfifo").arg(&pipe).status();
-        assert!(made.unwrap().success());
+        promptkit_testkit::pipes::named_pipe(&pipe);
         let load = tokio::time::timeout(std::time::Duration::from_secs(10), store.load("c1"));
         let Ok(loaded) = load.await else {
-            // Release the waiting thread (again and again), so the runtime
-            // can shut down, and fail.
-            std::thread::spawn(move || {
-                loop {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    let mut writer = std::fs::OpenOptions::new();
-                    drop(
-                        writer
-                            .write(true)
-                            .custom_flags(libc::O_NONBLOCK)
-                            .open(&pipe),
-                    );
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-            });
+            promptkit_testkit::pipes::keep_releasing(&pipe);
             panic!("load waited on a named pipe");
         };
         let err = loaded.unwrap_err();
