@@ -32,6 +32,6 @@ pub use provider::{
     ChatRequest, ChatResponse, ChatStream, ImageRequest, ImageResponse, Parameters, Provider,
     ProviderExt, StreamEvent, ToolChoice, ToolDefinition,
 };
-pub use redact::redact_url;
+pub use redact::{MEDIA_STORE_OPTIONS, redact_url};
 pub use reference::StorageReference;
 pub use usage::{Cost, Usage};

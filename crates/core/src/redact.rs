@@ -1,10 +1,16 @@
 //! Showing URLs in messages without the secrets they may carry.
 
-/// Query parameters whose values are shown: known to hold no secret (Azure
-/// OpenAI's `api-version`, the media store's own options). Every other
-/// value is hidden: an unknown parameter may carry a key.
-const SHOWN_PARAMS: [&str; 7] = [
-    "api-version",
+/// The query parameters of a media store URL that the media store reads
+/// itself (never handed to a cloud backend). None holds a secret, so
+/// [`redact_url`] shows their values. The one list: the media store reads
+/// these names from here.
+///
+/// ```
+/// use promptkit_core::{MEDIA_STORE_OPTIONS, redact_url};
+/// assert!(MEDIA_STORE_OPTIONS.contains(&"organization"));
+/// assert_eq!(redact_url("s3://b/p?fsync=false"), "s3://b/p?fsync=false");
+/// ```
+pub const MEDIA_STORE_OPTIONS: [&str; 6] = [
     "organization",
     "default_policy",
     "max_file_size",
@@ -12,6 +18,13 @@ const SHOWN_PARAMS: [&str; 7] = [
     "deduplication",
     "fsync",
 ];
+
+/// Whether the value of query parameter `name` is shown: known to hold no
+/// secret (Azure OpenAI's `api-version`, the media store's own options).
+/// Every other value is hidden: an unknown parameter may carry a key.
+fn shown(name: &str) -> bool {
+    name == "api-version" || MEDIA_STORE_OPTIONS.contains(&name)
+}
 
 /// `url` as it may be shown in a message, a log or `Debug`: the user
 /// information becomes `***` (a token may stand there alone, and an S3
@@ -76,7 +89,7 @@ pub fn redact_url(url: &str) -> String {
 
 fn redact_param(param: &str) -> String {
     match param.split_once('=') {
-        Some((name, _)) if SHOWN_PARAMS.contains(&name) => param.to_owned(),
+        Some((name, _)) if shown(name) => param.to_owned(),
         Some((name, _)) => format!("{name}=***"),
         None if param.is_empty() => String::new(),
         None => "***".to_owned(),

@@ -3,6 +3,8 @@
 
 use std::str::FromStr;
 
+use promptkit_core::MEDIA_STORE_OPTIONS;
+
 use crate::{Organization, RetentionPolicy};
 
 /// The variables every backend reads, with the option each sets.
@@ -19,7 +21,8 @@ pub(crate) const LOCAL_VARIABLES: [(&str, &str); 2] = [
     ("MEDIA_FSYNC", "fsync"),
 ];
 
-/// Options by name; `None` (or `false`) until given.
+/// Options by name (those of [`MEDIA_STORE_OPTIONS`]); `None` (or `false`)
+/// until given.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Options {
     pub(crate) organization: Option<Organization>,
@@ -66,12 +69,11 @@ impl Options {
             "deduplication" => self.deduplication = Some(parse_bool(value)?),
             "fsync" => self.fsync = Some(parse_bool(value)?),
             _ => {
-                return Err(
-                    "unknown parameter (organization, default_policy, max_file_size, \
-                     read_only, deduplication, fsync; s3://, gs:// and az:// URLs also take \
-                     their object_store options, e.g. aws_endpoint)"
-                        .into(),
-                );
+                return Err(format!(
+                    "unknown parameter ({}; s3://, gs:// and az:// URLs also take their \
+                     object_store options, e.g. aws_endpoint)",
+                    MEDIA_STORE_OPTIONS.join(", ")
+                ));
             }
         }
         Ok(())
@@ -113,6 +115,15 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown parameter")
         );
+        for name in MEDIA_STORE_OPTIONS {
+            let known = o
+                .set(name, "")
+                .map_or_else(|e| !e.contains("unknown parameter"), |()| true);
+            assert!(
+                known,
+                "{name} is a media store option the parser does not know"
+            );
+        }
         let bad = |k: &str| (k == "MEDIA_DEFAULT_POLICY").then(|| "forever".to_string());
         let err = o.read_vars(&bad, &SHARED_VARIABLES).unwrap_err();
         assert!(err.contains("MEDIA_DEFAULT_POLICY"), "{err}");

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use ::url::Url;
+use promptkit_core::MEDIA_STORE_OPTIONS;
 
 use super::Env;
 #[cfg(not(all(feature = "s3", feature = "gcs", feature = "azure")))]
@@ -24,7 +25,7 @@ use crate::options::Options;
 /// Whether the query parameter `key` of a `scheme://` URL is an object_store
 /// option of that backend (our own parameters never are).
 fn is_backend_option(scheme: &str, key: &str) -> bool {
-    if super::OWN_PARAMETERS.contains(&key) {
+    if MEDIA_STORE_OPTIONS.contains(&key) {
         return false;
     }
     let key = key.to_ascii_lowercase();

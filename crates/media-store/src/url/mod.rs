@@ -205,17 +205,6 @@ fn default_store(_get: Lookup<'_>) -> Result<Arc<dyn MediaLifecycle>> {
     )))
 }
 
-/// The query parameters [`Options`] reads: never handed to object_store
-/// (and shown by [`redact_url`]: they hold no secret).
-const OWN_PARAMETERS: [&str; 6] = [
-    "organization",
-    "default_policy",
-    "max_file_size",
-    "read_only",
-    "deduplication",
-    "fsync",
-];
-
 pub(crate) use promptkit_core::redact_url;
 
 impl Options {
@@ -445,7 +434,7 @@ mod tests {
             assert!(!got.contains("SECRET"), "{got}");
         }
         // The media store's own options are shown (they hold no secret).
-        for p in OWN_PARAMETERS {
+        for p in promptkit_core::MEDIA_STORE_OPTIONS {
             assert!(
                 redact_url(&format!("s3://b/p?{p}=v")).ends_with(&format!("{p}=v")),
                 "{p}"
