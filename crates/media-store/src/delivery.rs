@@ -89,6 +89,14 @@ impl Drop for Pending {
     }
 }
 
+/// Logs an undo that failed (its reference then only keeps bytes alive, for
+/// `gc` to report).
+pub(crate) fn report_undo(reference: &StorageReference, undone: Result<impl Sized>) {
+    if let Err(e) = undone {
+        tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
+    }
+}
+
 /// Runs `undo` on a thread of its own: it runs even when the caller's
 /// runtime is shutting down (which runs no more tasks) or the caller is a
 /// `Drop`. Abandoned stores are rare, so a thread each costs nothing.

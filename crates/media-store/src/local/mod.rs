@@ -180,9 +180,7 @@ impl FileStore {
 }
 
 fn undo(engine: &Engine, reference: &StorageReference) {
-    if let Err(e) = engine.delete(reference) {
-        tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
-    }
+    delivery::report_undo(reference, engine.delete(reference));
 }
 
 /// The Tokio runtime whose blocking pool runs the file operations: outside

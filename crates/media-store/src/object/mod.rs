@@ -433,7 +433,6 @@ impl MediaStore for ObjectStoreMediaStore {
 }
 
 impl ObjectStoreMediaStore {
-    /// Drops the reference of a store whose caller went away.
     /// Drops the reference of a store nobody will receive: as a task of the
     /// runtime at hand, or, where none runs it (a runtime shutting down drops
     /// its tasks), on a thread and runtime of its own.
@@ -462,10 +461,7 @@ impl Undo {
     async fn run(mut self) {
         let deleted = self.store.delete_reference(&self.reference).await;
         self.done = true;
-        if let Err(e) = deleted {
-            let reference = &self.reference;
-            tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
-        }
+        delivery::report_undo(&self.reference, deleted);
     }
 }
 
@@ -482,9 +478,7 @@ impl Drop for Undo {
                 .build()
                 .map_err(|e| Error::backend("object store", "undo a store", true, e))
                 .and_then(|rt| rt.block_on(store.delete_reference(&reference)));
-            if let Err(e) = deleted {
-                tracing::warn!(%reference, error = %e, "could not drop the reference of an abandoned store");
-            }
+            delivery::report_undo(&reference, deleted);
         });
     }
 }
