@@ -21,16 +21,17 @@ pub(crate) const MEDIA_DIR: &str = "media";
 /// Suffix appended to a media file's name for its sidecar.
 pub(crate) const META_SUFFIX: &str = ".meta";
 
-/// The content address of bytes: their BLAKE3 hash, lowercase hex (what the
-/// index, sidecars and deduplicated names record, on every backend).
-pub(crate) fn content_hash(data: &[u8]) -> String {
-    blake3::hash(data).to_hex().to_string()
-}
 /// Longest accepted id, in bytes.
 pub(crate) const MAX_ID_LEN: usize = 128;
 /// Longest accepted `provider_id` (free text), in bytes: with the ids, a
 /// sidecar stays far below what a reader takes in (`SIDECAR_LIMIT`).
 pub(crate) const MAX_PROVIDER_ID_LEN: usize = 1024;
+
+/// The content address of bytes: their BLAKE3 hash, lowercase hex (what the
+/// index, sidecars and deduplicated names record, on every backend).
+pub(crate) fn content_hash(data: &[u8]) -> String {
+    blake3::hash(data).to_hex().to_string()
+}
 
 /// Checks that an id (session, conversation, run, user) can name one folder
 /// on every backend.
